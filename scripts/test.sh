@@ -20,8 +20,12 @@ echo "[test] ROS_DOMAIN_ID=$ROS_DOMAIN_ID, localhost-only discovery"
 echo "[test] lint: Python 3.10 syntax, Humble-compatible rclpy, ruff, copyright"
 python scripts/lint.py src launch bench scripts
 
-echo "[test] colcon test"
 rm -rf build/*/pytest.xml build/*/test_results
+echo "[test] workspace tests (bootstrap, lint guard)"
+mkdir -p build/workspace
+python -m pytest -q tests --junit-xml=build/workspace/pytest.xml -p no:cacheprovider || true
+
+echo "[test] colcon test"
 colcon test --executor sequential --event-handlers console_direct+ --return-code-on-test-failure "$@" \
   || true   # the report below decides, and says why
 colcon test-result --all >/dev/null 2>&1 || true

@@ -36,7 +36,7 @@ def selected_packages(colcon_args):
 
 def main(argv):
     build_dir = Path(argv[0])
-    packages = selected_packages(argv[1:])
+    packages = ['workspace'] + selected_packages(argv[1:])  # workspace = the tests/ folder
     total = failed_total = skipped_total = 0
     problems = []
     print(f'{"package":<18} {"tests":>6} {"failed":>7} {"skipped":>8}')
