@@ -2,7 +2,7 @@
 """Static checks of Python sources: ruff (flake8 + pep257 rules), copyright headers, and Humble compatibility.
 
 Humble runs Python 3.10 and rclpy 3.3, so every file must parse as Python 3.10 and must not use
-the Jazzy-only rclpy APIs listed in JAZZY_ONLY below.
+the Jazzy-only rclpy APIs listed in NOT_ON_HUMBLE below.
 
 Usage: python scripts/lint.py PATH [PATH ...]    (files or folders)
 """
@@ -16,15 +16,33 @@ import sys
 WORKSPACE = Path(__file__).resolve().parents[1]
 COPYRIGHT = re.compile(r'^# Copyright \d{4} ')
 
-# (pattern, why) for things that exist on Jazzy or Python 3.11+ but not on Humble / Python 3.10.
-JAZZY_ONLY = [
-    (re.compile(r'\bimport tomllib\b|\bfrom tomllib\b'), 'tomllib is Python 3.11+'),
-    (re.compile(r'\bSelf\b.*from typing|from typing import .*\bSelf\b'), 'typing.Self is Python 3.11+'),
-    (re.compile(r'\bautostart\s*='), 'create_timer(autostart=) is Jazzy-only'),
-    (re.compile(r'\bqos_profile_best_available\b'), 'qos_profile_best_available is Jazzy-only'),
-    (re.compile(r'\bPushROSNamespace\b'), 'PushROSNamespace is Jazzy-only; use PushRosNamespace'),
-    (re.compile(r'\bexcept\s*\*'), 'except* is Python 3.11+'),
-]
+# Names that exist on Jazzy or Python 3.11+ but not on Humble / Python 3.10 (except* is caught by
+# parsing with feature_version=(3, 10)).
+NOT_ON_HUMBLE = {
+    'tomllib': 'tomllib is Python 3.11+',
+    'Self': 'typing.Self is Python 3.11+',
+    'qos_profile_best_available': 'qos_profile_best_available is Jazzy-only',
+    'PushROSNamespace': 'PushROSNamespace is Jazzy-only; use PushRosNamespace',
+}
+
+
+def humble_problems(tree):
+    """Yield (line, why) for uses of Python 3.11+ or Jazzy-only APIs."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names = [node.module or ''] + [alias.name for alias in node.names]
+        elif isinstance(node, ast.Attribute):
+            names = [node.attr]
+        elif isinstance(node, ast.Call) and any(kw.arg == 'autostart' for kw in node.keywords):
+            yield node.lineno, 'create_timer(autostart=) is Jazzy-only'
+            continue
+        else:
+            continue
+        for name in names:
+            if name in NOT_ON_HUMBLE:
+                yield node.lineno, NOT_ON_HUMBLE[name]
 
 
 def python_files(paths):
@@ -46,16 +64,10 @@ def check_file(path):
     if text.strip() and not COPYRIGHT.match(first):
         problems.append(f'{path}:1: missing "# Copyright <year> ..." header')
     try:
-        ast.parse(text, filename=str(path), feature_version=(3, 10))
+        tree = ast.parse(text, filename=str(path), feature_version=(3, 10))
     except SyntaxError as err:
-        problems.append(f'{path}:{err.lineno}: does not parse as Python 3.10: {err.msg}')
-    if path.resolve() == Path(__file__).resolve():
-        return problems  # its own pattern table would match itself
-    for lineno, line in enumerate(text.splitlines(), 1):
-        code = line.split('#', 1)[0]
-        for pattern, why in JAZZY_ONLY:
-            if pattern.search(code):
-                problems.append(f'{path}:{lineno}: {why}')
+        return problems + [f'{path}:{err.lineno}: does not parse as Python 3.10: {err.msg}']
+    problems += [f'{path}:{line}: {why}' for line, why in humble_problems(tree)]
     return problems
 
 
