@@ -1,0 +1,427 @@
+# Copyright 2026 RLHF Robotics contributors. Apache-2.0.
+"""The policy contract: what a policy observes, how its action maps to a robot command, at what rate.
+
+Training writes a contract next to every exported ONNX model (``contract.yaml``) and the policy node
+reads it back, so the tensors a policy sees on the robot are the ones it saw in training.
+
+YAML layout (``PolicyContract.save`` writes exactly this, ``PolicyContract.load`` validates it)::
+
+    format_version: 1
+    rate_hz: 30.0                     # control rate of the policy node
+    model_file: policy.onnx           # relative to the folder of contract.yaml
+    onnx_inputs: [scene_camera, proprio]
+    onnx_output: action
+    observation:
+      cameras: [{name: scene_camera, width: 64, height: 64, use_depth: false, max_depth_m: 2.0}]
+      joint_names: [panda_joint1, ..., panda_finger_joint2]
+      proprio_fields: [position, velocity]
+      proprio_mean: [...]             # len(proprio_fields) * len(joint_names) values
+      proprio_std: [...]
+    action:
+      arm_joint_names: [panda_joint1, ..., panda_joint7]
+      max_delta_rad: 0.05             # largest arm target change per control tick (action = +-1)
+      joint_lower: [...]
+      joint_upper: [...]
+      gripper_range: [0.0, 0.04]      # finger opening in metres for action -1 .. +1
+    metadata: {}                      # free-form, e.g. training run, checkpoint, git hash
+
+Every validation error is a ``ContractError`` naming the file (when loaded from one), the field path
+(``observation.cameras[1].width``) and what was expected.
+"""
+
+from dataclasses import dataclass, field
+import math
+import os
+from pathlib import Path
+import tempfile
+
+import numpy as np
+import yaml
+
+FORMAT_VERSION = 1
+PROPRIO_INPUT = 'proprio'
+PROPRIO_FIELDS = ('position', 'velocity')
+ACTION_DIM = 8  # 7 arm joint targets + 1 gripper opening
+
+# Franka Emika Panda joint limits (rad), from the manufacturer's datasheet; a convenient default.
+PANDA_ARM_JOINT_NAMES = tuple(f'panda_joint{i}' for i in range(1, 8))
+PANDA_JOINT_LOWER = (-2.8973, -1.7628, -2.8973, -3.0718, -2.8973, -0.0175, -2.8973)
+PANDA_JOINT_UPPER = (2.8973, 1.7628, 2.8973, -0.0698, 2.8973, 3.7525, 2.8973)
+
+
+class ContractError(ValueError):
+    """A policy contract is malformed; the message names the file, the field and what was expected."""
+
+
+def _fail(field_path, expected, got):
+    raise ContractError(f"field '{field_path}': expected {expected}, got {got!r}")
+
+
+def _vector(value, field_path, length=None):
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        _fail(field_path, 'a list of numbers', value)
+    if arr.ndim != 1:
+        _fail(field_path, 'a flat list of numbers', value)
+    if length is not None and arr.shape[0] != length:
+        _fail(field_path, f'{length} numbers', f'{arr.shape[0]} numbers')
+    if not np.all(np.isfinite(arr)):
+        _fail(field_path, 'finite numbers', arr.tolist())
+    return arr
+
+
+def _positive(value, field_path, integer=False):
+    kind = 'a positive integer' if integer else 'a positive number'
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        _fail(field_path, kind, value)
+    if integer and (float(value) != int(value)):
+        _fail(field_path, kind, value)
+    if not math.isfinite(float(value)) or value <= 0:
+        _fail(field_path, kind, value)
+    return int(value) if integer else float(value)
+
+
+def _names(value, field_path):
+    if isinstance(value, str) or not isinstance(value, (list, tuple)) or not value:
+        _fail(field_path, 'a non-empty list of names', value)
+    names = []
+    for i, name in enumerate(value):
+        if not isinstance(name, str) or not name:
+            _fail(f'{field_path}[{i}]', 'a non-empty string', name)
+        names.append(name)
+    if len(set(names)) != len(names):
+        _fail(field_path, 'unique names', names)
+    return names
+
+
+@dataclass
+class CameraSpec:
+    """One camera the policy observes, resized to width x height; optional depth as a 4th channel."""
+
+    name: str
+    width: int
+    height: int
+    use_depth: bool = False
+    max_depth_m: float = 2.0
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name or '/' in self.name:
+            _fail('name', 'a camera name without "/" (topics are /<name>/color, /<name>/depth)', self.name)
+        if self.name == PROPRIO_INPUT:
+            _fail('name', f'a camera name other than the reserved "{PROPRIO_INPUT}"', self.name)
+        self.width = _positive(self.width, 'width', integer=True)
+        self.height = _positive(self.height, 'height', integer=True)
+        if not isinstance(self.use_depth, bool):
+            _fail('use_depth', 'true or false', self.use_depth)
+        self.max_depth_m = _positive(self.max_depth_m, 'max_depth_m')
+
+    @property
+    def channels(self):
+        return 4 if self.use_depth else 3
+
+    @property
+    def shape(self):
+        """Shape of this camera's model input without the batch dim: (C, H, W)."""
+        return (self.channels, self.height, self.width)
+
+
+@dataclass
+class ObservationSpec:
+    """Cameras plus proprioception (per-joint fields, normalised with mean/std from training data)."""
+
+    cameras: list
+    joint_names: list
+    proprio_fields: tuple = PROPRIO_FIELDS
+    proprio_mean: np.ndarray = None  # None: zeros (no centring)
+    proprio_std: np.ndarray = None   # None: ones (no scaling)
+
+    def __post_init__(self):
+        if not isinstance(self.cameras, (list, tuple)):
+            _fail('cameras', 'a list of camera specs', self.cameras)
+        self.cameras = list(self.cameras)
+        for i, cam in enumerate(self.cameras):
+            if not isinstance(cam, CameraSpec):
+                _fail(f'cameras[{i}]', 'a CameraSpec', cam)
+        names = [c.name for c in self.cameras]
+        if len(set(names)) != len(names):
+            _fail('cameras', 'unique camera names', names)
+        self.joint_names = _names(self.joint_names, 'joint_names')
+        fields = self.proprio_fields
+        if isinstance(fields, str) or not isinstance(fields, (list, tuple)) or not fields:
+            _fail('proprio_fields', f'a non-empty list drawn from {list(PROPRIO_FIELDS)}', fields)
+        for i, name in enumerate(fields):
+            if name not in PROPRIO_FIELDS:
+                _fail(f'proprio_fields[{i}]', f'one of {list(PROPRIO_FIELDS)}', name)
+        if len(set(fields)) != len(fields):
+            _fail('proprio_fields', 'unique fields', list(fields))
+        self.proprio_fields = tuple(fields)
+        dim = self.proprio_dim
+        self.proprio_mean = (np.zeros(dim) if self.proprio_mean is None
+                             else _vector(self.proprio_mean, 'proprio_mean', dim))
+        self.proprio_std = (np.ones(dim) if self.proprio_std is None
+                            else _vector(self.proprio_std, 'proprio_std', dim))
+        if np.any(self.proprio_std < 0):
+            _fail('proprio_std', 'non-negative numbers', self.proprio_std.tolist())
+
+    @property
+    def proprio_dim(self):
+        return len(self.proprio_fields) * len(self.joint_names)
+
+    def camera(self, name):
+        for cam in self.cameras:
+            if cam.name == name:
+                return cam
+        raise KeyError(f'camera {name!r} is not in the contract (cameras: {[c.name for c in self.cameras]})')
+
+
+@dataclass
+class ActionSpec:
+    """Maps the network's normalised action in [-1, 1]^8 to an absolute command and back.
+
+    Arm (first 7): target = current joint position + action * max_delta_rad, clipped to the joint limits.
+    Gripper (last): finger opening mapped linearly, -1 -> gripper_range[0], +1 -> gripper_range[1].
+    """
+
+    arm_joint_names: list
+    max_delta_rad: float
+    joint_lower: np.ndarray
+    joint_upper: np.ndarray
+    gripper_range: tuple = (0.0, 0.04)
+
+    def __post_init__(self):
+        self.arm_joint_names = _names(self.arm_joint_names, 'arm_joint_names')
+        n = len(self.arm_joint_names)
+        if n != ACTION_DIM - 1:
+            _fail('arm_joint_names', f'{ACTION_DIM - 1} arm joints (the action is 7 arm targets + 1 gripper)',
+                  self.arm_joint_names)
+        self.max_delta_rad = _positive(self.max_delta_rad, 'max_delta_rad')
+        self.joint_lower = _vector(self.joint_lower, 'joint_lower', n)
+        self.joint_upper = _vector(self.joint_upper, 'joint_upper', n)
+        if np.any(self.joint_lower >= self.joint_upper):
+            _fail('joint_upper', 'each upper limit greater than its lower limit', self.joint_upper.tolist())
+        rng = _vector(self.gripper_range, 'gripper_range', 2)
+        if rng[0] >= rng[1]:
+            _fail('gripper_range', '[closed, open] with closed < open', rng.tolist())
+        self.gripper_range = (float(rng[0]), float(rng[1]))
+
+    @classmethod
+    def for_panda(cls, max_delta_rad=0.05, gripper_range=(0.0, 0.04)):
+        """The Franka Panda's arm joints and datasheet limits."""
+        return cls(list(PANDA_ARM_JOINT_NAMES), max_delta_rad, PANDA_JOINT_LOWER, PANDA_JOINT_UPPER, gripper_range)
+
+    def to_command(self, action_normalised, current_arm_q, out=None):
+        """(8,) normalised action + (7,) current arm positions -> (8,) absolute command (float64).
+
+        The action is clipped to [-1, 1] first; a non-finite action raises ValueError (the node treats
+        that as a fault and holds instead).
+        """
+        a = np.asarray(action_normalised, dtype=np.float64).reshape(-1)
+        if a.shape[0] != ACTION_DIM:
+            raise ValueError(f'action: expected {ACTION_DIM} values, got {a.shape[0]}')
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f'action: expected finite values, got {a.tolist()}')
+        q = np.asarray(current_arm_q, dtype=np.float64).reshape(-1)
+        if q.shape[0] != ACTION_DIM - 1:
+            raise ValueError(f'current_arm_q: expected {ACTION_DIM - 1} values, got {q.shape[0]}')
+        out = np.empty(ACTION_DIM) if out is None else out
+        np.clip(a, -1.0, 1.0, out=out)
+        lo, hi = self.gripper_range
+        gripper = lo + (out[7] + 1.0) * 0.5 * (hi - lo)
+        arm = out[:7]
+        arm *= self.max_delta_rad
+        arm += q
+        np.clip(arm, self.joint_lower, self.joint_upper, out=arm)
+        out[7] = gripper
+        return out
+
+    def from_command(self, command, current_arm_q):
+        """(8,) absolute command + (7,) arm positions it was sent from -> (8,) normalised action in [-1, 1]."""
+        c = np.asarray(command, dtype=np.float64).reshape(-1)
+        q = np.asarray(current_arm_q, dtype=np.float64).reshape(-1)
+        if c.shape[0] != ACTION_DIM or q.shape[0] != ACTION_DIM - 1:
+            raise ValueError(f'expected command (8,) and current_arm_q (7,), got {c.shape} and {q.shape}')
+        lo, hi = self.gripper_range
+        action = np.empty(ACTION_DIM)
+        action[:7] = (c[:7] - q) / self.max_delta_rad
+        action[7] = 2.0 * (c[7] - lo) / (hi - lo) - 1.0
+        return np.clip(action, -1.0, 1.0)
+
+    def from_commands(self, commands, arm_positions):
+        """Batched ``from_command``: (T, 8) commands and (T, 7) arm positions -> (T, 8) actions."""
+        c = np.asarray(commands, dtype=np.float64)
+        q = np.asarray(arm_positions, dtype=np.float64)
+        if c.ndim != 2 or c.shape[1] != ACTION_DIM or q.shape != (c.shape[0], ACTION_DIM - 1):
+            raise ValueError(f'expected commands (T, 8) and arm_positions (T, 7), got {c.shape} and {q.shape}')
+        lo, hi = self.gripper_range
+        action = np.empty_like(c)
+        action[:, :7] = (c[:, :7] - q) / self.max_delta_rad
+        action[:, 7] = 2.0 * (c[:, 7] - lo) / (hi - lo) - 1.0
+        return np.clip(action, -1.0, 1.0)
+
+
+@dataclass
+class PolicyContract:
+    """Everything the policy node needs to run a model exactly as training saw it."""
+
+    observation: ObservationSpec
+    action: ActionSpec
+    rate_hz: float = 30.0
+    model_file: str = 'policy.onnx'
+    onnx_inputs: list = None  # None: one input per camera (in order) + 'proprio'
+    onnx_output: str = 'action'
+    metadata: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if not isinstance(self.observation, ObservationSpec):
+            _fail('observation', 'an ObservationSpec', self.observation)
+        if not isinstance(self.action, ActionSpec):
+            _fail('action', 'an ActionSpec', self.action)
+        self.rate_hz = _positive(self.rate_hz, 'rate_hz')
+        if not isinstance(self.model_file, str) or not self.model_file:
+            _fail('model_file', 'a file name relative to the contract', self.model_file)
+        cams = [c.name for c in self.observation.cameras]
+        if self.onnx_inputs is None:
+            self.onnx_inputs = cams + [PROPRIO_INPUT]
+        self.onnx_inputs = _names(self.onnx_inputs, 'onnx_inputs')
+        for i, name in enumerate(self.onnx_inputs):
+            if name not in cams and name != PROPRIO_INPUT:
+                _fail(f'onnx_inputs[{i}]', f'a camera of observation.cameras {cams} or "{PROPRIO_INPUT}"', name)
+        if not isinstance(self.onnx_output, str) or not self.onnx_output:
+            _fail('onnx_output', 'the name of the model output', self.onnx_output)
+        if self.metadata is None:
+            self.metadata = {}
+        if not isinstance(self.metadata, dict):
+            _fail('metadata', 'a mapping', self.metadata)
+        try:
+            yaml.safe_dump(self.metadata)
+        except yaml.YAMLError as err:
+            _fail('metadata', 'plain YAML values (str, int, float, bool, list, dict)', str(err).splitlines()[0])
+
+    def input_shapes(self):
+        """Model inputs without the batch dim: {name: (C, H, W) or (P,)} in ``onnx_inputs`` order."""
+        shapes = {}
+        for name in self.onnx_inputs:
+            shapes[name] = ((self.observation.proprio_dim,) if name == PROPRIO_INPUT
+                            else self.observation.camera(name).shape)
+        return shapes
+
+    def model_path(self, contract_path):
+        """Absolute path of the model, resolved relative to the folder of ``contract_path``."""
+        path = Path(self.model_file)
+        return path if path.is_absolute() else Path(contract_path).resolve().parent / path
+
+    def to_dict(self):
+        obs, act = self.observation, self.action
+        return {
+            'format_version': FORMAT_VERSION,
+            'rate_hz': float(self.rate_hz),
+            'model_file': self.model_file,
+            'onnx_inputs': list(self.onnx_inputs),
+            'onnx_output': self.onnx_output,
+            'observation': {
+                'cameras': [{'name': c.name, 'width': c.width, 'height': c.height,
+                             'use_depth': c.use_depth, 'max_depth_m': c.max_depth_m} for c in obs.cameras],
+                'joint_names': list(obs.joint_names),
+                'proprio_fields': list(obs.proprio_fields),
+                'proprio_mean': [float(x) for x in obs.proprio_mean],
+                'proprio_std': [float(x) for x in obs.proprio_std],
+            },
+            'action': {
+                'arm_joint_names': list(act.arm_joint_names),
+                'max_delta_rad': float(act.max_delta_rad),
+                'joint_lower': [float(x) for x in act.joint_lower],
+                'joint_upper': [float(x) for x in act.joint_upper],
+                'gripper_range': [float(x) for x in act.gripper_range],
+            },
+            'metadata': self.metadata,
+        }
+
+    @classmethod
+    def from_dict(cls, data):
+        """Build and validate a contract from a ``to_dict``-shaped mapping (errors name the field)."""
+        _check_keys(data, '', {'format_version', 'rate_hz', 'model_file', 'onnx_inputs', 'onnx_output',
+                               'observation', 'action', 'metadata'}, {'observation', 'action'})
+        version = data.get('format_version', FORMAT_VERSION)
+        if version != FORMAT_VERSION:
+            _fail('format_version', f'{FORMAT_VERSION} (the version this rlhf_policy reads)', version)
+        obs_data = data['observation']
+        _check_keys(obs_data, 'observation.', {'cameras', 'joint_names', 'proprio_fields', 'proprio_mean',
+                                               'proprio_std'}, {'cameras', 'joint_names'})
+        cams_data = obs_data['cameras']
+        if not isinstance(cams_data, list):
+            _fail('observation.cameras', 'a list of cameras', cams_data)
+        cameras = []
+        for i, cam in enumerate(cams_data):
+            prefix = f'observation.cameras[{i}].'
+            _check_keys(cam, prefix, {'name', 'width', 'height', 'use_depth', 'max_depth_m'},
+                        {'name', 'width', 'height'})
+            cameras.append(_nested(prefix, CameraSpec, **cam))
+        observation = _nested('observation.', ObservationSpec, cameras=cameras, joint_names=obs_data['joint_names'],
+                              proprio_fields=obs_data.get('proprio_fields', PROPRIO_FIELDS),
+                              proprio_mean=obs_data.get('proprio_mean'), proprio_std=obs_data.get('proprio_std'))
+        act_data = data['action']
+        _check_keys(act_data, 'action.', {'arm_joint_names', 'max_delta_rad', 'joint_lower', 'joint_upper',
+                                          'gripper_range'},
+                    {'arm_joint_names', 'max_delta_rad', 'joint_lower', 'joint_upper'})
+        action = _nested('action.', ActionSpec, **act_data)
+        kwargs = {k: data[k] for k in ('rate_hz', 'model_file', 'onnx_inputs', 'onnx_output', 'metadata')
+                  if k in data}
+        return _nested('', cls, observation=observation, action=action, **kwargs)
+
+    def save(self, path):
+        """Write the contract as YAML (atomically: an existing file is replaced only by a complete one)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=None, width=120)
+        fd, tmp = tempfile.mkstemp(prefix='.contract-', suffix='.yaml', dir=path.parent)
+        try:
+            with os.fdopen(fd, 'w', encoding='utf-8') as f:
+                f.write(text)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    @classmethod
+    def load(cls, path):
+        """Read and validate a contract YAML file; errors are ContractError naming the file and field."""
+        path = Path(path)
+        try:
+            text = path.read_text(encoding='utf-8')
+        except OSError as err:
+            raise ContractError(f'{path}: cannot read the policy contract ({err.strerror})') from err
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as err:
+            raise ContractError(f'{path}: not valid YAML: {err}') from err
+        if not isinstance(data, dict):
+            raise ContractError(f'{path}: expected a mapping with observation/action/rate_hz, '
+                                f'got {type(data).__name__}')
+        try:
+            return cls.from_dict(data)
+        except ContractError as err:
+            raise ContractError(f'{path}: {err}') from None
+
+
+def _check_keys(data, prefix, allowed, required):
+    if not isinstance(data, dict):
+        _fail(prefix.rstrip('.') or '<top level>', 'a mapping', data)
+    for key in data:
+        if key not in allowed:
+            raise ContractError(f"field '{prefix}{key}': unknown field (expected one of {sorted(allowed)})")
+    for key in sorted(required):
+        if key not in data:
+            raise ContractError(f"field '{prefix}{key}': missing (required)")
+
+
+def _nested(prefix, cls, **kwargs):
+    """Construct ``cls`` and prefix the field path of any ContractError with ``prefix``."""
+    try:
+        return cls(**kwargs)
+    except ContractError as err:
+        msg = str(err)
+        if prefix and msg.startswith("field '"):
+            msg = "field '" + prefix + msg[len("field '"):]
+        raise ContractError(msg) from None

@@ -1,0 +1,203 @@
+# Copyright 2026 RLHF Robotics contributors. Apache-2.0.
+"""The one observation preprocessing implementation, shared by training and the policy node.
+
+Per camera (``preprocess_camera``):
+  1. RGB uint8 (H, W, 3) -> float32, resized to the contract's (height, width) by *area averaging*:
+     every output pixel is the mean of the input area it covers, partial pixels weighted by their
+     overlapping fraction (the same rule as OpenCV's INTER_AREA / PIL's BOX filter, implemented here in
+     numpy as two fixed weight matrices, so training and node agree bit-for-bit). Equal sizes copy exactly.
+  2. scaled to [0, 1] (divide by 255) and laid out channels-first (3, h, w).
+  3. with ``use_depth``: depth (H, W) float32 metres; non-finite values (no return) become max_depth_m,
+     then clipped to [0, max_depth_m], resized the same way and divided by max_depth_m -> 4th channel.
+Proprioception (``preprocess_proprio``): the contract's fields concatenated in order (all joint
+positions, then all joint velocities, joints in ``joint_names`` order), then (x - mean) / max(std, 1e-3).
+
+``preprocess`` (one frame, batch dim 1) and ``preprocess_batch`` (T frames) run the same per-frame
+code, so they give identical tensors for the same inputs.
+"""
+
+from functools import lru_cache
+
+import numpy as np
+
+from rlhf_policy.contract import PROPRIO_INPUT
+
+PROPRIO_STD_FLOOR = 1e-3  # std below this (a joint that never moved in the data) is treated as this
+_INV_255 = np.float32(1.0 / 255.0)
+
+
+class PreprocessError(ValueError):
+    """An observation does not match the contract; the message names the camera/field and the expectation."""
+
+
+@lru_cache(maxsize=64)
+def area_weights(in_size, out_size):
+    """(out_size, in_size) float32 matrix whose rows average the input cells each output cell covers."""
+    weights = np.zeros((out_size, in_size), dtype=np.float64)
+    scale = in_size / out_size
+    for o in range(out_size):
+        start, end = o * scale, (o + 1) * scale
+        first, last = int(np.floor(start)), min(int(np.ceil(end)), in_size)
+        for i in range(first, last):
+            weights[o, i] = min(end, i + 1) - max(start, i)
+        weights[o] /= weights[o].sum()
+    weights = weights.astype(np.float32)
+    weights.flags.writeable = False
+    return weights
+
+
+def resize_area(image, height, width):
+    """Area-average resize: (H, W) -> (height, width), or (H, W, C) -> channels-first (C, height, width), float32."""
+    img = np.asarray(image, dtype=np.float32)
+    h, w = img.shape[:2]
+    if img.ndim == 3:
+        img = img.transpose(2, 0, 1)  # (C, H, W)
+    if (h, w) == (height, width):
+        return np.ascontiguousarray(img)
+    wy, wx = area_weights(h, height), area_weights(w, width)
+    # Two fixed matrix products: rows (height x H) then columns (W x width).
+    return np.ascontiguousarray(np.matmul(np.matmul(wy, img), wx.T))
+
+
+def preprocess_camera(spec, image, depth=None, out=None):
+    """One camera frame -> float32 (C, h, w) as the model sees it (``out`` is filled when given)."""
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise PreprocessError(f'camera {spec.name!r}: expected an RGB uint8 image (H, W, 3), '
+                              f'got {image.dtype} {image.shape}')
+    if out is None:
+        out = np.empty(spec.shape, dtype=np.float32)
+    np.multiply(resize_area(image, spec.height, spec.width), _INV_255, out=out[:3])
+    if spec.use_depth:
+        if depth is None:
+            raise PreprocessError(f'camera {spec.name!r}: the contract uses depth but no depth image was given')
+        depth = np.asarray(depth, dtype=np.float32)
+        if depth.ndim == 3 and depth.shape[2] == 1:
+            depth = depth[:, :, 0]
+        if depth.shape != image.shape[:2]:
+            raise PreprocessError(f'camera {spec.name!r}: expected a depth image (H, W) = {image.shape[:2]}, '
+                                  f'got {depth.shape}')
+        d = np.where(np.isfinite(depth), depth, np.float32(spec.max_depth_m))
+        np.clip(d, np.float32(0.0), np.float32(spec.max_depth_m), out=d)
+        out[3] = resize_area(d, spec.height, spec.width) * np.float32(1.0 / spec.max_depth_m)
+    return out
+
+
+class ProprioNormaliser:
+    """Precomputed (x - mean) / max(std, floor) for one observation spec (float32, no per-call allocation)."""
+
+    def __init__(self, observation_spec):
+        self.fields = observation_spec.proprio_fields
+        self.num_joints = len(observation_spec.joint_names)
+        self.mean = np.asarray(observation_spec.proprio_mean, dtype=np.float32)
+        self.inv_std = (1.0 / np.maximum(np.asarray(observation_spec.proprio_std, dtype=np.float64),
+                                         PROPRIO_STD_FLOOR)).astype(np.float32)
+
+    def __call__(self, joint_positions, joint_velocities, out=None):
+        """(J,) or (T, J) positions/velocities -> float32 (P,) or (T, P)."""
+        raw = assemble_proprio(self.fields, self.num_joints, joint_positions, joint_velocities)
+        if out is None:
+            out = np.empty(raw.shape, dtype=np.float32)
+        np.subtract(raw, self.mean, out=out)
+        np.multiply(out, self.inv_std, out=out)
+        return out
+
+
+def assemble_proprio(fields, num_joints, joint_positions, joint_velocities):
+    """Concatenate the requested fields along the last axis -> float32 (..., len(fields) * J)."""
+    parts = {'position': joint_positions, 'velocity': joint_velocities}
+    arrays = []
+    for name in fields:
+        arr = np.asarray(parts[name], dtype=np.float32)
+        if arr.shape[-1:] != (num_joints,):
+            raise PreprocessError(f'proprio field {name!r}: expected {num_joints} values per frame '
+                                  f'(the contract\'s joint_names), got shape {arr.shape}')
+        arrays.append(arr)
+    return np.concatenate(arrays, axis=-1)
+
+
+def preprocess_proprio(observation_spec, joint_positions, joint_velocities):
+    """(J,) or (T, J) joint positions/velocities -> normalised float32 (P,) or (T, P)."""
+    return ProprioNormaliser(observation_spec)(joint_positions, joint_velocities)
+
+
+def proprio_statistics(joint_positions, joint_velocities, proprio_fields=('position', 'velocity'),
+                       std_floor=PROPRIO_STD_FLOOR):
+    """Mean and std (floored) of the proprio vector over (N, J) arrays -> (mean (P,), std (P,)) float64.
+
+    Pass them to ``ObservationSpec(proprio_mean=..., proprio_std=...)`` when building a contract.
+    """
+    pos = np.asarray(joint_positions, dtype=np.float64)
+    vel = np.asarray(joint_velocities, dtype=np.float64)
+    if pos.ndim != 2 or pos.shape[0] == 0:
+        raise PreprocessError(f'joint_positions: expected a non-empty (N, J) array, got shape {pos.shape}')
+    if vel.shape != pos.shape:
+        raise PreprocessError(f'joint_velocities: expected shape {pos.shape} like joint_positions, got {vel.shape}')
+    parts = {'position': pos, 'velocity': vel}
+    raw = np.concatenate([parts[name] for name in proprio_fields], axis=1)
+    if not np.all(np.isfinite(raw)):
+        raise PreprocessError('joint_positions/joint_velocities: expected finite values (found NaN or inf)')
+    return raw.mean(axis=0), np.maximum(raw.std(axis=0), std_floor)
+
+
+def _camera_frames(contract, images, depths, cam):
+    if cam.name not in images:
+        raise PreprocessError(f'camera {cam.name!r}: missing from the images (have {sorted(images)})')
+    depth = None
+    if cam.use_depth:
+        if depths is None or cam.name not in depths:
+            raise PreprocessError(f'camera {cam.name!r}: the contract uses depth but depths has no {cam.name!r}')
+        depth = depths[cam.name]
+    return images[cam.name], depth
+
+
+def preprocess(contract, images, depths, joint_positions, joint_velocities):
+    """One observation -> {onnx input name: float32 array with batch dim 1}."""
+    batch = {}
+    for name in contract.onnx_inputs:
+        if name == PROPRIO_INPUT:
+            continue
+        cam = contract.observation.camera(name)
+        image, depth = _camera_frames(contract, images, depths, cam)
+        batch[name] = preprocess_camera(cam, image, depth)[None]
+    if PROPRIO_INPUT in contract.onnx_inputs:
+        pos = np.asarray(joint_positions)
+        vel = np.asarray(joint_velocities)
+        if pos.ndim != 1 or vel.ndim != 1:
+            raise PreprocessError(f'joint_positions/joint_velocities: expected (J,) arrays for one frame, '
+                                  f'got {pos.shape} and {vel.shape} (use preprocess_batch for T frames)')
+        batch[PROPRIO_INPUT] = preprocess_proprio(contract.observation, pos, vel)[None]
+    return {name: batch[name] for name in contract.onnx_inputs}
+
+
+def preprocess_batch(contract, images, depths, joint_positions, joint_velocities):
+    """T observations -> {onnx input name: float32 array (T, ...)}; frame t equals ``preprocess`` of frame t."""
+    batch = {}
+    num_frames = None
+    for name in contract.onnx_inputs:
+        if name == PROPRIO_INPUT:
+            continue
+        cam = contract.observation.camera(name)
+        frames, depth_frames = _camera_frames(contract, images, depths, cam)
+        frames = np.asarray(frames)
+        if frames.ndim != 4:
+            raise PreprocessError(f'camera {cam.name!r}: expected (T, H, W, 3) frames, got shape {frames.shape}')
+        if num_frames is None:
+            num_frames = frames.shape[0]
+        elif frames.shape[0] != num_frames:
+            raise PreprocessError(f'camera {cam.name!r}: expected {num_frames} frames like the other inputs, '
+                                  f'got {frames.shape[0]}')
+        out = np.empty((frames.shape[0],) + cam.shape, dtype=np.float32)
+        for t in range(frames.shape[0]):
+            preprocess_camera(cam, frames[t], None if depth_frames is None else depth_frames[t], out=out[t])
+        batch[name] = out
+    if PROPRIO_INPUT in contract.onnx_inputs:
+        pos = np.asarray(joint_positions)
+        vel = np.asarray(joint_velocities)
+        if pos.ndim != 2 or vel.ndim != 2:
+            raise PreprocessError(f'joint_positions/joint_velocities: expected (T, J) arrays, '
+                                  f'got {pos.shape} and {vel.shape}')
+        if num_frames is not None and pos.shape[0] != num_frames:
+            raise PreprocessError(f'joint_positions: expected {num_frames} frames like the images, got {pos.shape[0]}')
+        batch[PROPRIO_INPUT] = preprocess_proprio(contract.observation, pos, vel)
+    return {name: batch[name] for name in contract.onnx_inputs}

@@ -1,0 +1,116 @@
+# Copyright 2026 RLHF Robotics contributors. Apache-2.0.
+"""Policy contract: YAML round-trip, validation errors that name file and field, action conversion."""
+
+import numpy as np
+import pytest
+import yaml
+
+from rlhf_policy.contract import (
+    PANDA_JOINT_LOWER,
+    PANDA_JOINT_UPPER,
+    ActionSpec,
+    CameraSpec,
+    ContractError,
+    ObservationSpec,
+    PolicyContract,
+)
+
+JOINTS = [f'panda_joint{i}' for i in range(1, 8)] + ['panda_finger_joint1', 'panda_finger_joint2']
+
+
+def make_contract():
+    obs = ObservationSpec(cameras=[CameraSpec('scene_camera', 32, 24), CameraSpec('wrist_camera', 16, 16, True, 1.5)],
+                          joint_names=JOINTS, proprio_mean=np.linspace(-1, 1, 18), proprio_std=np.full(18, 0.5))
+    return PolicyContract(obs, ActionSpec.for_panda(0.05), metadata={'run': 'test', 'step': 3})
+
+
+def test_round_trip(tmp_path):
+    contract = make_contract()
+    path = contract.save(tmp_path / 'm' / 'contract.yaml')
+    loaded = PolicyContract.load(path)
+    assert loaded.onnx_inputs == ['scene_camera', 'wrist_camera', 'proprio']
+    assert loaded.observation.cameras == contract.observation.cameras
+    np.testing.assert_array_equal(loaded.observation.proprio_mean, contract.observation.proprio_mean)
+    np.testing.assert_array_equal(loaded.action.joint_upper, contract.action.joint_upper)
+    assert loaded.metadata == {'run': 'test', 'step': 3}
+    assert loaded.to_dict() == contract.to_dict()
+    assert loaded.input_shapes() == {'scene_camera': (3, 24, 32), 'wrist_camera': (4, 16, 16), 'proprio': (18,)}
+    assert loaded.model_path(path) == (tmp_path / 'm' / 'policy.onnx').resolve()
+
+
+def _write(tmp_path, mutate):
+    data = make_contract().to_dict()
+    mutate(data)
+    path = tmp_path / 'contract.yaml'
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+@pytest.mark.parametrize('mutate, field, expected', [
+    (lambda d: d['observation']['cameras'][1].update(width=-3), 'observation.cameras[1].width', 'positive integer'),
+    (lambda d: d['observation'].update(proprio_std=[1.0] * 5), 'observation.proprio_std', '18 numbers'),
+    (lambda d: d['action'].update(joint_lower=[0.0] * 7, joint_upper=[0.0] * 7), 'action.joint_upper', 'greater'),
+    (lambda d: d['action'].update(max_delta_rad=0), 'action.max_delta_rad', 'positive number'),
+    (lambda d: d.update(onnx_inputs=['scene_camera', 'top_camera']), 'onnx_inputs[1]', 'a camera of'),
+    (lambda d: d.update(rate_hz='fast'), 'rate_hz', 'positive number'),
+    (lambda d: d.update(colour='red'), 'colour', 'unknown field'),
+    (lambda d: d['action'].pop('joint_upper'), 'action.joint_upper', 'missing'),
+    (lambda d: d['observation'].update(proprio_fields=['position', 'torque']), 'observation.proprio_fields[1]',
+     'one of'),
+    (lambda d: d['action'].update(gripper_range=[0.04, 0.0]), 'action.gripper_range', 'closed < open'),
+])
+def test_validation_errors_name_file_and_field(tmp_path, mutate, field, expected):
+    path = _write(tmp_path, mutate)
+    with pytest.raises(ContractError) as err:
+        PolicyContract.load(path)
+    msg = str(err.value)
+    assert str(path) in msg and f"'{field}'" in msg and expected in msg, msg
+
+
+def test_unreadable_and_malformed_files(tmp_path):
+    with pytest.raises(ContractError, match='cannot read'):
+        PolicyContract.load(tmp_path / 'missing.yaml')
+    bad = tmp_path / 'bad.yaml'
+    bad.write_text('observation: [unclosed')
+    with pytest.raises(ContractError, match='not valid YAML'):
+        PolicyContract.load(bad)
+
+
+def test_save_keeps_old_file_when_failing(tmp_path):
+    path = make_contract().save(tmp_path / 'contract.yaml')
+    before = path.read_text()
+    contract = make_contract()
+    contract.metadata = {'bad': object()}
+    with pytest.raises(yaml.YAMLError):
+        contract.save(path)
+    assert path.read_text() == before
+    assert [p.name for p in tmp_path.iterdir()] == ['contract.yaml']
+
+
+def test_to_command_delta_clip_and_gripper():
+    spec = ActionSpec.for_panda(max_delta_rad=0.1)
+    q = np.array([0.0, 0.0, 0.0, -1.0, 0.0, 1.0, 2.85])
+    action = np.array([1.0, -0.5, 3.0, 0.0, 0.2, -1.0, 1.0, 0.0])
+    cmd = spec.to_command(action, q)
+    # 3.0 is clipped to 1.0; joint 7 would reach 2.95 > upper limit 2.8973
+    np.testing.assert_allclose(cmd[:7], [0.1, -0.05, 0.1, -1.0, 0.02, 0.9, PANDA_JOINT_UPPER[6]])
+    assert cmd[7] == pytest.approx(0.02)
+    assert spec.to_command(np.r_[np.zeros(7), -1.0], q)[7] == 0.0
+    assert spec.to_command(np.r_[np.zeros(7), 1.0], q)[7] == pytest.approx(0.04)
+    low = spec.to_command(-np.ones(8), np.array(PANDA_JOINT_LOWER))
+    np.testing.assert_allclose(low[:7], PANDA_JOINT_LOWER)
+    with pytest.raises(ValueError, match='finite'):
+        spec.to_command(np.r_[np.nan, np.zeros(7)], q)
+
+
+def test_from_command_inverts_to_command():
+    spec = ActionSpec.for_panda(max_delta_rad=0.05)
+    rng = np.random.default_rng(0)
+    q = rng.uniform(-0.5, 0.5, 7) + np.array([0, 0, 0, -1.5, 0, 1.5, 0])
+    action = rng.uniform(-1, 1, 8)
+    np.testing.assert_allclose(spec.from_command(spec.to_command(action, q), q), action, atol=1e-12)
+    batch = spec.from_commands(np.stack([spec.to_command(action, q)] * 3), np.stack([q] * 3))
+    np.testing.assert_allclose(batch, np.stack([action] * 3), atol=1e-12)
+    # a command further than max_delta saturates at +-1
+    far = np.r_[q + 1.0, 0.08]
+    np.testing.assert_array_equal(spec.from_command(far, q), np.ones(8))

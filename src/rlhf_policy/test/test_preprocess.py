@@ -1,0 +1,111 @@
+# Copyright 2026 RLHF Robotics contributors. Apache-2.0.
+"""Shared preprocessing: hand-computed examples and identity of preprocess and preprocess_batch."""
+
+import numpy as np
+import pytest
+
+from rlhf_policy.contract import ActionSpec, CameraSpec, ObservationSpec, PolicyContract
+from rlhf_policy.preprocess import (
+    PreprocessError,
+    area_weights,
+    preprocess,
+    preprocess_batch,
+    proprio_statistics,
+    resize_area,
+)
+
+JOINTS = ['j1', 'j2', 'j3', 'panda_joint1', 'panda_joint2', 'panda_joint3', 'panda_joint4', 'panda_joint5',
+          'panda_joint6', 'panda_joint7']
+
+
+def make_contract(mean=None, std=None):
+    obs = ObservationSpec(cameras=[CameraSpec('scene_camera', 20, 15), CameraSpec('wrist_camera', 8, 6, True, 2.0)],
+                          joint_names=JOINTS, proprio_mean=mean, proprio_std=std)
+    return PolicyContract(obs, ActionSpec.for_panda())
+
+
+def test_area_weights_hand_computed():
+    np.testing.assert_allclose(area_weights(4, 2), [[0.5, 0.5, 0, 0], [0, 0, 0.5, 0.5]])
+    # 3 -> 2: each output covers 1.5 input pixels
+    np.testing.assert_allclose(area_weights(3, 2), [[2 / 3, 1 / 3, 0], [0, 1 / 3, 2 / 3]], rtol=1e-6)
+    np.testing.assert_allclose(area_weights(2, 4), [[1, 0], [1, 0], [0, 1], [0, 1]])
+
+
+def test_small_example_by_hand():
+    contract = PolicyContract(
+        ObservationSpec([CameraSpec('cam', 2, 1, use_depth=True, max_depth_m=2.0)], ['a', 'b'],
+                        proprio_mean=[1.0, 2.0, 0.0, 0.0], proprio_std=[2.0, 0.0, 1.0, 0.5]),
+        ActionSpec([f'a{i}' for i in range(7)], 0.1, -np.ones(7), np.ones(7)), onnx_inputs=['cam', 'proprio'])
+    image = np.array([[[0, 0, 0], [255, 255, 255], [51, 102, 0], [0, 0, 0]],
+                      [[255, 0, 0], [255, 0, 0], [0, 0, 0], [0, 0, 255]]], dtype=np.uint8)  # (2, 4, 3)
+    depth = np.array([[1.0, 3.0, np.nan, 0.5], [-1.0, 1.0, 0.5, 0.5]], dtype=np.float32)
+    out = preprocess(contract, {'cam': image}, {'cam': depth}, np.array([3.0, 2.0]), np.array([1.0, -1.0]))
+    # left output pixel = mean of the 2x2 block [[0,255],[255,255]] for R, etc.
+    expected_rgb = np.array([[[765 / 4, 51 / 4]], [[255 / 4, 102 / 4]], [[255 / 4, 255 / 4]]]) / 255
+    np.testing.assert_allclose(out['cam'][0, :3], expected_rgb, rtol=1e-6)
+    # depth: clip to [0, 2], NaN -> 2: left block [1, 2, 0, 1] -> 1.0; right [2, .5, .5, .5] -> 0.875; / 2
+    np.testing.assert_allclose(out['cam'][0, 3], [[0.5, 0.4375]], rtol=1e-6)
+    # proprio: (x - mean) / max(std, 1e-3)
+    np.testing.assert_allclose(out['proprio'][0], [1.0, 0.0, 1.0, -2.0], rtol=1e-6)
+    assert out['cam'].dtype == np.float32 and out['cam'].shape == (1, 4, 1, 2)
+
+
+def test_same_size_copies_exactly():
+    img = np.random.default_rng(1).integers(0, 256, (5, 7, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(resize_area(img, 5, 7), img.transpose(2, 0, 1).astype(np.float32))
+
+
+def _frames(num, rng):
+    images = {'scene_camera': rng.integers(0, 256, (num, 48, 64, 3), dtype=np.uint8),
+              'wrist_camera': rng.integers(0, 256, (num, 30, 40, 3), dtype=np.uint8)}
+    depths = {'wrist_camera': rng.uniform(-0.5, 3.0, (num, 30, 40)).astype(np.float32)}
+    depths['wrist_camera'][:, 0, 0] = np.inf
+    return images, depths, rng.normal(size=(num, 10)), rng.normal(size=(num, 10))
+
+
+def test_preprocess_and_batch_identical():
+    rng = np.random.default_rng(0)
+    mean, std = proprio_statistics(rng.normal(size=(50, 10)), rng.normal(size=(50, 10)) * 3)
+    contract = make_contract(mean, std)
+    images, depths, pos, vel = _frames(6, rng)
+    batch = preprocess_batch(contract, images, depths, pos, vel)
+    assert list(batch) == ['scene_camera', 'wrist_camera', 'proprio']
+    assert batch['scene_camera'].shape == (6, 3, 15, 20) and batch['wrist_camera'].shape == (6, 4, 6, 8)
+    assert batch['proprio'].shape == (6, 20)
+    for t in range(6):
+        single = preprocess(contract, {k: v[t] for k, v in images.items()}, {k: v[t] for k, v in depths.items()},
+                            pos[t], vel[t])
+        for name in batch:
+            assert single[name].dtype == np.float32 and single[name].shape == (1,) + batch[name].shape[1:]
+            np.testing.assert_array_equal(single[name][0], batch[name][t])
+    assert 0.0 <= batch['wrist_camera'].min() and batch['wrist_camera'].max() <= 1.0
+
+
+def test_proprio_statistics_normalise_to_unit():
+    rng = np.random.default_rng(2)
+    pos = rng.normal(3.0, 2.0, size=(400, 10))
+    vel = rng.normal(-1.0, 0.5, size=(400, 10))
+    vel[:, 0] = 0.25  # a joint that never moves: std floored
+    mean, std = proprio_statistics(pos, vel)
+    assert std[10] == pytest.approx(1e-3)
+    contract = make_contract(mean, std)
+    contract.onnx_inputs = ['proprio']
+    out = preprocess_batch(contract, {}, None, pos, vel)['proprio']
+    np.testing.assert_allclose(out.mean(axis=0), 0.0, atol=1e-4)
+    np.testing.assert_allclose(np.delete(out.std(axis=0), 10), 1.0, atol=1e-4)
+
+
+def test_errors_name_camera_and_field():
+    contract = make_contract()
+    images, depths, pos, vel = _frames(1, np.random.default_rng(3))
+    single = {k: v[0] for k, v in images.items()}
+    with pytest.raises(PreprocessError, match="camera 'wrist_camera'.*depth"):
+        preprocess(contract, single, {}, pos[0], vel[0])
+    with pytest.raises(PreprocessError, match="camera 'scene_camera': missing"):
+        preprocess(contract, {'wrist_camera': single['wrist_camera']}, {k: v[0] for k, v in depths.items()},
+                   pos[0], vel[0])
+    with pytest.raises(PreprocessError, match="proprio field 'velocity'"):
+        preprocess(contract, single, {k: v[0] for k, v in depths.items()}, pos[0], vel[0, :7])
+    with pytest.raises(PreprocessError, match='RGB uint8'):
+        preprocess(contract, {**single, 'scene_camera': single['scene_camera'].astype(float)},
+                   {k: v[0] for k, v in depths.items()}, pos[0], vel[0])
