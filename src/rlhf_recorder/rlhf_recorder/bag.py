@@ -1,0 +1,240 @@
+# Copyright 2026 RLHF Robotics contributors. Apache-2.0.
+"""Write one episode as a rosbag2 (MCAP storage, CDR messages) through the pure-Python ``rosbags`` library.
+
+Layout of one episode (what ``ros2 bag record`` would write, so ``ros2 bag info``, Foxglove and the
+``mcap`` tools open it)::
+
+    <path>/                      # the bag directory, usually <data_dir>/episodes/<episode_id>
+      <episode_id>_0.mcap        # messages, CDR, log time = receive time (ns since the epoch)
+      metadata.yaml              # rosbag2 metadata version 9; custom_data['rlhf_episode'] = JSON of the
+                                 # episode metadata (task, operator, device, outcome, duration, ...)
+
+Crash safety: every finished MCAP chunk (1 MiB, or ``chunk_interval_s`` of log time, whichever comes first)
+is flushed to the file, so a killed writer leaves a file whose chunks up to the last flush are intact.
+It has no summary section and no metadata.yaml; :func:`recover_bag` rewrites such a file into a valid,
+readable bag whose episode metadata says ``outcome: incomplete``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+import shutil
+import time
+
+from rosbags.rosbag2 import StoragePlugin, Writer
+from rosbags.rosbag2.storage_mcap import McapWriter
+from rosbags.typesys.store import Typestore
+
+from rlhf_recorder.msgtypes import ensure_type, make_typestore
+
+METADATA_KEY = 'rlhf_episode'
+OUTCOMES = ('success', 'failure', 'incomplete')
+DEFAULT_CHUNK_INTERVAL_S = 1.0
+
+
+class _FlushingMcapWriter(McapWriter):
+    """rosbags' MCAP storage, named like rosbag2 (``<name>_0.mcap``), flushing every finished chunk."""
+
+    chunk_interval_ns = int(DEFAULT_CHUNK_INTERVAL_S * 1e9)
+
+    def __init__(self, path: Path, compression) -> None:
+        super().__init__(path, compression)
+        # rosbags names the file <name>.mcap; rosbag2 names its first split <name>_0.mcap. The open
+        # handle stays valid across the rename (POSIX), and close() records the new name in metadata.yaml.
+        target = path / f'{path.name}_0.mcap'
+        os.replace(self.path, target)
+        self.path = target
+        self.bio.flush()
+
+    def write(self, connection, timestamp: int, data) -> None:
+        super().write(connection, timestamp, data)
+        chunk = self.chunk
+        if chunk.bio.tell() and timestamp - chunk.message_start_time >= self.chunk_interval_ns:
+            self.close_chunk()
+
+    def close_chunk(self) -> None:
+        super().close_chunk()
+        self.bio.flush()
+
+
+class _EpisodeWriter(Writer):
+    STORAGE_PLUGINS = {**Writer.STORAGE_PLUGINS, StoragePlugin.MCAP: _FlushingMcapWriter}
+
+
+def mcap_path(bag_dir: str | Path) -> Path:
+    """Return the MCAP file of a bag directory written by :class:`EpisodeBagWriter`."""
+    bag_dir = Path(bag_dir)
+    return bag_dir / f'{bag_dir.name}_0.mcap'
+
+
+def _jsonable(metadata: dict) -> dict:
+    try:
+        json.dumps(metadata)
+    except TypeError as err:
+        raise TypeError(f'episode metadata must be JSON-serialisable (str, int, float, bool, list, dict): {err}') \
+            from None
+    return dict(metadata)
+
+
+class EpisodeBagWriter:
+    """One episode's rosbag2 (MCAP) being written.
+
+    ``topics`` maps topic name to ROS type name (``sensor_msgs/msg/Image``); more topics can be added later
+    with :meth:`add_topic`. ``write`` takes CDR bytes exactly as received (no deserialisation).
+    ``close(outcome)`` finishes the file, stores ``metadata`` plus outcome, duration and message counts in
+    metadata.yaml custom_data, and returns that summary. ``abort()`` deletes everything.
+    """
+
+    def __init__(self, path: str | Path, topics: dict[str, str], metadata: dict,
+                 typestore: Typestore | None = None, chunk_interval_s: float = DEFAULT_CHUNK_INTERVAL_S) -> None:
+        self.path = Path(path)
+        if self.path.exists():
+            raise FileExistsError(f'bag directory {self.path} exists already; refusing to overwrite an episode')
+        self.metadata = _jsonable(metadata)
+        self._typestore = typestore or make_typestore()
+        self._writer = _EpisodeWriter(self.path, version=9, storage_plugin=StoragePlugin.MCAP)
+        self._connections: dict[str, object] = {}
+        self.counts: dict[str, int] = {}
+        self.bytes_written = 0
+        self.opened_at_ns = time.time_ns()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer.open()
+        self._writer.storage.chunk_interval_ns = int(chunk_interval_s * 1e9)
+        try:
+            for topic, msgtype in topics.items():
+                self.add_topic(topic, msgtype)
+        except BaseException:
+            self.abort()
+            raise
+
+    @property
+    def topics(self) -> dict[str, str]:
+        return {topic: conn.msgtype for topic, conn in self._connections.items()}
+
+    def add_topic(self, topic: str, msgtype: str) -> None:
+        """Add a topic (``pkg/msg/Name`` type); a no-op when it is already there with that type."""
+        msgtype = ensure_type(self._typestore, msgtype)
+        existing = self._connections.get(topic)
+        if existing is not None:
+            if existing.msgtype != msgtype:
+                raise ValueError(f'topic {topic}: already recorded as {existing.msgtype}, got {msgtype}')
+            return
+        self._connections[topic] = self._writer.add_connection(topic, msgtype, typestore=self._typestore)
+        self.counts[topic] = 0
+
+    def write(self, topic: str, cdr_bytes: bytes, log_time_ns: int) -> None:
+        """Append one serialised message received at ``log_time_ns`` (nanoseconds since the epoch)."""
+        conn = self._connections.get(topic)
+        if conn is None:
+            raise KeyError(f'topic {topic} was not added to bag {self.path}; known: {sorted(self._connections)}')
+        self._writer.write(conn, int(log_time_ns), cdr_bytes)
+        self.counts[topic] += 1
+        self.bytes_written += len(cdr_bytes)
+
+    def close(self, outcome: str, extra_metadata: dict | None = None, end_time_ns: int | None = None) -> dict:
+        """Finish the bag with ``outcome`` ('success', 'failure' or 'incomplete'); return the episode summary.
+
+        Duration runs from ``metadata['start_time_ns']`` (else the first message) to ``end_time_ns`` (else the
+        last message).
+        """
+        if outcome not in OUTCOMES:
+            raise ValueError(f'outcome {outcome!r}: expected one of {OUTCOMES}')
+        writer = self._writer
+        has_messages = any(self.counts.values())
+        first_ns = writer.min_timestamp if has_messages else self.opened_at_ns
+        start_ns = int(self.metadata.get('start_time_ns') or first_ns)
+        end_ns = int(end_time_ns or (writer.max_timestamp if has_messages else start_ns))
+        summary = {
+            **self.metadata,
+            **(extra_metadata or {}),
+            'outcome': outcome,
+            'start_time_ns': start_ns,
+            'duration_s': round(max(0, end_ns - start_ns) / 1e9, 6),
+            'message_counts': dict(self.counts),
+        }
+        writer.set_custom_data(METADATA_KEY, json.dumps(_jsonable(summary), sort_keys=True))
+        writer.close()
+        summary['path'] = str(self.path)
+        return summary
+
+    def abort(self) -> None:
+        """Stop writing and delete the bag directory (a discarded episode leaves nothing behind)."""
+        try:
+            self._writer.abort()
+        finally:
+            shutil.rmtree(self.path, ignore_errors=True)
+
+
+def read_episode_metadata(path: str | Path) -> dict:
+    """Return the episode metadata stored in a bag's metadata.yaml custom_data ({} when there is none)."""
+    import yaml  # local: only this helper needs it
+
+    meta_file = Path(path) / 'metadata.yaml'
+    if not meta_file.is_file():
+        raise FileNotFoundError(f'{meta_file}: no rosbag2 metadata.yaml (bag unfinished or not a bag)')
+    info = yaml.safe_load(meta_file.read_text(encoding='utf-8')) or {}
+    custom = (info.get('rosbag2_bagfile_information') or {}).get('custom_data') or {}
+    raw = custom.get(METADATA_KEY)
+    if raw is None:
+        return {}
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as err:
+        raise ValueError(f'{meta_file}: custom_data.{METADATA_KEY} is not valid JSON: {err}') from None
+
+
+def recover_bag(path: str | Path, metadata: dict | None = None) -> dict:
+    """Turn an interrupted bag (MCAP without summary or metadata.yaml) into a valid bag, outcome 'incomplete'.
+
+    Every message of the chunks that reached the disk is kept; a partly written trailing chunk is dropped.
+    The original file is kept beside the new one as ``<name>_0.mcap.partial`` until the rewrite succeeded,
+    then removed. Returns the summary written into metadata.yaml.
+    """
+    from mcap.exceptions import McapError
+    from mcap.records import Channel, Message, Schema
+    from mcap.stream_reader import StreamReader
+
+    path = Path(path)
+    source = mcap_path(path)
+    if not source.is_file():
+        raise FileNotFoundError(f'{source}: no MCAP file to recover')
+    partial = source.with_name(source.name + '.partial')
+    os.replace(source, partial)
+    meta_file = path / 'metadata.yaml'
+    if meta_file.exists():
+        meta_file.unlink()
+
+    schemas: dict[int, str] = {}
+    channels: dict[int, tuple[str, str]] = {}
+    messages: list[tuple[int, int, bytes]] = []
+    with open(partial, 'rb') as stream:
+        try:
+            for record in StreamReader(stream, skip_magic=False, emit_chunks=False).records:
+                if isinstance(record, Schema):
+                    schemas[record.id] = record.name
+                elif isinstance(record, Channel):
+                    channels[record.id] = (record.topic, schemas.get(record.schema_id, ''))
+                elif isinstance(record, Message):
+                    messages.append((record.log_time, record.channel_id, bytes(record.data)))
+        except (McapError, EOFError, ValueError, AssertionError, IndexError):
+            pass  # the truncated tail: keep what was read before it
+
+    staging = path.with_name(path.name + '.recovering')
+    shutil.rmtree(staging, ignore_errors=True)
+    meta = dict(metadata or {})
+    writer = EpisodeBagWriter(staging, {topic: msgtype for topic, msgtype in channels.values() if msgtype}, meta)
+    for log_time, channel_id, data in sorted(messages, key=lambda m: m[0]):
+        topic, msgtype = channels.get(channel_id, ('', ''))
+        if msgtype:
+            writer.write(topic, data, log_time)
+    summary = writer.close('incomplete', {'recovered_messages': len(messages)})
+    # Move the rewritten files into the episode directory, named after it.
+    os.replace(mcap_path(staging), source)
+    text = (staging / 'metadata.yaml').read_text(encoding='utf-8')
+    (path / 'metadata.yaml').write_text(text.replace(mcap_path(staging).name, source.name), encoding='utf-8')
+    shutil.rmtree(staging, ignore_errors=True)
+    partial.unlink()
+    summary['path'] = str(path)
+    return summary

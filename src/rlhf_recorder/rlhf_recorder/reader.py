@@ -1,0 +1,371 @@
+# Copyright 2026 RLHF Robotics contributors. Apache-2.0.
+"""Read a recorded episode (rosbag2, MCAP) into time-aligned numpy arrays, without ROS.
+
+Streams
+-------
+- cameras: every topic ``/<name>/color`` of type ``sensor_msgs/msg/Image`` names a camera ``<name>``
+  (``/scene_camera/color`` -> ``scene_camera``); its depth is ``/<name>/depth`` when recorded. Colour
+  encodings rgb8, bgr8, rgba8, bgra8, mono8 become (H, W, 3) uint8 RGB; depth 32FC1 (metres) and 16UC1
+  (millimetres, divided by 1000) become (H, W) float32 metres. Values are otherwise kept (0 / NaN stay).
+- ``/joint_states`` (``sensor_msgs/msg/JointState``): positions and velocities, in the joint order of the first
+  message (later messages are reordered by name).
+- actions: the arm command (``/arm_controller/commands``, 7 values) and the gripper command
+  (``/gripper_controller/commands``, 1 value), both ``std_msgs/msg/Float64MultiArray``; ``actions[:, :7]``
+  is the arm command, ``actions[:, 7]`` the gripper command.
+- ``/rlhf_sim/task_state`` (``rlhf_msgs/msg/TaskState``): progress and success, when recorded.
+
+Alignment rule (all on the bag's log time = receive time at the recorder, one clock for every stream)
+-------------------------------------------------------------------------------------------------
+1. Grid: ``t_k = t_first + k / rate_hz`` for k = 0, 1, ... while ``t_k <= t_last``, where
+   ``t_first`` = the first instant at which every used observation stream (the chosen cameras' colour and
+   depth, joint states, task state; whichever are recorded) has delivered at least one message, and
+   ``t_last`` = the last message of each recorded command stream (the earliest of them), or the last
+   observation when no command was recorded. ``start_s`` / ``end_s`` (seconds since episode start) narrow the
+   window: ``t_first = max(t_first, start + start_s)``, ``t_last = min(t_last, start + end_s)``.
+   So no row ever holds an observation from before a stream's first message or a missing action.
+2. Observation at ``t``: the latest message with log time ``<= t`` (same time counts).
+3. Action at ``t``: the first command with log time ``>= t`` (same time counts): the command that responds to
+   that observation. Arm and gripper are looked up independently. A command stream that was never recorded
+   gives NaN columns and does not limit the grid.
+4. ``times`` are seconds since the episode start: the recorder's START time (``metadata['start_time_ns']``),
+   else the first message in the bag.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from rosbags.interfaces import MessageDefinitionFormat
+from rosbags.rosbag2 import Reader
+from rosbags.typesys import get_types_from_msg
+
+from rlhf_recorder.bag import read_episode_metadata
+from rlhf_recorder.msgtypes import make_typestore
+
+IMAGE_TYPE = 'sensor_msgs/msg/Image'
+JOINT_STATE_TYPE = 'sensor_msgs/msg/JointState'
+COMMAND_TYPE = 'std_msgs/msg/Float64MultiArray'
+TASK_STATE_TYPE = 'rlhf_msgs/msg/TaskState'
+
+DEFAULT_JOINT_STATES_TOPIC = '/joint_states'
+DEFAULT_ARM_TOPIC = '/arm_controller/commands'
+DEFAULT_GRIPPER_TOPIC = '/gripper_controller/commands'
+DEFAULT_TASK_STATE_TOPIC = '/rlhf_sim/task_state'
+ARM_DOF = 7
+
+
+@dataclass
+class Episode:
+    """One episode as arrays on a fixed-rate grid (see the module docstring for the alignment rule)."""
+
+    times: np.ndarray                      # (T,) float64 seconds since episode start
+    images: dict[str, np.ndarray]          # camera -> (T, H, W, 3) uint8 RGB
+    depth: dict[str, np.ndarray]           # camera -> (T, H, W) float32 metres
+    joint_names: list[str]
+    joint_positions: np.ndarray            # (T, J)
+    joint_velocities: np.ndarray           # (T, J)
+    actions: np.ndarray                    # (T, 8) arm command (7) + gripper command (1)
+    task_progress: np.ndarray | None       # (T,) or None when no task state was recorded
+    task_success: np.ndarray | None        # (T,) bool or None
+    metadata: dict = field(default_factory=dict)
+    cameras: list[str] = field(default_factory=list)
+
+
+class EpisodeReadError(RuntimeError):
+    """A bag cannot be read as an episode; the message names the bag and the problem."""
+
+
+def camera_names(topics: dict[str, str]) -> list[str]:
+    """Camera names found in ``{topic: type}``: every ``/<name>/color`` topic of type sensor_msgs/msg/Image."""
+    return sorted(topic[1:-len('/color')] for topic, msgtype in topics.items()
+                  if topic.endswith('/color') and msgtype == IMAGE_TYPE and len(topic) > len('/color') + 1)
+
+
+def image_to_array(msg, topic: str = '') -> np.ndarray:
+    """Decode a sensor_msgs/Image: colour -> (H, W, 3) uint8 RGB, depth -> (H, W) float32 metres."""
+    enc = msg.encoding
+    h, w, step = int(msg.height), int(msg.width), int(msg.step)
+    raw = np.asarray(msg.data, dtype=np.uint8)
+    if raw.size < h * step:
+        raise EpisodeReadError(f'{topic}: image data has {raw.size} bytes, expected height*step = {h * step}')
+    rows = raw[:h * step].reshape(h, step)
+    channels = {'rgb8': 3, 'bgr8': 3, 'rgba8': 4, 'bgra8': 4, 'mono8': 1}
+    if enc in channels:
+        c = channels[enc]
+        pix = rows[:, :w * c].reshape(h, w, c)
+        if enc == 'mono8':
+            return np.repeat(pix, 3, axis=2)
+        if enc.startswith('bgr'):
+            pix = pix[:, :, 2::-1]
+        return np.ascontiguousarray(pix[:, :, :3])
+    if enc in ('32FC1', '16UC1'):
+        dtype = np.dtype('<f4' if enc == '32FC1' else '<u2')
+        if msg.is_bigendian:
+            dtype = dtype.newbyteorder('>')
+        values = np.ascontiguousarray(rows[:, :w * dtype.itemsize]).view(dtype).reshape(h, w)
+        if enc == '16UC1':
+            return values.astype(np.float32) / np.float32(1000.0)
+        return values.astype(np.float32)
+    raise EpisodeReadError(f'{topic}: unsupported image encoding {enc!r}; expected rgb8, bgr8, rgba8, bgra8, mono8, '
+                           '32FC1 (metres) or 16UC1 (millimetres)')
+
+
+def _open_reader(path: Path) -> Reader:
+    if not path.is_dir():
+        raise EpisodeReadError(f'{path}: not a bag directory')
+    if not (path / 'metadata.yaml').is_file():
+        raise EpisodeReadError(f'{path}: no metadata.yaml, the recording was interrupted; the recorder recovers '
+                               'it on its next start (or call rlhf_recorder.bag.recover_bag)')
+    reader = Reader(path)
+    try:
+        reader.open()
+    except Exception as err:  # rosbags raises several error types for broken files
+        raise EpisodeReadError(f'{path}: cannot open bag: {err}') from err
+    return reader
+
+
+def _typestore_for(reader: Reader):
+    typestore = make_typestore()
+    for conn in reader.connections:
+        if conn.msgtype not in typestore.types and conn.msgdef.format == MessageDefinitionFormat.MSG:
+            typestore.register(get_types_from_msg(conn.msgdef.data, conn.msgtype))
+    return typestore
+
+
+def _messages(reader: Reader, connections: list):
+    # rosbags reads every connection when given an empty list; here an empty list means none.
+    return reader.messages(connections=connections) if connections else iter(())
+
+
+def episode_info(path: str | Path) -> dict:
+    """Summary of a bag without decoding messages: duration, topics with types and counts, cameras, metadata."""
+    path = Path(path)
+    reader = _open_reader(path)
+    try:
+        topics = {conn.topic: conn.msgtype for conn in reader.connections}
+        counts = {conn.topic: int(conn.msgcount) for conn in reader.connections}
+        info = {
+            'path': str(path),
+            'start_time_ns': int(reader.start_time) if reader.message_count else None,
+            'duration_s': reader.duration / 1e9 if reader.message_count else 0.0,
+            'message_count': int(reader.message_count),
+            'topics': topics,
+            'counts': counts,
+            'cameras': camera_names(topics),
+        }
+    finally:
+        reader.close()
+    info['metadata'] = read_episode_metadata(path)
+    return info
+
+
+def stream_times(path: str | Path, topics: list[str] | None = None) -> dict[str, np.ndarray]:
+    """Log times (int64 ns) of every message per topic (all topics when ``topics`` is None)."""
+    path = Path(path)
+    reader = _open_reader(path)
+    try:
+        conns = [c for c in reader.connections if topics is None or c.topic in topics]
+        times: dict[str, list[int]] = {c.topic: [] for c in conns}
+        for conn, timestamp, _ in _messages(reader, conns):
+            times[conn.topic].append(timestamp)
+    finally:
+        reader.close()
+    return {topic: np.sort(np.asarray(values, dtype=np.int64)) for topic, values in times.items()}
+
+
+def latest_at_or_before(stream_ns: np.ndarray, grid_ns: np.ndarray) -> np.ndarray:
+    """Index of the latest message with time <= each grid time (-1 where there is none)."""
+    return np.searchsorted(stream_ns, grid_ns, side='right') - 1
+
+
+def first_at_or_after(stream_ns: np.ndarray, grid_ns: np.ndarray) -> np.ndarray:
+    """Index of the first message with time >= each grid time (len(stream) where there is none)."""
+    return np.searchsorted(stream_ns, grid_ns, side='left')
+
+
+def make_grid(obs_first_ns: list[int], obs_last_ns: list[int], action_last_ns: list[int], rate_hz: float,
+              window_ns: tuple[int | None, int | None] = (None, None)) -> np.ndarray:
+    """Grid times (int64 ns) by rule 1 of the module docstring."""
+    if rate_hz <= 0:
+        raise ValueError(f'rate_hz must be positive, got {rate_hz}')
+    if not obs_first_ns:
+        return np.zeros(0, dtype=np.int64)
+    first = max(obs_first_ns)
+    last = min(action_last_ns) if action_last_ns else max(obs_last_ns)
+    if window_ns[0] is not None:
+        first = max(first, window_ns[0])
+    if window_ns[1] is not None:
+        last = min(last, window_ns[1])
+    if last < first:
+        return np.zeros(0, dtype=np.int64)
+    period_ns = 1e9 / rate_hz
+    count = int(np.floor((last - first) / period_ns + 1e-9)) + 1
+    return first + np.round(np.arange(count) * period_ns).astype(np.int64)
+
+
+def read_episode(path: str | Path, rate_hz: float = 10.0, cameras: list[str] | None = None,
+                 start_s: float | None = None, end_s: float | None = None, images: bool = True,
+                 arm_topic: str = DEFAULT_ARM_TOPIC, gripper_topic: str = DEFAULT_GRIPPER_TOPIC,
+                 joint_states_topic: str = DEFAULT_JOINT_STATES_TOPIC,
+                 task_state_topic: str = DEFAULT_TASK_STATE_TOPIC) -> Episode:
+    """Read the bag at ``path`` into an :class:`Episode` sampled at ``rate_hz`` (alignment: module docstring).
+
+    ``cameras`` selects cameras by name (default: all found); ``images=False`` skips decoding images and depth
+    (the grid still waits for the camera streams, so times match a read with images).
+    """
+    path = Path(path)
+    reader = _open_reader(path)
+    try:
+        metadata = read_episode_metadata(path)
+        return _read(reader, path, metadata, rate_hz, cameras, start_s, end_s, images,
+                     arm_topic, gripper_topic, joint_states_topic, task_state_topic)
+    finally:
+        reader.close()
+
+
+def _check_type(topics: dict[str, str], topic: str, expected: str, path: Path) -> bool:
+    if topic not in topics:
+        return False
+    if topics[topic] != expected:
+        raise EpisodeReadError(f'{path}: topic {topic} has type {topics[topic]}, expected {expected}')
+    return True
+
+
+def _read(reader, path, metadata, rate_hz, cameras, start_s, end_s, images,
+          arm_topic, gripper_topic, joint_states_topic, task_state_topic) -> Episode:
+    topics = {conn.topic: conn.msgtype for conn in reader.connections}
+    available = camera_names(topics)
+    if cameras is None:
+        cameras = available
+    unknown = [c for c in cameras if c not in available]
+    if unknown:
+        raise EpisodeReadError(f'{path}: cameras {unknown} not recorded; recorded cameras: {available}')
+    image_topics = {}
+    for cam in cameras:
+        image_topics[f'/{cam}/color'] = (cam, 'color')
+        if _check_type(topics, f'/{cam}/depth', IMAGE_TYPE, path):
+            image_topics[f'/{cam}/depth'] = (cam, 'depth')
+    has_joints = _check_type(topics, joint_states_topic, JOINT_STATE_TYPE, path)
+    has_task = _check_type(topics, task_state_topic, TASK_STATE_TYPE, path)
+    command_topics = [t for t in (arm_topic, gripper_topic) if _check_type(topics, t, COMMAND_TYPE, path)]
+    small_topics = command_topics + [t for t, ok in ((joint_states_topic, has_joints),
+                                                      (task_state_topic, has_task)) if ok]
+
+    # Pass 1: log times of every used stream, and the (small) non-image messages themselves.
+    typestore = _typestore_for(reader)
+    wanted = [c for c in reader.connections if c.topic in image_topics or c.topic in small_topics]
+    times: dict[str, list[int]] = {c.topic: [] for c in wanted}
+    raw: dict[str, list[bytes]] = {t: [] for t in small_topics}
+    for conn, timestamp, data in _messages(reader, wanted):
+        times[conn.topic].append(timestamp)
+        if conn.topic in raw:
+            raw[conn.topic].append(data)
+    stamps = {t: np.asarray(v, dtype=np.int64) for t, v in times.items()}
+    for topic, values in stamps.items():
+        if np.any(np.diff(values) < 0):  # rosbags yields in time order; keep the rule exact regardless
+            order = np.argsort(values, kind='stable')
+            stamps[topic] = values[order]
+            if topic in raw:
+                raw[topic] = [raw[topic][i] for i in order]
+
+    origin_ns = int(metadata.get('start_time_ns') or (reader.start_time if reader.message_count else 0))
+    obs_topics = [t for t in list(image_topics) + [joint_states_topic, task_state_topic]
+                  if t in stamps and len(stamps[t])]
+    missing_obs = [t for t in list(image_topics) + [joint_states_topic, task_state_topic]
+                   if t in stamps and not len(stamps[t])]
+    if missing_obs:
+        raise EpisodeReadError(f'{path}: observation topics {missing_obs} are in the bag but hold no message')
+    cmd_topics = [t for t in command_topics if len(stamps[t])]
+    window = (None if start_s is None else origin_ns + int(round(start_s * 1e9)),
+              None if end_s is None else origin_ns + int(round(end_s * 1e9)))
+    grid = make_grid([int(stamps[t][0]) for t in obs_topics], [int(stamps[t][-1]) for t in obs_topics],
+                     [int(stamps[t][-1]) for t in cmd_topics], rate_hz, window)
+    n = len(grid)
+
+    # Observations: latest at or before t.
+    obs_index = {t: latest_at_or_before(stamps[t], grid) for t in obs_topics}
+    joint_names: list[str] = []
+    positions = np.zeros((n, 0))
+    velocities = np.zeros((n, 0))
+    if has_joints and joint_states_topic in obs_index:
+        joint_names, positions, velocities = _joint_arrays(
+            typestore, raw[joint_states_topic], obs_index[joint_states_topic], joint_states_topic, path)
+    progress = success = None
+    if has_task and task_state_topic in obs_index:
+        msgs = _decode_selected(typestore, raw[task_state_topic], obs_index[task_state_topic], TASK_STATE_TYPE)
+        progress = np.array([msgs[i].progress for i in obs_index[task_state_topic]], dtype=np.float64)
+        success = np.array([bool(msgs[i].success) for i in obs_index[task_state_topic]], dtype=bool)
+
+    # Actions: first command at or after t.
+    actions = np.full((n, ARM_DOF + 1), np.nan)
+    for topic, columns in ((arm_topic, slice(0, ARM_DOF)), (gripper_topic, slice(ARM_DOF, ARM_DOF + 1))):
+        if topic not in cmd_topics:
+            continue
+        index = first_at_or_after(stamps[topic], grid)
+        msgs = _decode_selected(typestore, raw[topic], index, COMMAND_TYPE)
+        width = columns.stop - columns.start
+        for row, i in enumerate(index):
+            values = np.asarray(msgs[i].data, dtype=np.float64)
+            if values.size != width:
+                raise EpisodeReadError(f'{path}: topic {topic} message {i} has {values.size} values, expected {width}')
+            actions[row, columns] = values
+
+    color: dict[str, np.ndarray] = {}
+    depth: dict[str, np.ndarray] = {}
+    if images and n:
+        color, depth = _decode_images(reader, typestore, image_topics, obs_index, path)
+    return Episode(times=(grid - origin_ns) / 1e9, images=color, depth=depth, joint_names=joint_names,
+                   joint_positions=positions, joint_velocities=velocities, actions=actions,
+                   task_progress=progress, task_success=success, metadata=metadata, cameras=list(cameras))
+
+
+def _decode_selected(typestore, raw: list[bytes], index: np.ndarray, msgtype: str) -> dict[int, object]:
+    return {int(i): typestore.deserialize_cdr(raw[int(i)], msgtype) for i in np.unique(index)}
+
+
+def _joint_arrays(typestore, raw, index, topic, path):
+    msgs = _decode_selected(typestore, raw, index, JOINT_STATE_TYPE)
+    first = typestore.deserialize_cdr(raw[0], JOINT_STATE_TYPE)
+    names = list(first.name)
+    positions = np.zeros((len(index), len(names)))
+    velocities = np.zeros((len(index), len(names)))
+    for row, i in enumerate(index):
+        msg = msgs[int(i)]
+        order = np.arange(len(names)) if list(msg.name) == names else _reorder(msg.name, names, topic, path)
+        pos = np.asarray(msg.position, dtype=np.float64)
+        positions[row] = pos[order]
+        vel = np.asarray(msg.velocity, dtype=np.float64)
+        velocities[row] = vel[order] if vel.size == pos.size else np.nan
+    return names, positions, velocities
+
+
+def _reorder(msg_names, names, topic, path) -> np.ndarray:
+    lookup = {name: k for k, name in enumerate(msg_names)}
+    missing = [name for name in names if name not in lookup]
+    if missing:
+        raise EpisodeReadError(f'{path}: topic {topic} has a message without joints {missing}')
+    return np.array([lookup[name] for name in names])
+
+
+def _decode_images(reader, typestore, image_topics, obs_index, path):
+    needed = {topic: set(int(i) for i in np.unique(obs_index[topic])) for topic in image_topics}
+    decoded: dict[str, dict[int, np.ndarray]] = {topic: {} for topic in image_topics}
+    counters = dict.fromkeys(image_topics, 0)
+    conns = [c for c in reader.connections if c.topic in image_topics]
+    for conn, _timestamp, data in _messages(reader, conns):
+        k = counters[conn.topic]
+        counters[conn.topic] += 1
+        if k in needed[conn.topic]:
+            msg = typestore.deserialize_cdr(data, IMAGE_TYPE)
+            decoded[conn.topic][k] = image_to_array(msg, conn.topic)
+    color: dict[str, np.ndarray] = {}
+    depth: dict[str, np.ndarray] = {}
+    for topic, (cam, kind) in image_topics.items():
+        frames = [decoded[topic][int(i)] for i in obs_index[topic]]
+        shapes = {f.shape for f in frames}
+        if len(shapes) > 1:
+            raise EpisodeReadError(f'{path}: topic {topic} changes image size within the episode: {sorted(shapes)}')
+        (color if kind == 'color' else depth)[cam] = np.stack(frames)
+    return color, depth

@@ -1,0 +1,56 @@
+# Copyright 2026 RLHF Robotics contributors. Apache-2.0.
+"""Shared test helpers: ROS messages built and CDR-serialised with rosbags (no ROS needed)."""
+
+import numpy as np
+import pytest
+
+from rlhf_recorder.msgtypes import make_typestore
+
+
+class Messages:
+    """Build CDR bytes of the messages the recorder sees, as the real publishers would send them."""
+
+    def __init__(self):
+        self.store = make_typestore()
+        self.t = self.store.types
+
+    def _header(self, stamp_ns=0, frame='world'):
+        return self.t['std_msgs/msg/Header'](
+            stamp=self.t['builtin_interfaces/msg/Time'](sec=stamp_ns // 10**9, nanosec=stamp_ns % 10**9),
+            frame_id=frame)
+
+    def image(self, array, encoding, step=None, bigendian=False):
+        array = np.ascontiguousarray(array)
+        h, w = array.shape[:2]
+        row_bytes = array.reshape(h, -1).view(np.uint8).shape[1]
+        step = step or row_bytes
+        rows = np.zeros((h, step), dtype=np.uint8)
+        rows[:, :row_bytes] = array.reshape(h, -1).view(np.uint8)
+        msg = self.t['sensor_msgs/msg/Image'](header=self._header(), height=h, width=w, encoding=encoding,
+                                              is_bigendian=int(bigendian), step=step, data=rows.reshape(-1))
+        return self.store.serialize_cdr(msg, 'sensor_msgs/msg/Image')
+
+    def joint_state(self, names, position, velocity):
+        msg = self.t['sensor_msgs/msg/JointState'](
+            header=self._header(), name=list(names), position=np.asarray(position, dtype=np.float64),
+            velocity=np.asarray(velocity, dtype=np.float64), effort=np.zeros(0))
+        return self.store.serialize_cdr(msg, 'sensor_msgs/msg/JointState')
+
+    def command(self, values):
+        layout = self.t['std_msgs/msg/MultiArrayLayout'](dim=[], data_offset=0)
+        msg = self.t['std_msgs/msg/Float64MultiArray'](layout=layout, data=np.asarray(values, dtype=np.float64))
+        return self.store.serialize_cdr(msg, 'std_msgs/msg/Float64MultiArray')
+
+    def task_state(self, progress, success):
+        pose = self.t['geometry_msgs/msg/Pose'](
+            position=self.t['geometry_msgs/msg/Point'](x=0.0, y=0.0, z=0.0),
+            orientation=self.t['geometry_msgs/msg/Quaternion'](x=0.0, y=0.0, z=0.0, w=1.0))
+        msg = self.t['rlhf_msgs/msg/TaskState'](header=self._header(), task='pick_place', object_names=['cube'],
+                                                object_poses=[pose], target_pose=pose, progress=float(progress),
+                                                success=bool(success))
+        return self.store.serialize_cdr(msg, 'rlhf_msgs/msg/TaskState')
+
+
+@pytest.fixture(scope='session')
+def msgs():
+    return Messages()
