@@ -1,0 +1,235 @@
+# Copyright 2026 RLHF Robotics contributors. Apache-2.0.
+"""Reinforcement learning environments and RL on a learned reward.
+
+- ``PointReachEnv``: a 2-D point mass moved towards a random goal (reward -distance). A task with a known
+  answer, small enough that SAC and the learned-reward loop can be checked in seconds.
+- ``ReachEnv``: reaching with the simulated Panda (``rlhf_sim.env.ManipulationEnv``, state only): move the
+  end effector to a random target near its start; reward -distance (m), success when closer than
+  ``success_distance``. Actions in [-1, 1]^8 become joint targets through ``ActionSpec.to_command``, the
+  mapping the deployed policy node uses.
+- ``RunningMeanStd`` and ``LearnedRewardWrapper``: replace an environment's reward by a reward model's
+  r_hat(o, a) (an ensemble gives its mean), normalised by running statistics.
+- ``train_on_learned_reward(env, reward_model, config)``: SAC (DroQ) on that reward.
+"""
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from rlhf_training.sac import SACConfig, state_input, train_sac
+
+
+class PointReachEnv(gym.Env):
+    """Point in [-1, 1]^2 moved by ``step_size * action`` towards a random goal; reward -|p - g|.
+
+    Observation: [p (2), g - p (2)] float32. ``info['distance']`` and ``info['success']`` (distance below
+    ``success_distance`` at that step). Episodes are truncated after ``max_episode_steps``.
+    """
+
+    def __init__(self, max_episode_steps=30, step_size=0.1, success_distance=0.1):
+        self.observation_space = gym.spaces.Box(-2.0, 2.0, shape=(4,), dtype=np.float32)
+        self.action_space = gym.spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32)
+        self.max_episode_steps = int(max_episode_steps)
+        self.step_size = float(step_size)
+        self.success_distance = float(success_distance)
+        self.pos = np.zeros(2)
+        self.goal = np.zeros(2)
+        self.steps = 0
+
+    def _obs(self):
+        return np.concatenate([self.pos, self.goal - self.pos]).astype(np.float32)
+
+    def _info(self):
+        distance = float(np.linalg.norm(self.goal - self.pos))
+        return {'distance': distance, 'success': distance < self.success_distance}
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.pos = self.np_random.uniform(-1.0, 1.0, size=2)
+        self.goal = self.np_random.uniform(-1.0, 1.0, size=2)
+        self.steps = 0
+        return self._obs(), self._info()
+
+    def step(self, action):
+        a = np.clip(np.asarray(action, dtype=np.float64).reshape(2), -1.0, 1.0)
+        self.pos = np.clip(self.pos + self.step_size * a, -1.0, 1.0)
+        self.steps += 1
+        info = self._info()
+        return self._obs(), -info['distance'], False, self.steps >= self.max_episode_steps, info
+
+
+class ReachEnv(gym.Env):
+    """Reach a random end-effector target with the simulated Panda (state only, dense reward -distance).
+
+    Observation (float32, 28): arm+finger joint positions (9), joint velocities (9, scaled by 0.1),
+    end-effector position (3), target position (3), target - end effector (3) and the time through the
+    episode (1, in [0, 1]).
+    The target is the end effector's start position plus a uniform offset in +-``target_range`` (m) per
+    axis, so it is reachable whatever the start pose. The gripper part of the action is ignored by the
+    reward but still sent (the full 8-D action keeps the policy interface of every other task).
+    """
+
+    def __init__(self, task='pick_place', max_episode_steps=60, success_distance=0.05,
+                 target_range=(0.15, 0.15, 0.10), max_delta_rad=0.05, control_hz=30.0):
+        from rlhf_policy.contract import ActionSpec
+        from rlhf_sim.env import ManipulationEnv
+        from rlhf_sim.ik import DifferentialIK
+        from rlhf_sim.robot import ARM_JOINT_NAMES
+
+        self.sim = ManipulationEnv(task=task, cameras=(), control_hz=control_hz,
+                                   max_episode_steps=max_episode_steps + 1)
+        self.ik = DifferentialIK(self.sim.model)
+        lower, upper = _arm_joint_limits(self.sim.model, ARM_JOINT_NAMES)
+        self.action_spec = ActionSpec(list(ARM_JOINT_NAMES), max_delta_rad, lower, upper)
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, shape=(28,), dtype=np.float32)
+        self.action_space = gym.spaces.Box(-1.0, 1.0, shape=(8,), dtype=np.float32)
+        self.max_episode_steps = int(max_episode_steps)
+        self.success_distance = float(success_distance)
+        self.target_range = np.asarray(target_range, dtype=np.float64)
+        self.target = np.zeros(3)
+        self.steps = 0
+        self._q = np.zeros(9)
+        self._qd = np.zeros(9)
+
+    def _ee(self):
+        return self.ik.ee_pose(self._q[:7])[0]
+
+    def _obs(self):
+        ee = self._ee()
+        return np.concatenate([self._q, 0.1 * self._qd, ee, self.target, self.target - ee,
+                               [self.steps / self.max_episode_steps]]).astype(np.float32)
+
+    def _info(self, sim_info=None):
+        distance = float(np.linalg.norm(self.target - self._ee()))
+        info = {'distance': distance, 'success': distance < self.success_distance}
+        if sim_info:
+            info['task_progress'] = sim_info.get('progress')
+        return info
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        sim_seed = None if seed is None else int(seed)
+        obs, _ = self.sim.reset(seed=sim_seed)
+        self._q = np.asarray(obs['joint_positions'], dtype=np.float64)
+        self._qd = np.asarray(obs['joint_velocities'], dtype=np.float64)
+        self.target = self._ee() + self.np_random.uniform(-1.0, 1.0, size=3) * self.target_range
+        self.steps = 0
+        return self._obs(), self._info()
+
+    def step(self, action):
+        command = self.action_spec.to_command(action, self._q[:7])
+        obs, _, _, _, sim_info = self.sim.step(command)
+        self._q = np.asarray(obs['joint_positions'], dtype=np.float64)
+        self._qd = np.asarray(obs['joint_velocities'], dtype=np.float64)
+        self.steps += 1
+        info = self._info(sim_info)
+        return self._obs(), -info['distance'], False, self.steps >= self.max_episode_steps, info
+
+    def close(self):
+        self.sim.close()
+
+
+def _arm_joint_limits(model, joint_names):
+    """Joint ranges (rad) of the named hinge joints from a MuJoCo model."""
+    import mujoco
+    lower, upper = [], []
+    for name in joint_names:
+        jid = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_JOINT, name)
+        if jid < 0:
+            raise ValueError(f'joint {name!r} is not in the simulation model')
+        lo, hi = model.jnt_range[jid]
+        lower.append(float(lo))
+        upper.append(float(hi))
+    return np.array(lower), np.array(upper)
+
+
+class RunningMeanStd:
+    """Running mean and variance (Chan et al. parallel update), for reward normalisation."""
+
+    def __init__(self, epsilon=1e-4):
+        self.mean = 0.0
+        self.var = 1.0
+        self.count = float(epsilon)
+
+    def update(self, values):
+        x = np.asarray(values, dtype=np.float64).reshape(-1)
+        if x.size == 0:
+            return
+        batch_mean, batch_var, n = float(x.mean()), float(x.var()), x.size
+        delta = batch_mean - self.mean
+        total = self.count + n
+        self.mean += delta * n / total
+        m2 = self.var * self.count + batch_var * n + delta ** 2 * self.count * n / total
+        self.var = m2 / total
+        self.count = total
+
+    @property
+    def std(self):
+        return float(np.sqrt(self.var))
+
+
+class LearnedRewardWrapper(gym.Wrapper):
+    """Replaces the environment's reward by a reward model's r_hat(o, a), normalised online.
+
+    ``reward_model`` is a ``RewardModel`` or ``RewardEnsemble`` (its mean) taking ``{'proprio': state}`` and the
+    action in [-1, 1], or any callable ``(obs_tensor (1, D), action_tensor (1, A)) -> (1,)``.
+    ``obs_fn`` maps the environment's observation to the model's state vector (default: the observation as a
+    flat float32 vector). The reward given to the agent is (r_hat - mean) / std with running statistics when
+    ``center`` is true, else r_hat / std (scale only: keeps the sign of r_hat, which matters when episodes can
+    terminate early). The true environment reward stays available as ``info['env_reward']``.
+    """
+
+    def __init__(self, env, reward_model, obs_fn=None, normalize=True, center=False, clip=10.0):
+        super().__init__(env)
+        self.reward_model = reward_model
+        self.obs_fn = obs_fn or (lambda obs: np.asarray(obs, dtype=np.float32).reshape(-1))
+        self.normalize = bool(normalize)
+        self.center = bool(center)
+        self.clip = float(clip)
+        self.stats = RunningMeanStd()
+        self._last_obs = None
+        if isinstance(reward_model, torch.nn.Module):
+            reward_model.eval()
+
+    def reset(self, **kwargs):
+        obs, info = self.env.reset(**kwargs)
+        self._last_obs = obs
+        return obs, info
+
+    @torch.no_grad()
+    def model_reward(self, obs, action):
+        """Raw r_hat(o, a) of the observation the action was taken in."""
+        x = torch.as_tensor(self.obs_fn(obs), dtype=torch.float32).reshape(1, -1)
+        a = torch.as_tensor(np.asarray(action, dtype=np.float32), dtype=torch.float32).reshape(1, -1)
+        model = self.reward_model
+        inputs = state_input(x) if isinstance(model, torch.nn.Module) else x
+        value = float(model(inputs, a).reshape(-1)[0])
+        if not np.isfinite(value):
+            raise FloatingPointError(f'reward model returned {value} for observation {x.tolist()}')
+        return value
+
+    def step(self, action):
+        if self._last_obs is None:
+            raise RuntimeError('LearnedRewardWrapper: call reset() before step()')
+        r_hat = self.model_reward(self._last_obs, action)
+        obs, env_reward, terminated, truncated, info = self.env.step(action)
+        self._last_obs = obs
+        info = dict(info, env_reward=float(env_reward), model_reward=r_hat)
+        reward = r_hat
+        if self.normalize:
+            self.stats.update([r_hat])
+            reward = (r_hat - self.stats.mean) if self.center else r_hat
+            reward = float(np.clip(reward / (self.stats.std + 1e-8), -self.clip, self.clip))
+        return obs, reward, terminated, truncated, info
+
+
+def train_on_learned_reward(env, reward_model, config=None, eval_env=None, obs_fn=None, normalize=True,
+                            center=False, progress=True, callback=None):
+    """SAC (DroQ) on ``env`` with its reward replaced by ``reward_model``; evaluation uses the true reward.
+
+    ``eval_env`` (default: a second reference to ``env`` unwrapped) reports true returns and success, so the
+    learning curve says whether optimising r_hat improved the task.
+    """
+    wrapped = LearnedRewardWrapper(env, reward_model, obs_fn=obs_fn, normalize=normalize, center=center)
+    return train_sac(wrapped, config or SACConfig(), eval_env=eval_env if eval_env is not None else env,
+                     progress=progress, callback=callback)
