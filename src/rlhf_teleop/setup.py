@@ -28,6 +28,9 @@ setup(
     license='Apache-2.0',
     entry_points={
         'console_scripts': [
+            'teleop = rlhf_teleop.teleop_node:main',
+            'keyboard_teleop = rlhf_teleop.keyboard_node:main',
+            'collect = rlhf_teleop.collect:main',
         ],
     },
 )

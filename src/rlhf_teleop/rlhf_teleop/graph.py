@@ -1,0 +1,264 @@
+# Copyright 2026 RLHF Robotics contributors. Apache-2.0.
+"""The collection graph, described once and started two ways.
+
+``collect_graph(args)`` turns the documented arguments (``ARGUMENTS``) into a list of ``NodeSpec``:
+the simulator (unless ``sim`` is false: then the robot's own ros2_control and camera drivers are
+expected), the teleop node and the recorder. ``launch/collect.launch.py`` turns the specs into
+``launch_ros`` Node actions; the ``collect`` console script (the embedded default, where ``ros2 launch``
+does not exist) starts them with ``run_graph``: one process per node, with the ``--ros-args`` that
+``ros2 launch`` would pass.
+"""
+
+from dataclasses import dataclass, field
+import os
+from pathlib import Path
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import yaml
+
+
+@dataclass(frozen=True)
+class GraphArgument:
+    """One argument of the collection graph (a launch argument and a ``collect`` option)."""
+
+    name: str
+    default: str
+    description: str
+
+
+ARGUMENTS = (
+    GraphArgument('sim', 'true', 'true: start the MuJoCo simulator; false: use the robot\'s own ros2_control '
+                                 'and camera drivers (topic names from the config file)'),
+    GraphArgument('task', 'pick_place', 'task: pick_place, stack or insertion'),
+    GraphArgument('device', 'expert', 'input device: spacemouse, gamepad, keyboard, pose or expert'),
+    GraphArgument('num_episodes', '0', 'episodes to record unattended, then stop (expert); 0 = interactive'),
+    GraphArgument('output_dir', 'data/demos', 'data directory: episodes/<episode_id>/ bags and catalog.sqlite'),
+    GraphArgument('cameras', 'scene_camera,wrist_camera', 'comma-separated camera names; each publishes '
+                                                          '<name>/color, <name>/depth and <name>/camera_info'),
+    GraphArgument('operator_name', '', 'who drives (stored with every episode); default: user name or expert'),
+    GraphArgument('expert_noise', '0.0', 'std of the scripted expert\'s twist perturbation'),
+    GraphArgument('seed', '0', 'seed of the first episode\'s scene (the next ones count up)'),
+    GraphArgument('config', '', 'extra YAML parameter file for all nodes (ros__parameters per node name), '
+                                'e.g. robot topic names for sim:=false'),
+    GraphArgument('start_driver', 'false', 'true: also start the device driver (spacenav_node or joy_node)'),
+)
+ARGUMENT_NAMES = tuple(a.name for a in ARGUMENTS)
+DEVICE_DRIVERS = {'spacemouse': ('spacenav', 'spacenav_node', 'spacenav'), 'gamepad': ('joy', 'joy_node', 'joy')}
+
+
+@dataclass
+class NodeSpec:
+    """One node of the graph: what ``launch_ros.actions.Node`` needs, and what ``run_graph`` starts."""
+
+    package: str
+    executable: str
+    name: str
+    parameters: dict = field(default_factory=dict)
+    remappings: list = field(default_factory=list)
+    output: str = 'screen'
+    parameter_files: list = field(default_factory=list)   # YAML files applied before ``parameters``
+
+
+def _as_bool(name, value) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ('true', '1', 'yes', 'on'):
+        return True
+    if text in ('false', '0', 'no', 'off'):
+        return False
+    raise ValueError(f'argument {name}: expected true or false, got {value!r}')
+
+
+def _as_number(name, value, kind):
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        raise ValueError(f'argument {name}: expected {"an integer" if kind is int else "a number"}, '
+                         f'got {value!r}') from None
+
+
+def resolve_arguments(args: dict) -> dict:
+    """Defaults filled in and values typed; unknown names and bad values raise ValueError naming the argument."""
+    unknown = sorted(set(args) - set(ARGUMENT_NAMES))
+    if unknown:
+        raise ValueError(f'unknown argument(s) {unknown}; known: {list(ARGUMENT_NAMES)}')
+    raw = {a.name: a.default for a in ARGUMENTS}
+    raw.update({k: v for k, v in args.items() if v is not None})
+    cameras = raw['cameras']
+    if isinstance(cameras, str):
+        cameras = [c.strip() for c in cameras.split(',') if c.strip()]
+    values = {
+        'sim': _as_bool('sim', raw['sim']), 'task': str(raw['task']), 'device': str(raw['device']),
+        'num_episodes': _as_number('num_episodes', raw['num_episodes'], int),
+        'output_dir': os.path.abspath(os.path.expanduser(str(raw['output_dir']))),
+        'cameras': list(cameras), 'operator_name': str(raw['operator_name']),
+        'expert_noise': _as_number('expert_noise', raw['expert_noise'], float),
+        'seed': _as_number('seed', raw['seed'], int), 'config': str(raw['config']),
+        'start_driver': _as_bool('start_driver', raw['start_driver']),
+    }
+    if values['num_episodes'] < 0:
+        raise ValueError(f'argument num_episodes: expected >= 0, got {values["num_episodes"]}')
+    if values['config'] and not Path(values['config']).is_file():
+        raise ValueError(f'argument config: no such file {values["config"]}')
+    return values
+
+
+def recorded_topics(values: dict) -> list:
+    """Topics in every episode bag: proprioception, the commands (actions), cameras, and the sim's task state."""
+    topics = ['/joint_states', '/arm_controller/commands', '/gripper_controller/commands']
+    for camera in values['cameras']:
+        topics += [f'/{camera}/color', f'/{camera}/depth', f'/{camera}/camera_info']
+    if values['sim']:
+        topics.append('/rlhf_sim/task_state')
+    return topics
+
+
+def collect_graph(args: dict) -> list:
+    """The nodes of a collection run for the given arguments (names of ``ARGUMENTS``; strings or typed)."""
+    v = resolve_arguments(args)
+    extra_files = [v['config']] if v['config'] else []
+    specs = []
+    if v['sim']:
+        specs.append(NodeSpec('rlhf_sim', 'sim', 'sim', parameter_files=list(extra_files), parameters={
+            'task': v['task'], 'cameras': v['cameras'], 'seed': v['seed']}))
+    if v['start_driver'] and v['device'] in DEVICE_DRIVERS:
+        package, executable, name = DEVICE_DRIVERS[v['device']]
+        specs.append(NodeSpec(package, executable, name, parameter_files=list(extra_files)))
+    specs.append(NodeSpec('rlhf_teleop', 'teleop', 'teleop', parameter_files=[teleop_config_file()] + extra_files,
+                          parameters={'device': v['device'], 'task': v['task'], 'num_episodes': v['num_episodes'],
+                                      'operator_name': v['operator_name'], 'expert_noise': v['expert_noise'],
+                                      'seed': v['seed'], 'sim': v['sim']}))
+    specs.append(NodeSpec('rlhf_recorder', 'recorder', 'recorder', parameter_files=list(extra_files), parameters={
+        'data_dir': v['output_dir'], 'topics': recorded_topics(v), 'events_topic': '/episode/events'}))
+    return specs
+
+
+def teleop_config_file() -> str:
+    """The installed config/teleop.yaml (the documented defaults), or the source tree's copy."""
+    try:
+        from ament_index_python.packages import get_package_share_directory
+        path = Path(get_package_share_directory('rlhf_teleop')) / 'config' / 'teleop.yaml'
+        if path.is_file():
+            return str(path)
+    except (ImportError, LookupError, ValueError):
+        pass
+    return str(Path(__file__).resolve().parents[1] / 'config' / 'teleop.yaml')
+
+
+# -- the embedded launcher ------------------------------------------------------------------------------
+
+def executable_path(spec: NodeSpec) -> Path:
+    """``<install prefix>/lib/<package>/<executable>`` as ``ros2 run`` finds it (via the ament index)."""
+    from ament_index_python.packages import PackageNotFoundError, get_package_prefix
+    try:
+        prefix = get_package_prefix(spec.package)
+    except PackageNotFoundError:
+        raise FileNotFoundError(f'node {spec.name}: package {spec.package} is not installed (build it with colcon '
+                                'and source scripts/env.sh)') from None
+    path = Path(prefix) / 'lib' / spec.package / spec.executable
+    if not os.access(path, os.X_OK):
+        raise FileNotFoundError(f'node {spec.name}: no executable {path} (rebuild {spec.package} after adding its '
+                                'console script)')
+    return path
+
+
+def ros_arguments(spec: NodeSpec, params_file: str | None) -> list:
+    """The ``--ros-args`` that ``ros2 launch`` passes to a node process."""
+    args = ['--ros-args', '-r', f'__node:={spec.name}']
+    for path in spec.parameter_files:
+        args += ['--params-file', str(path)]
+    if params_file:
+        args += ['--params-file', params_file]
+    for source, target in spec.remappings:
+        args += ['-r', f'{source}:={target}']
+    return args
+
+
+def write_params_file(spec: NodeSpec, directory: str) -> str | None:
+    """Write ``spec.parameters`` as a ROS parameter file (as launch_ros does for a dict); None when empty."""
+    if not spec.parameters:
+        return None
+    path = Path(directory) / f'{spec.name}_params.yaml'
+    path.write_text(yaml.safe_dump({'/**': {'ros__parameters': spec.parameters}}, sort_keys=False))
+    return str(path)
+
+
+def _pump(name: str, stream, lock: threading.Lock, width: int):
+    """Copy one process's output to ours, each line prefixed with the node name."""
+    for line in iter(stream.readline, ''):
+        with lock:
+            sys.stdout.write(f'[{name:<{width}}] {line}' if line.endswith('\n') else f'[{name:<{width}}] {line}\n')
+            sys.stdout.flush()
+    stream.close()
+
+
+def run_graph(specs: list, until: str | None = None, sigint_timeout_s: float = 15.0,
+              sigterm_timeout_s: float = 5.0, env: dict | None = None) -> dict:
+    """Start one process per spec; stop them all when ``until`` exits, any node fails, or on Ctrl-C.
+
+    Shutdown is SIGINT first (nodes close cleanly: the recorder closes its bag), then SIGTERM and
+    SIGKILL after the timeouts. Returns {node name: exit code}.
+    """
+    names = [s.name for s in specs]
+    if len(set(names)) != len(names):
+        raise ValueError(f'node names must be unique, got {names}')
+    if until is not None and until not in names:
+        raise ValueError(f'until={until!r} is not a node of the graph {names}')
+    commands = [[str(executable_path(s))] for s in specs]   # fail before starting anything
+    lock = threading.Lock()
+    width = max(len(n) for n in names)
+    processes, pumps = {}, []
+    codes = {}
+    with tempfile.TemporaryDirectory(prefix='rlhf_graph_') as tmp:
+        try:
+            for spec, command in zip(specs, commands):
+                command += ros_arguments(spec, write_params_file(spec, tmp))
+                # Own process group: a terminal Ctrl-C reaches only us, and we stop the nodes in order.
+                proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                        bufsize=1, env=env, start_new_session=True)
+                processes[spec.name] = proc
+                pump = threading.Thread(target=_pump, args=(spec.name, proc.stdout, lock, width), daemon=True)
+                pump.start()
+                pumps.append(pump)
+            while True:
+                finished = {n: p.poll() for n, p in processes.items() if p.poll() is not None}
+                if until in finished or any(code != 0 for code in finished.values()) or \
+                        len(finished) == len(processes):
+                    for name, code in finished.items():
+                        if code != 0 and name != until:
+                            with lock:
+                                print(f'[graph] node {name} exited with code {code}; stopping the graph', flush=True)
+                    break
+                time.sleep(0.1)
+        except KeyboardInterrupt:
+            with lock:
+                print('[graph] Ctrl-C: stopping the nodes', flush=True)
+        finally:
+            codes = stop_processes(processes, sigint_timeout_s, sigterm_timeout_s)
+            for pump in pumps:
+                pump.join(timeout=2.0)
+    return codes
+
+
+def stop_processes(processes: dict, sigint_timeout_s: float, sigterm_timeout_s: float) -> dict:
+    """SIGINT every running process, then SIGTERM, then SIGKILL; return the exit codes."""
+    for sig, timeout in ((signal.SIGINT, sigint_timeout_s), (signal.SIGTERM, sigterm_timeout_s),
+                         (signal.SIGKILL, 5.0)):
+        running = [p for p in processes.values() if p.poll() is None]
+        if not running:
+            break
+        for proc in running:
+            try:
+                proc.send_signal(sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and any(p.poll() is None for p in running):
+            time.sleep(0.05)
+    return {name: p.wait() for name, p in processes.items()}

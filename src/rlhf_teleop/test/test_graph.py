@@ -1,0 +1,133 @@
+# Copyright 2026 RLHF Robotics contributors. Apache-2.0.
+"""One description of the collection graph: launch file arguments, specs, --ros-args, process shutdown."""
+
+import ast
+from pathlib import Path
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import yaml
+
+from rlhf_teleop.collect import parser
+from rlhf_teleop.graph import (
+    ARGUMENTS,
+    NodeSpec,
+    collect_graph,
+    recorded_topics,
+    resolve_arguments,
+    ros_arguments,
+    stop_processes,
+    write_params_file,
+)
+
+LAUNCH_FILE = Path(__file__).resolve().parents[1] / 'launch' / 'collect.launch.py'
+
+
+def declared_launch_arguments():
+    """(name, default, description) of every DeclareLaunchArgument call in the launch file, read via ast."""
+    tree = ast.parse(LAUNCH_FILE.read_text(), filename=str(LAUNCH_FILE), feature_version=(3, 10))
+    declared = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, 'id', None) == 'DeclareLaunchArgument':
+            keywords = {k.arg: ast.literal_eval(k.value) for k in node.keywords}
+            declared.append((ast.literal_eval(node.args[0]), keywords.get('default_value'),
+                             keywords.get('description')))
+    return declared
+
+
+def test_launch_file_declares_exactly_the_graph_arguments():
+    declared = declared_launch_arguments()
+    assert declared, 'no DeclareLaunchArgument found'
+    assert declared == [(a.name, a.default, a.description) for a in ARGUMENTS]
+
+
+def test_launch_file_builds_nodes_from_collect_graph():
+    tree = ast.parse(LAUNCH_FILE.read_text(), feature_version=(3, 10))
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                and node.module == 'rlhf_teleop.graph' for alias in node.names}
+    assert 'collect_graph' in imported
+    functions = {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
+    assert 'generate_launch_description' in functions
+
+
+def test_collect_options_are_the_graph_arguments():
+    options = {action.dest: action.default for action in parser()._actions if action.dest != 'help'}
+    assert options == {a.name: a.default for a in ARGUMENTS}
+
+
+def test_sim_graph_has_simulator_teleop_and_recorder(tmp_path):
+    specs = collect_graph({'device': 'expert', 'num_episodes': '20', 'output_dir': str(tmp_path),
+                           'cameras': 'scene_camera, wrist_camera', 'seed': '7'})
+    assert [(s.package, s.executable, s.name) for s in specs] == [
+        ('rlhf_sim', 'sim', 'sim'), ('rlhf_teleop', 'teleop', 'teleop'), ('rlhf_recorder', 'recorder', 'recorder')]
+    sim, teleop, recorder = specs
+    assert sim.parameters['cameras'] == ['scene_camera', 'wrist_camera'] and sim.parameters['seed'] == 7
+    assert teleop.parameters['num_episodes'] == 20 and teleop.parameters['sim'] is True
+    assert teleop.parameter_files[0].endswith('teleop.yaml') and Path(teleop.parameter_files[0]).is_file()
+    assert recorder.parameters['data_dir'] == str(tmp_path)
+    topics = recorder.parameters['topics']
+    assert '/wrist_camera/depth' in topics and '/arm_controller/commands' in topics
+    assert '/rlhf_sim/task_state' in topics
+
+
+def test_real_robot_graph_starts_no_simulator(tmp_path):
+    config = tmp_path / 'robot.yaml'
+    config.write_text('teleop:\n  ros__parameters:\n    topics:\n      joint_states: /franka/joint_states\n')
+    specs = collect_graph({'sim': 'false', 'device': 'spacemouse', 'config': str(config), 'cameras': 'front',
+                           'start_driver': 'true'})
+    names = [s.name for s in specs]
+    assert 'sim' not in names and names == ['spacenav', 'teleop', 'recorder']
+    teleop = specs[1]
+    assert teleop.parameters['sim'] is False and str(config) in teleop.parameter_files
+    assert '/rlhf_sim/task_state' not in specs[2].parameters['topics']
+    assert '/front/color' in specs[2].parameters['topics']
+
+
+@pytest.mark.parametrize('args, field', [({'sim': 'maybe'}, 'sim'), ({'num_episodes': 'x'}, 'num_episodes'),
+                                          ({'num_episodes': '-1'}, 'num_episodes'), ({'bogus': 1}, 'bogus'),
+                                          ({'config': '/nonexistent/robot.yaml'}, 'config')])
+def test_bad_arguments_name_the_argument(args, field):
+    with pytest.raises(ValueError, match=field):
+        resolve_arguments(args)
+
+
+def test_recorded_topics_follow_the_cameras():
+    values = resolve_arguments({'cameras': 'a', 'sim': 'false'})
+    assert recorded_topics(values) == ['/joint_states', '/arm_controller/commands', '/gripper_controller/commands',
+                                       '/a/color', '/a/depth', '/a/camera_info']
+
+
+def test_ros_arguments_and_params_file(tmp_path):
+    spec = NodeSpec('rlhf_teleop', 'teleop', 'teleop_1', parameters={'task': 'stack', 'num_episodes': 3},
+                    remappings=[('/joy', '/gamepad/joy')], parameter_files=['base.yaml'])
+    params = write_params_file(spec, str(tmp_path))
+    assert yaml.safe_load(Path(params).read_text()) == {'/**': {'ros__parameters': {'task': 'stack',
+                                                                                     'num_episodes': 3}}}
+    assert ros_arguments(spec, params) == ['--ros-args', '-r', '__node:=teleop_1', '--params-file', 'base.yaml',
+                                           '--params-file', params, '-r', '/joy:=/gamepad/joy']
+    assert write_params_file(NodeSpec('p', 'e', 'n'), str(tmp_path)) is None
+
+
+def test_stop_processes_sends_sigint_first(tmp_path):
+    marker = tmp_path / 'closed'
+    script = textwrap.dedent(f"""
+        import signal, sys, time
+        def stop(signum, frame):
+            open({str(marker)!r}, 'w').write('clean')
+            sys.exit(0)
+        signal.signal(signal.SIGINT, stop)
+        print('ready', flush=True)
+        time.sleep(60)
+    """)
+    proc = subprocess.Popen([sys.executable, '-c', script], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == 'ready'
+    stubborn = subprocess.Popen([sys.executable, '-c', 'import signal, time\n'
+                                 'signal.signal(signal.SIGINT, signal.SIG_IGN)\n'
+                                 'signal.signal(signal.SIGTERM, signal.SIG_IGN)\nprint("ready", flush=True)\n'
+                                 'time.sleep(60)'], stdout=subprocess.PIPE, text=True)
+    assert stubborn.stdout.readline().strip() == 'ready'
+    codes = stop_processes({'clean': proc, 'stubborn': stubborn}, sigint_timeout_s=2.0, sigterm_timeout_s=0.5)
+    assert codes['clean'] == 0 and marker.read_text() == 'clean'
+    assert codes['stubborn'] == -9   # ignored SIGINT and SIGTERM: killed
