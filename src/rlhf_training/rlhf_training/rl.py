@@ -61,6 +61,9 @@ class PointReachEnv(gym.Env):
 class ReachEnv(gym.Env):
     """Reach a random end-effector target with the simulated Panda (state only, dense reward -distance).
 
+    Reward: ``-reward_scale * distance`` (m); the default scale 10 makes per-step rewards O(1), the size of the
+    entropy bonus at SAC's initial temperature 1.2, so the reward is not drowned by exploration at the start.
+
     Observation (float32, 28): arm+finger joint positions (9), joint velocities (9, scaled by 0.1),
     end-effector position (3), target position (3), target - end effector (3) and the time through the
     episode (1, in [0, 1]).
@@ -70,7 +73,7 @@ class ReachEnv(gym.Env):
     """
 
     def __init__(self, task='pick_place', max_episode_steps=60, success_distance=0.05,
-                 target_range=(0.15, 0.15, 0.10), max_delta_rad=0.05, control_hz=30.0):
+                 target_range=(0.15, 0.15, 0.10), max_delta_rad=0.05, control_hz=30.0, reward_scale=10.0):
         from rlhf_policy.contract import ActionSpec
         from rlhf_sim.env import ManipulationEnv
         from rlhf_sim.ik import DifferentialIK
@@ -79,12 +82,13 @@ class ReachEnv(gym.Env):
         self.sim = ManipulationEnv(task=task, cameras=(), control_hz=control_hz,
                                    max_episode_steps=max_episode_steps + 1)
         self.ik = DifferentialIK(self.sim.model)
-        lower, upper = _arm_joint_limits(self.sim.model, ARM_JOINT_NAMES)
-        self.action_spec = ActionSpec(list(ARM_JOINT_NAMES), max_delta_rad, lower, upper)
+        self.action_spec = ActionSpec(list(ARM_JOINT_NAMES), max_delta_rad, self.ik.idx.arm_lower,
+                                      self.ik.idx.arm_upper)
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, shape=(28,), dtype=np.float32)
         self.action_space = gym.spaces.Box(-1.0, 1.0, shape=(8,), dtype=np.float32)
         self.max_episode_steps = int(max_episode_steps)
         self.success_distance = float(success_distance)
+        self.reward_scale = float(reward_scale)
         self.target_range = np.asarray(target_range, dtype=np.float64)
         self.target = np.zeros(3)
         self.steps = 0
@@ -123,24 +127,11 @@ class ReachEnv(gym.Env):
         self._qd = np.asarray(obs['joint_velocities'], dtype=np.float64)
         self.steps += 1
         info = self._info(sim_info)
-        return self._obs(), -info['distance'], False, self.steps >= self.max_episode_steps, info
+        reward = -self.reward_scale * info['distance']
+        return self._obs(), reward, False, self.steps >= self.max_episode_steps, info
 
     def close(self):
         self.sim.close()
-
-
-def _arm_joint_limits(model, joint_names):
-    """Joint ranges (rad) of the named hinge joints from a MuJoCo model."""
-    import mujoco
-    lower, upper = [], []
-    for name in joint_names:
-        jid = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_JOINT, name)
-        if jid < 0:
-            raise ValueError(f'joint {name!r} is not in the simulation model')
-        lo, hi = model.jnt_range[jid]
-        lower.append(float(lo))
-        upper.append(float(hi))
-    return np.array(lower), np.array(upper)
 
 
 class RunningMeanStd:

@@ -63,9 +63,13 @@ class GaussianPolicy(nn.Module):
 
     def log_prob(self, obs: Mapping[str, torch.Tensor], action: torch.Tensor) -> torch.Tensor:
         """Log pi(action | obs), (B,), for actions in [-1, 1] (clamped to +-(1-1e-6) before atanh)."""
-        mean, log_std = self(obs)
+        return self.squashed_log_prob(*self(obs), action)
+
+    @classmethod
+    def squashed_log_prob(cls, mean: torch.Tensor, log_std: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+        """Log-density of `action` under tanh(N(mean, exp(log_std)^2)), from an already computed forward()."""
         u = torch.atanh(action.clamp(-1.0 + ACTION_EPS, 1.0 - ACTION_EPS))
-        return self._gaussian_log_prob(u, mean, log_std) - tanh_log_det(u)
+        return cls._gaussian_log_prob(u, mean, log_std) - tanh_log_det(u)
 
     def deterministic(self, obs: Mapping[str, torch.Tensor]) -> torch.Tensor:
         return torch.tanh(self(obs)[0])

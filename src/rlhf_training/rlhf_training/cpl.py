@@ -1,0 +1,109 @@
+# Copyright 2026 RLHF Robotics contributors. Apache-2.0.
+"""Contrastive Preference Learning: fine-tune a policy directly from preference pairs (no reward model).
+
+Per segment the "advantage" is A = alpha * sum_t gamma^t log pi(a_t | s_t). For a preferred segment + and a less
+preferred one -, the loss is -log sigmoid(A+ - lam * A-): lam = 1 is plain CPL (the softmax over the two
+segments); lam < 1 is the biased variant that weighs down the rejected segment. Soft labels p (1 = a preferred,
+0.5 = tie) mix the two directions: p * l(a over b) + (1 - p) * l(b over a).
+
+A conservative term keeps the policy near the pretrained one: conservative_weight * MSE between the deterministic
+actions tanh(mean) of the policy and of a frozen copy of the pretrained policy on the same observations.
+"""
+
+import copy
+
+import numpy as np
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+from rlhf_training.config import CPLConfig
+from rlhf_training.datasets import SegmentPairDataset
+from rlhf_training.models import GaussianPolicy, flatten_time
+from rlhf_training.trainer import Trainer, to_device
+
+
+def discounted_log_likelihood(policy: GaussianPolicy, obs, actions, mask, gamma: float = 1.0,
+                              forward=None) -> torch.Tensor:
+    """sum_t gamma^t log pi(a_t|s_t) over valid steps, (B,). obs {key: (B, T, ...)}, actions (B, T, A)."""
+    flat, (b, t) = flatten_time(obs)
+    mean, log_std = forward if forward is not None else policy(flat)
+    logp = GaussianPolicy.squashed_log_prob(mean, log_std, actions.reshape(b * t, -1)).reshape(b, t)
+    discount = gamma ** torch.arange(t, device=logp.device, dtype=logp.dtype)
+    return (logp * discount * mask).sum(-1)
+
+
+def cpl_loss(adv_a: torch.Tensor, adv_b: torch.Tensor, labels: torch.Tensor, lam: float = 1.0) -> torch.Tensor:
+    """Per-pair CPL loss with soft labels: p * -logsig(A_a - lam A_b) + (1-p) * -logsig(A_b - lam A_a)."""
+    return -(labels * F.logsigmoid(adv_a - lam * adv_b) + (1.0 - labels) * F.logsigmoid(adv_b - lam * adv_a))
+
+
+class CPLLoss(nn.Module):
+    def __init__(self, policy: GaussianPolicy, reference: GaussianPolicy | None = None, alpha: float = 0.1,
+                 gamma: float = 1.0, lam: float = 0.5, conservative_weight: float = 0.01):
+        super().__init__()
+        self.policy = policy
+        # Frozen copy of the pretrained policy (defaults to the policy as it is now).
+        self.reference = copy.deepcopy(reference if reference is not None else policy).requires_grad_(False).eval()
+        self.alpha, self.gamma, self.lam, self.conservative_weight = alpha, gamma, lam, conservative_weight
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self.reference.eval()  # never dropout in the reference
+        return self
+
+    def _side(self, batch, side):
+        obs, actions, mask = batch[f'obs_{side}'], batch[f'actions_{side}'], batch[f'mask_{side}']
+        flat, _ = flatten_time(obs)
+        mean, log_std = self.policy(flat)
+        adv = self.alpha * discounted_log_likelihood(self.policy, obs, actions, mask, self.gamma, (mean, log_std))
+        with torch.no_grad():
+            ref_action = self.reference.deterministic(flat)
+        sq = (torch.tanh(mean) - ref_action).pow(2).mean(-1) * mask.reshape(-1)
+        return adv, sq.sum(), mask.sum()
+
+    def forward(self, batch):
+        adv_a, sq_a, n_a = self._side(batch, 'a')
+        adv_b, sq_b, n_b = self._side(batch, 'b')
+        pref = cpl_loss(adv_a, adv_b, batch['labels'], self.lam).mean()
+        conservative = (sq_a + sq_b) / (n_a + n_b).clamp_min(1.0)
+        loss = pref + self.conservative_weight * conservative
+        decided = batch['labels'] != 0.5
+        agree = ((adv_a > adv_b) == (batch['labels'] > 0.5)).float()
+        acc = agree[decided].mean() if decided.any() else torch.tensor(float('nan'))
+        return loss, {'preference_loss': pref.detach(), 'conservative_mse': conservative.detach(),
+                      'accuracy': acc.detach(), 'advantage_gap': (adv_a - adv_b).abs().mean().detach()}
+
+
+@torch.no_grad()
+def policy_preference_accuracy(policy: GaussianPolicy, dataset: SegmentPairDataset, gamma: float = 1.0,
+                               batch_size: int = 32) -> dict:
+    """Fraction of non-tie pairs where the policy's segment log-likelihood ranks the segments like the labels."""
+    was_training = policy.training
+    policy.eval()
+    device = next(policy.parameters()).device
+    agree = total = 0
+    for start in range(0, len(dataset), batch_size):
+        batch = to_device(dataset.batch(np.arange(start, min(start + batch_size, len(dataset)))), device)
+        ll_a = discounted_log_likelihood(policy, batch['obs_a'], batch['actions_a'], batch['mask_a'], gamma)
+        ll_b = discounted_log_likelihood(policy, batch['obs_b'], batch['actions_b'], batch['mask_b'], gamma)
+        decided = batch['labels'] != 0.5
+        total += int(decided.sum())
+        agree += int(((ll_a > ll_b) == (batch['labels'] > 0.5))[decided].sum())
+    policy.train(was_training)
+    return {'accuracy': agree / total if total else float('nan'), 'pairs': total}
+
+
+def train_cpl(policy: GaussianPolicy, dataset: SegmentPairDataset, config: CPLConfig | None = None,
+              reference: GaussianPolicy | None = None, val_dataset: SegmentPairDataset | None = None,
+              build_info: dict | None = None, extra: dict | None = None) -> dict:
+    """CPL fine-tuning of `policy` (in place) on preference pairs; `reference` = frozen pretrained policy."""
+    config = config or CPLConfig()
+    loss = CPLLoss(policy, reference, alpha=config.alpha, gamma=config.gamma, lam=config.lam,
+                   conservative_weight=config.conservative_weight)
+    models = {'policy': (policy, build_info)} if build_info is not None else None
+    evaluate = None
+    if val_dataset is not None and len(val_dataset):
+        def evaluate(step):
+            return policy_preference_accuracy(policy, val_dataset, config.gamma)
+    return Trainer(loss, dataset, config, models=models, evaluate=evaluate, extra=extra).train()
