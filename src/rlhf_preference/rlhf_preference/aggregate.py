@@ -1,0 +1,101 @@
+# Copyright 2026 RLHF Robotics contributors. Apache-2.0.
+"""Turn stored labels into preference units: one per compared pair of segments, with one vote per annotator.
+
+Votes are ``'a'`` (segment_a better), ``'b'`` (segment_b better) or ``'equal'``.
+
+- Pairwise labels: left = segment_a, right = segment_b. ``cant_tell`` is counted separately (it carries no
+  preference) and ``skip`` is ignored. Gold pairs are quality checks and never become units.
+- Rating labels: each annotator's ratings (1-100; a clip rated twice by one annotator is averaged) become a
+  vote for every pair of distinct clips of the same task that annotator rated: higher rating wins, equal
+  ratings give ``'equal'``. Such a unit's segments are in segment-id order, its id is
+  ``rating:<segment_id_a>|<segment_id_b>``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+import itertools
+
+from rlhf_preference.segments import Segment
+from rlhf_preference.stats import majority, pair_agreement
+
+VOTE_VALUE = {'a': 1.0, 'b': 0.0, 'equal': 0.5}
+_PAIRWISE_VOTE = {'left': 'a', 'right': 'b', 'equal': 'equal'}
+
+
+@dataclass
+class PreferenceUnit:
+    pair_id: str
+    origin: str                 # 'pairwise' or 'rating'
+    task: str
+    segment_a: Segment
+    segment_b: Segment
+    votes: dict = field(default_factory=dict)   # annotator name -> 'a' | 'b' | 'equal'
+    cant_tell: int = 0
+
+    @property
+    def num_annotations(self) -> int:
+        return len(self.votes)
+
+    @property
+    def agreement(self) -> float:
+        return pair_agreement(list(self.votes.values()))
+
+    def soft_label(self) -> float:
+        """Mean vote in [0, 1]: 1.0 = every annotator preferred segment_a, 0.5 = undecided."""
+        return sum(VOTE_VALUE[v] for v in self.votes.values()) / len(self.votes)
+
+    def majority_label(self) -> float:
+        """1.0 / 0.0 / 0.5 of the majority vote; a tie between the top answers gives 0.5."""
+        top = majority(list(self.votes.values()))
+        return 0.5 if top is None else VOTE_VALUE[top]
+
+    def counts(self) -> dict:
+        return {v: sum(1 for x in self.votes.values() if x == v) for v in VOTE_VALUE}
+
+
+def rating_votes(ratings):
+    """Pairwise votes from one annotator's ratings ``{segment_id: rating}`` of clips of one task.
+
+    Returns ``{(id_x, id_y): 'a' | 'b' | 'equal'}`` for every pair with ``id_x < id_y``, 'a' meaning id_x won.
+    """
+    votes = {}
+    for x, y in itertools.combinations(sorted(ratings), 2):
+        rx, ry = ratings[x], ratings[y]
+        votes[(x, y)] = 'a' if rx > ry else 'b' if rx < ry else 'equal'
+    return votes
+
+
+def collect_units(store) -> list[PreferenceUnit]:
+    """Preference units of every non-gold pair with at least one preference or can't-tell answer."""
+    pairs = {p.pair_id: p for p in store.pairs()}
+    units = {}
+    ratings = defaultdict(lambda: defaultdict(list))   # (annotator, task) -> segment_id -> [ratings]
+    segments = {}
+    for label in store.labels(include_gold=False):
+        pair = pairs[label.pair_id]
+        if label.mode == 'rating' and label.choice is None:
+            for segment, rating in ((pair.segment_a, label.rating_a), (pair.segment_b, label.rating_b)):
+                segments[segment.segment_id] = segment
+                ratings[(label.annotator, pair.task)][segment.segment_id].append(rating)
+            continue
+        if label.choice not in _PAIRWISE_VOTE and label.choice != 'cant_tell':
+            continue   # skip
+        unit = units.get(pair.pair_id)
+        if unit is None:
+            unit = units[pair.pair_id] = PreferenceUnit(pair.pair_id, 'pairwise', pair.task, pair.segment_a,
+                                                        pair.segment_b)
+        if label.choice == 'cant_tell':
+            unit.cant_tell += 1
+        else:
+            unit.votes[label.annotator] = _PAIRWISE_VOTE[label.choice]
+    for (annotator, task), by_segment in sorted(ratings.items()):
+        mean = {seg_id: sum(values) / len(values) for seg_id, values in by_segment.items()}
+        for (x, y), vote in rating_votes(mean).items():
+            pair_id = f'rating:{x}|{y}'
+            unit = units.get(pair_id)
+            if unit is None:
+                unit = units[pair_id] = PreferenceUnit(pair_id, 'rating', task, segments[x], segments[y])
+            unit.votes[annotator] = vote
+    return list(units.values())

@@ -1,0 +1,210 @@
+# Copyright 2026 RLHF Robotics contributors. Apache-2.0.
+"""The preference dataset for training: export from the label store, and its reader.
+
+File format (JSON, ``version`` 1)::
+
+    {
+      "format": "rlhf_preference.preferences",
+      "version": 1,
+      "created_at": "2026-01-01T00:00:00+00:00",
+      "label_mode": "soft" | "majority",
+      "min_annotations_per_pair": 2,
+      "agreement_threshold": 0.6,
+      "records": [
+        {
+          "pair_id": "p0007" | "rating:<segment_id>|<segment_id>",
+          "origin": "pairwise" | "rating",
+          "task": "pick_place",
+          "segment_a": {"episode_id", "episode_path", "start_s", "end_s", "task", "source"},
+          "segment_b": {... same fields ...},
+          "label": 0.75,              # P(segment_a preferred): 1.0 = a, 0.0 = b, 0.5 = equal
+          "num_annotations": 4,       # preference votes (left/right/equal, or rating comparisons)
+          "agreement": 0.75,          # share of the most frequent vote
+          "votes": {"a": 3, "b": 1, "equal": 0},
+          "included": true,           # false only in exports made with include_excluded
+          "excluded_reason": null     # why a record fails the filters
+        }
+      ]
+    }
+
+``label`` is the mean vote (``soft``) or the majority vote (``majority``, a tie gives 0.5). A relative
+``episode_path`` is relative to the folder of the file. Pairs with fewer than ``min_annotations_per_pair``
+votes or agreement below ``agreement_threshold`` are left out unless ``include_excluded`` is set.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+import json
+import math
+import os
+from pathlib import Path
+
+from rlhf_preference.aggregate import collect_units
+from rlhf_preference.config import load_config
+from rlhf_preference.segments import Segment, SegmentError, episode_exists
+
+FORMAT = 'rlhf_preference.preferences'
+VERSION = 1
+LABEL_MODES = ('soft', 'majority')
+
+
+class PreferenceFileError(ValueError):
+    """A preference file that cannot be used; the message names the file and the field."""
+
+
+@dataclass(frozen=True)
+class PreferenceRecord:
+    pair_id: str
+    segment_a: Segment
+    segment_b: Segment
+    label: float
+    num_annotations: int
+    agreement: float
+    task: str = ''
+    origin: str = 'pairwise'
+    votes: dict = field(default_factory=dict)
+    included: bool = True
+
+
+def build_records(store, min_annotations_per_pair, agreement_threshold, label_mode='soft',
+                  include_excluded=False) -> list[dict]:
+    if label_mode not in LABEL_MODES:
+        raise ValueError(f'label_mode: expected one of {LABEL_MODES}, got {label_mode!r}')
+    records = []
+    for unit in collect_units(store):
+        if unit.num_annotations == 0:
+            continue   # only can't-tell answers: no preference to learn from
+        reason = None
+        if unit.num_annotations < min_annotations_per_pair:
+            reason = f'{unit.num_annotations} annotations < min_annotations_per_pair {min_annotations_per_pair}'
+        elif unit.agreement < agreement_threshold:
+            reason = f'agreement {unit.agreement:.3f} < agreement_threshold {agreement_threshold}'
+        if reason is not None and not include_excluded:
+            continue
+        label = unit.soft_label() if label_mode == 'soft' else unit.majority_label()
+        records.append({
+            'pair_id': unit.pair_id, 'origin': unit.origin, 'task': unit.task,
+            'segment_a': unit.segment_a.to_dict(), 'segment_b': unit.segment_b.to_dict(),
+            'label': label, 'num_annotations': unit.num_annotations, 'agreement': unit.agreement,
+            'votes': unit.counts(), 'included': reason is None, 'excluded_reason': reason,
+        })
+    return records
+
+
+def export_preferences(store, out_path, min_annotations_per_pair=None, agreement_threshold=0.6, label_mode='soft',
+                       include_excluded=False) -> dict:
+    """Write the preference file atomically; return a summary (records written, excluded)."""
+    if min_annotations_per_pair is None:
+        min_annotations_per_pair = store.min_annotations_per_pair
+    everything = build_records(store, min_annotations_per_pair, agreement_threshold, label_mode,
+                               include_excluded=True)
+    records = everything if include_excluded else [r for r in everything if r['included']]
+    document = {
+        'format': FORMAT, 'version': VERSION, 'created_at': datetime.now(timezone.utc).isoformat(),
+        'label_mode': label_mode, 'min_annotations_per_pair': int(min_annotations_per_pair),
+        'agreement_threshold': float(agreement_threshold), 'records': records,
+    }
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_path.with_name(out_path.name + '.tmp')
+    tmp.write_text(json.dumps(document, indent=1), encoding='utf-8')
+    os.replace(tmp, out_path)   # a reader never sees half a file
+    included = sum(1 for r in everything if r['included'])
+    return {'path': str(out_path), 'records': len(records), 'included': included,
+            'excluded': len(everything) - included}
+
+
+def _number(path, where, value, low=0.0, high=1.0):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or not low <= value <= high:
+        raise PreferenceFileError(f'{path}: {where}: expected a number in [{low}, {high}], got {value!r}')
+    return float(value)
+
+
+def load_preferences(path, check_episodes=True, include_excluded=False) -> list[PreferenceRecord]:
+    """Read a preference file written by :func:`export_preferences`.
+
+    Raises :class:`PreferenceFileError` naming the file and field for malformed content, an unknown
+    version, or (with ``check_episodes``) a segment whose episode bag does not exist.
+    """
+    path = Path(path)
+    try:
+        document = json.loads(path.read_text(encoding='utf-8'))
+    except FileNotFoundError:
+        raise PreferenceFileError(f'{path}: no such file') from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise PreferenceFileError(f'{path}: not valid JSON ({err})') from None
+    if not isinstance(document, dict):
+        raise PreferenceFileError(f'{path}: expected a JSON object at the top level')
+    if document.get('format') != FORMAT:
+        raise PreferenceFileError(f'{path}: format: expected {FORMAT!r}, got {document.get("format")!r}')
+    if document.get('version') != VERSION:
+        raise PreferenceFileError(f'{path}: version: expected {VERSION}, got {document.get("version")!r}')
+    raw = document.get('records')
+    if not isinstance(raw, list):
+        raise PreferenceFileError(f'{path}: records: expected a list, got {type(raw).__name__}')
+    records = []
+    for i, item in enumerate(raw):
+        where = f'records[{i}]'
+        if not isinstance(item, dict):
+            raise PreferenceFileError(f'{path}: {where}: expected an object')
+        pair_id = item.get('pair_id')
+        if not isinstance(pair_id, str) or not pair_id:
+            raise PreferenceFileError(f'{path}: {where}.pair_id: expected a non-empty string, got {pair_id!r}')
+        segments = []
+        for name in ('segment_a', 'segment_b'):
+            try:
+                segment = Segment.from_dict(item.get(name), f'{where}.{name}', base_dir=path.parent)
+            except SegmentError as err:
+                raise PreferenceFileError(f'{path}: {err}') from None
+            if check_episodes and not episode_exists(segment.episode_path):
+                raise PreferenceFileError(f'{path}: {where}.{name}.episode_path: episode {segment.episode_id!r} '
+                                          f'not found at {segment.episode_path} (no metadata.yaml)')
+            segments.append(segment)
+        label = _number(path, f'{where}.label', item.get('label'))
+        count = item.get('num_annotations')
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise PreferenceFileError(f'{path}: {where}.num_annotations: expected an integer >= 1, got {count!r}')
+        agreement = _number(path, f'{where}.agreement', item.get('agreement'))
+        included = item.get('included', True)
+        if not isinstance(included, bool):
+            raise PreferenceFileError(f'{path}: {where}.included: expected true or false, got {included!r}')
+        votes = item.get('votes', {})
+        if not isinstance(votes, dict):
+            raise PreferenceFileError(f'{path}: {where}.votes: expected an object, got {votes!r}')
+        if included or include_excluded:
+            records.append(PreferenceRecord(pair_id, segments[0], segments[1], label, count, agreement,
+                                            task=str(item.get('task', segments[0].task)),
+                                            origin=str(item.get('origin', 'pairwise')), votes=votes,
+                                            included=included))
+    return records
+
+
+def main(args=None):
+    from rlhf_preference.store import LabelStore
+
+    config = load_config()
+    parser = argparse.ArgumentParser(description='Export the preference dataset from a label database.')
+    parser.add_argument('--db', required=True, help='label database (SQLite) written by the server')
+    parser.add_argument('--output', required=True, help='preference file to write (JSON)')
+    parser.add_argument('--min-annotations-per-pair', type=int, default=config['min_annotations_per_pair'])
+    parser.add_argument('--agreement-threshold', type=float, default=config['agreement_threshold'])
+    parser.add_argument('--label-mode', choices=LABEL_MODES, default=config['label_mode'])
+    parser.add_argument('--include-excluded', action='store_true',
+                        help='also write pairs that fail the filters (marked "included": false)')
+    opts = parser.parse_args(args)
+    if not Path(opts.db).is_file():
+        parser.error(f'--db {opts.db}: no such file')
+    store = LabelStore(opts.db, min_annotations_per_pair=opts.min_annotations_per_pair)
+    summary = export_preferences(store, opts.output, opts.min_annotations_per_pair, opts.agreement_threshold,
+                                 opts.label_mode, opts.include_excluded)
+    print(f'wrote {summary["records"]} records to {summary["path"]} '
+          f'({summary["included"]} pass the filters, {summary["excluded"]} excluded)')
+    return 0
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())

@@ -1,0 +1,461 @@
+# Copyright 2026 RLHF Robotics contributors. Apache-2.0.
+"""The label store: one SQLite file (WAL, foreign keys, one transaction per operation).
+
+Tables: ``annotators`` (name + secret token), ``pairs`` (two segment references + their clips, optional
+gold answer), ``assignments`` (which annotator holds which pair, with a lease and a one-time nonce) and
+``labels`` (one answer of one annotator on one pair). Both the Flask page and the scripted annotator go
+through :class:`LabelStore`, so there is one implementation of the rules:
+
+- every regular pair is shown to ``min_annotations_per_pair`` distinct annotators (skips do not count,
+  so a skipped pair goes to someone else); an annotator never gets the same pair twice;
+- a claim runs inside ``BEGIN IMMEDIATE`` (the write lock), so concurrent annotators never exceed a
+  pair's quota and, while unclaimed pairs remain, get different pairs; a claim is a lease that expires
+  after ``lease_s`` so an abandoned pair goes back to the pool;
+- a label is committed (``synchronous=FULL``) before :meth:`LabelStore.submit` returns, so an answer
+  acknowledged to the browser survives ``kill -9``;
+- submits are idempotent: a second submit of the same assignment and nonce changes nothing and
+  returns ``replayed=True`` (or raises :class:`AlreadyAnswered` when the answer differs).
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+import json
+import math
+from pathlib import Path
+import secrets
+import sqlite3
+import time
+
+from rlhf_preference.segments import Segment
+
+SCHEMA_VERSION = 1
+MODES = ('pairwise', 'rating')
+CHOICES = ('left', 'right', 'equal', 'cant_tell', 'skip')
+GOLD_CHOICES = ('left', 'right', 'equal')
+NOT_COUNTED = ('skip',)   # answers that do not use up one of the pair's annotation slots
+MAX_TIME_MS = 24 * 3600 * 1000
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS annotators (
+    annotator_id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 64),
+    token TEXT NOT NULL UNIQUE,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pairs (
+    pair_id TEXT PRIMARY KEY,
+    position INTEGER NOT NULL,
+    task TEXT NOT NULL,
+    segment_a TEXT NOT NULL,
+    segment_b TEXT NOT NULL,
+    clip_a TEXT NOT NULL,
+    clip_b TEXT NOT NULL,
+    gold_choice TEXT CHECK (gold_choice IS NULL OR gold_choice IN {GOLD_CHOICES}),
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS assignments (
+    assignment_id INTEGER PRIMARY KEY,
+    pair_id TEXT NOT NULL REFERENCES pairs (pair_id),
+    annotator_id INTEGER NOT NULL REFERENCES annotators (annotator_id),
+    nonce TEXT NOT NULL UNIQUE,
+    status TEXT NOT NULL CHECK (status IN ('active', 'done', 'expired')),
+    issued_at REAL NOT NULL,
+    expires_at REAL NOT NULL,
+    UNIQUE (pair_id, annotator_id)
+);
+CREATE INDEX IF NOT EXISTS assignments_by_status ON assignments (status, pair_id);
+CREATE INDEX IF NOT EXISTS assignments_by_annotator ON assignments (annotator_id, status);
+CREATE TABLE IF NOT EXISTS labels (
+    label_id INTEGER PRIMARY KEY,
+    assignment_id INTEGER NOT NULL UNIQUE REFERENCES assignments (assignment_id),
+    pair_id TEXT NOT NULL REFERENCES pairs (pair_id),
+    annotator_id INTEGER NOT NULL REFERENCES annotators (annotator_id),
+    mode TEXT NOT NULL CHECK (mode IN {MODES}),
+    choice TEXT CHECK (choice IS NULL OR choice IN {CHOICES}),
+    rating_a INTEGER CHECK (rating_a IS NULL OR rating_a BETWEEN 1 AND 100),
+    rating_b INTEGER CHECK (rating_b IS NULL OR rating_b BETWEEN 1 AND 100),
+    counted INTEGER NOT NULL CHECK (counted IN (0, 1)),
+    time_ms INTEGER NOT NULL CHECK (time_ms >= 0),
+    created_at REAL NOT NULL,
+    UNIQUE (pair_id, annotator_id),
+    CHECK ((choice IS NOT NULL AND rating_a IS NULL AND rating_b IS NULL)
+           OR (mode = 'rating' AND choice IS NULL AND rating_a IS NOT NULL AND rating_b IS NOT NULL))
+);
+CREATE INDEX IF NOT EXISTS labels_by_pair ON labels (pair_id, counted);
+"""
+
+
+class StoreError(ValueError):
+    """A request the store refuses; nothing was changed. The message says what was wrong."""
+
+
+class UnknownAnnotator(StoreError):
+    pass
+
+
+class AlreadyAnswered(StoreError):
+    """The assignment already has a different answer; the stored one is kept."""
+
+
+@dataclass(frozen=True)
+class Annotator:
+    annotator_id: int
+    name: str
+    token: str
+
+
+@dataclass(frozen=True)
+class PairRecord:
+    pair_id: str
+    task: str
+    segment_a: Segment
+    segment_b: Segment
+    clip_a: str
+    clip_b: str
+    gold_choice: str | None = None
+
+
+@dataclass(frozen=True)
+class Assignment:
+    assignment_id: int
+    annotator_id: int
+    nonce: str
+    issued_at: float
+    expires_at: float
+    pair: PairRecord
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    label_id: int
+    replayed: bool
+
+
+@dataclass(frozen=True)
+class Label:
+    label_id: int
+    assignment_id: int
+    pair_id: str
+    annotator: str
+    mode: str
+    choice: str | None
+    rating_a: int | None
+    rating_b: int | None
+    counted: bool
+    time_ms: int
+    created_at: float
+    is_gold: bool
+    gold_choice: str | None
+
+
+def _pair_from_row(row) -> PairRecord:
+    return PairRecord(row['pair_id'], row['task'],
+                      Segment.from_dict(json.loads(row['segment_a']), f'pair {row["pair_id"]}.segment_a'),
+                      Segment.from_dict(json.loads(row['segment_b']), f'pair {row["pair_id"]}.segment_b'),
+                      row['clip_a'], row['clip_b'], row['gold_choice'])
+
+
+class LabelStore:
+    """All reads and writes of the label database; safe to share between threads and processes."""
+
+    def __init__(self, path, min_annotations_per_pair=2, lease_s=600.0, gold_every=0, max_active=2):
+        if int(min_annotations_per_pair) < 1:
+            raise StoreError(f'min_annotations_per_pair: expected >= 1, got {min_annotations_per_pair}')
+        self.path = Path(path)
+        self.min_annotations_per_pair = int(min_annotations_per_pair)
+        self.lease_s = float(lease_s)
+        self.gold_every = int(gold_every)      # every n-th claim is a gold pair (0: never)
+        self.max_active = int(max_active)      # current pair + the preloaded next one
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as conn:
+            conn.execute('PRAGMA journal_mode=WAL')
+            conn.executescript(_SCHEMA)
+            row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if row is None:
+                conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            elif int(row[0]) != SCHEMA_VERSION:
+                raise StoreError(f'{self.path}: schema version {row[0]}, this code reads {SCHEMA_VERSION}')
+
+    # -- connections and transactions -------------------------------------------------------------
+
+    @contextmanager
+    def _connect(self):
+        # One short-lived connection per operation: cheap for SQLite, and no connection crosses threads.
+        conn = sqlite3.connect(str(self.path), timeout=60.0, isolation_level=None)
+        try:
+            conn.row_factory = sqlite3.Row
+            conn.execute('PRAGMA foreign_keys=ON')
+            conn.execute('PRAGMA synchronous=FULL')   # a commit is on disk before we acknowledge it
+            conn.execute('PRAGMA busy_timeout=60000')
+            yield conn
+        finally:
+            conn.close()
+
+    @contextmanager
+    def _transaction(self):
+        with self._connect() as conn:
+            conn.execute('BEGIN IMMEDIATE')   # take the write lock up front: claims are serialised
+            try:
+                yield conn
+            except BaseException:
+                conn.execute('ROLLBACK')
+                raise
+            conn.execute('COMMIT')
+
+    # -- settings -----------------------------------------------------------------------------------
+
+    def get_meta(self, key, default=None):
+        with self._connect() as conn:
+            row = conn.execute('SELECT value FROM meta WHERE key = ?', (key,)).fetchone()
+        return default if row is None else row[0]
+
+    def meta_setdefault(self, key, value):
+        """Store ``value`` under ``key`` unless a value exists; return the stored value."""
+        with self._transaction() as conn:
+            conn.execute('INSERT OR IGNORE INTO meta VALUES (?, ?)', (key, str(value)))
+            return conn.execute('SELECT value FROM meta WHERE key = ?', (key,)).fetchone()[0]
+
+    # -- annotators ---------------------------------------------------------------------------------
+
+    def add_annotator(self, name, token=None) -> Annotator:
+        """Create an annotator (or return the existing one of that name) with a secret sign-in token."""
+        name = str(name).strip()
+        if not name or len(name) > 64 or not all(c.isalnum() or c in '-_.' for c in name):
+            raise StoreError(f'annotator name: expected 1-64 letters, digits, "-", "_" or ".", got {name!r}')
+        with self._transaction() as conn:
+            row = conn.execute('SELECT * FROM annotators WHERE name = ?', (name,)).fetchone()
+            if row is None:
+                conn.execute('INSERT INTO annotators (name, token, created_at) VALUES (?, ?, ?)',
+                             (name, token or secrets.token_urlsafe(18), time.time()))
+                row = conn.execute('SELECT * FROM annotators WHERE name = ?', (name,)).fetchone()
+        return Annotator(row['annotator_id'], row['name'], row['token'])
+
+    def annotator_by_token(self, token) -> Annotator | None:
+        if not isinstance(token, str) or not token:
+            return None
+        with self._connect() as conn:
+            row = conn.execute('SELECT * FROM annotators WHERE token = ?', (token,)).fetchone()
+        if row is None or not secrets.compare_digest(row['token'], token):
+            return None
+        return Annotator(row['annotator_id'], row['name'], row['token'])
+
+    def annotator(self, name_or_id) -> Annotator:
+        column = 'annotator_id' if isinstance(name_or_id, int) else 'name'
+        with self._connect() as conn:
+            row = conn.execute(f'SELECT * FROM annotators WHERE {column} = ?', (name_or_id,)).fetchone()
+        if row is None:
+            raise UnknownAnnotator(f'unknown annotator {name_or_id!r}')
+        return Annotator(row['annotator_id'], row['name'], row['token'])
+
+    def annotators(self) -> list[Annotator]:
+        with self._connect() as conn:
+            rows = conn.execute('SELECT * FROM annotators ORDER BY annotator_id').fetchall()
+        return [Annotator(r['annotator_id'], r['name'], r['token']) for r in rows]
+
+    # -- pairs --------------------------------------------------------------------------------------
+
+    def add_pairs(self, pairs) -> int:
+        """Insert pairs (``PairRecord``); pairs already present unchanged are skipped. Returns how many were new.
+
+        A pair id that exists with different content is an error and nothing is inserted.
+        """
+        new = 0
+        with self._transaction() as conn:
+            position = conn.execute('SELECT COALESCE(MAX(position), -1) + 1 FROM pairs').fetchone()[0]
+            for pair in pairs:
+                if pair.gold_choice is not None and pair.gold_choice not in GOLD_CHOICES:
+                    raise StoreError(f'pair {pair.pair_id}: gold_choice must be one of {GOLD_CHOICES}, '
+                                     f'got {pair.gold_choice!r}')
+                row = (pair.pair_id, pair.task, json.dumps(pair.segment_a.to_dict(), sort_keys=True),
+                       json.dumps(pair.segment_b.to_dict(), sort_keys=True), pair.clip_a, pair.clip_b,
+                       pair.gold_choice)
+                old = conn.execute('SELECT pair_id, task, segment_a, segment_b, clip_a, clip_b, gold_choice '
+                                   'FROM pairs WHERE pair_id = ?', (pair.pair_id,)).fetchone()
+                if old is not None:
+                    if tuple(old) != row:
+                        raise StoreError(f'pair {pair.pair_id}: already in {self.path} with different content')
+                    continue
+                conn.execute('INSERT INTO pairs (pair_id, task, segment_a, segment_b, clip_a, clip_b, gold_choice, '
+                             'position, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+                             row + (position, time.time()))
+                position += 1
+                new += 1
+        return new
+
+    def pairs(self) -> list[PairRecord]:
+        with self._connect() as conn:
+            rows = conn.execute('SELECT * FROM pairs ORDER BY position').fetchall()
+        return [_pair_from_row(r) for r in rows]
+
+    def pair(self, pair_id) -> PairRecord:
+        with self._connect() as conn:
+            row = conn.execute('SELECT * FROM pairs WHERE pair_id = ?', (pair_id,)).fetchone()
+        if row is None:
+            raise StoreError(f'unknown pair {pair_id!r}')
+        return _pair_from_row(row)
+
+    # -- assignment ---------------------------------------------------------------------------------
+
+    def claim(self, annotator_id, exclude=()) -> Assignment | None:
+        """Hand the annotator a pair: their oldest open assignment not in ``exclude``, else a new one.
+
+        Returns ``None`` when nothing is left for this annotator (or they already hold ``max_active``).
+        """
+        exclude = [int(x) for x in exclude]
+        now = time.time()
+        with self._transaction() as conn:
+            if conn.execute('SELECT 1 FROM annotators WHERE annotator_id = ?', (annotator_id,)).fetchone() is None:
+                raise UnknownAnnotator(f'unknown annotator id {annotator_id!r}')
+            conn.execute("UPDATE assignments SET status = 'expired' WHERE status = 'active' AND expires_at < ?",
+                         (now,))
+            marks = ','.join('?' * len(exclude))
+            held = conn.execute(
+                "SELECT * FROM assignments WHERE annotator_id = ? AND status = 'active' "
+                f"AND assignment_id NOT IN ({marks}) ORDER BY assignment_id LIMIT 1",
+                [annotator_id, *exclude]).fetchone()
+            if held is not None:
+                return self._assignment(conn, held)
+            active = conn.execute("SELECT COUNT(*) FROM assignments WHERE annotator_id = ? AND status = 'active'",
+                                  (annotator_id,)).fetchone()[0]
+            if active >= self.max_active:
+                return None
+            pair_id = None
+            if self.gold_every > 0:
+                issued = conn.execute('SELECT COUNT(*) FROM assignments WHERE annotator_id = ?',
+                                      (annotator_id,)).fetchone()[0]
+                if (issued + 1) % self.gold_every == 0:
+                    pair_id = self._unseen_gold(conn, annotator_id)
+            if pair_id is None:
+                pair_id = self._next_regular(conn, annotator_id)
+            if pair_id is None:
+                return None
+            cursor = conn.execute(
+                "INSERT INTO assignments (pair_id, annotator_id, nonce, status, issued_at, expires_at) "
+                "VALUES (?, ?, ?, 'active', ?, ?)",
+                (pair_id, annotator_id, secrets.token_urlsafe(16), now, now + self.lease_s))
+            row = conn.execute('SELECT * FROM assignments WHERE assignment_id = ?', (cursor.lastrowid,)).fetchone()
+            return self._assignment(conn, row)
+
+    def _next_regular(self, conn, annotator_id):
+        # Slots used = counted labels + open leases of others. Prefer pairs nobody holds right now (so
+        # concurrent annotators get different pairs), then pairs closest to completion, then file order.
+        row = conn.execute(
+            """
+            WITH open AS (SELECT pair_id, COUNT(*) AS n FROM assignments WHERE status = 'active' GROUP BY pair_id),
+                 done AS (SELECT pair_id, COUNT(*) AS n FROM labels WHERE counted = 1 GROUP BY pair_id)
+            SELECT p.pair_id, COALESCE(open.n, 0) AS n_open, COALESCE(done.n, 0) AS n_done
+            FROM pairs p LEFT JOIN open ON open.pair_id = p.pair_id LEFT JOIN done ON done.pair_id = p.pair_id
+            WHERE p.gold_choice IS NULL
+              AND COALESCE(open.n, 0) + COALESCE(done.n, 0) < ?
+              AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.pair_id = p.pair_id AND a.annotator_id = ?)
+            ORDER BY n_open ASC, n_done DESC, p.position ASC
+            LIMIT 1
+            """, (self.min_annotations_per_pair, annotator_id)).fetchone()
+        return None if row is None else row['pair_id']
+
+    def _unseen_gold(self, conn, annotator_id):
+        row = conn.execute(
+            'SELECT pair_id FROM pairs p WHERE gold_choice IS NOT NULL AND NOT EXISTS '
+            '(SELECT 1 FROM assignments a WHERE a.pair_id = p.pair_id AND a.annotator_id = ?) '
+            'ORDER BY position LIMIT 1', (annotator_id,)).fetchone()
+        return None if row is None else row['pair_id']
+
+    def _assignment(self, conn, row) -> Assignment:
+        pair = conn.execute('SELECT * FROM pairs WHERE pair_id = ?', (row['pair_id'],)).fetchone()
+        return Assignment(row['assignment_id'], row['annotator_id'], row['nonce'], row['issued_at'],
+                          row['expires_at'], _pair_from_row(pair))
+
+    # -- labels -------------------------------------------------------------------------------------
+
+    @staticmethod
+    def validate_answer(mode, choice, rating_a, rating_b, time_ms):
+        """Check one answer; return it normalised as (choice, rating_a, rating_b, time_ms) or raise StoreError."""
+        if mode not in MODES:
+            raise StoreError(f'mode: expected one of {MODES}, got {mode!r}')
+        if choice is not None and choice not in CHOICES:
+            raise StoreError(f'choice: expected one of {CHOICES}, got {choice!r}')
+        ratings = []
+        for field, value in (('rating_a', rating_a), ('rating_b', rating_b)):
+            if value is None:
+                ratings.append(None)
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                    or int(value) != value or not 1 <= value <= 100:
+                raise StoreError(f'{field}: expected a whole number from 1 to 100, got {value!r}')
+            ratings.append(int(value))
+        if choice is not None and any(r is not None for r in ratings):
+            raise StoreError('give either a choice or two ratings, not both')
+        if choice is None:
+            if mode == 'pairwise':
+                raise StoreError('choice: missing (pairwise mode)')
+            if any(r is None for r in ratings):
+                raise StoreError('rating mode: expected both rating_a and rating_b (or choice "skip")')
+        elif mode == 'rating' and choice != 'skip':
+            raise StoreError(f'rating mode takes ratings or "skip", got choice {choice!r}')
+        if isinstance(time_ms, bool) or not isinstance(time_ms, (int, float)) or not math.isfinite(time_ms) \
+                or not 0 <= time_ms <= MAX_TIME_MS:
+            raise StoreError(f'time_ms: expected milliseconds from 0 to {MAX_TIME_MS}, got {time_ms!r}')
+        return choice, ratings[0], ratings[1], int(time_ms)
+
+    def submit(self, annotator_id, assignment_id, nonce, choice=None, rating_a=None, rating_b=None, time_ms=0,
+               mode='pairwise') -> SubmitResult:
+        """Record one answer (committed before returning). See the module doc for replay semantics."""
+        choice, rating_a, rating_b, time_ms = self.validate_answer(mode, choice, rating_a, rating_b, time_ms)
+        if isinstance(assignment_id, bool) or not isinstance(assignment_id, int):
+            raise StoreError(f'assignment_id: expected an integer, got {assignment_id!r}')
+        with self._transaction() as conn:
+            row = conn.execute('SELECT * FROM assignments WHERE assignment_id = ?', (assignment_id,)).fetchone()
+            if row is None or row['annotator_id'] != annotator_id:
+                raise StoreError(f'assignment {assignment_id}: not an assignment of this annotator')
+            if not isinstance(nonce, str) or not secrets.compare_digest(row['nonce'], nonce):
+                raise StoreError(f'assignment {assignment_id}: the form nonce does not match (stale or forged form)')
+            old = conn.execute('SELECT * FROM labels WHERE assignment_id = ?', (assignment_id,)).fetchone()
+            if old is not None:
+                if (old['mode'], old['choice'], old['rating_a'], old['rating_b']) == (mode, choice, rating_a,
+                                                                                      rating_b):
+                    return SubmitResult(old['label_id'], replayed=True)
+                raise AlreadyAnswered(f'assignment {assignment_id} was already answered '
+                                      f'({old["choice"] or (old["rating_a"], old["rating_b"])}); the stored answer '
+                                      'is kept')
+            cursor = conn.execute(
+                'INSERT INTO labels (assignment_id, pair_id, annotator_id, mode, choice, rating_a, rating_b, counted, '
+                'time_ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+                (assignment_id, row['pair_id'], annotator_id, mode, choice, rating_a, rating_b,
+                 int(choice not in NOT_COUNTED), time_ms, time.time()))
+            conn.execute("UPDATE assignments SET status = 'done' WHERE assignment_id = ?", (assignment_id,))
+            return SubmitResult(cursor.lastrowid, replayed=False)
+
+    def labels(self, include_gold=True) -> list[Label]:
+        with self._connect() as conn:
+            rows = conn.execute(
+                'SELECT l.*, a.name AS annotator, p.gold_choice FROM labels l '
+                'JOIN annotators a ON a.annotator_id = l.annotator_id JOIN pairs p ON p.pair_id = l.pair_id '
+                'ORDER BY l.label_id').fetchall()
+        out = [Label(r['label_id'], r['assignment_id'], r['pair_id'], r['annotator'], r['mode'], r['choice'],
+                     r['rating_a'], r['rating_b'], bool(r['counted']), r['time_ms'], r['created_at'],
+                     r['gold_choice'] is not None, r['gold_choice']) for r in rows]
+        return out if include_gold else [label for label in out if not label.is_gold]
+
+    def label_count(self, annotator_id) -> int:
+        with self._connect() as conn:
+            return conn.execute('SELECT COUNT(*) FROM labels WHERE annotator_id = ?', (annotator_id,)).fetchone()[0]
+
+    def progress(self) -> dict:
+        """Per task: regular pairs, pairs with enough counted labels, counted labels so far."""
+        with self._connect() as conn:
+            rows = conn.execute(
+                """
+                SELECT p.task, COUNT(*) AS pairs,
+                       SUM(CASE WHEN COALESCE(d.n, 0) >= ? THEN 1 ELSE 0 END) AS complete,
+                       SUM(COALESCE(d.n, 0)) AS labels
+                FROM pairs p LEFT JOIN (SELECT pair_id, COUNT(*) AS n FROM labels WHERE counted = 1
+                                        GROUP BY pair_id) d ON d.pair_id = p.pair_id
+                WHERE p.gold_choice IS NULL GROUP BY p.task ORDER BY p.task
+                """, (self.min_annotations_per_pair,)).fetchall()
+        return {r['task']: {'pairs': r['pairs'], 'complete': r['complete'], 'remaining': r['pairs'] - r['complete'],
+                            'labels': r['labels'],
+                            'labels_needed': r['pairs'] * self.min_annotations_per_pair}
+                for r in rows}
