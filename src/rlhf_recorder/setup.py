@@ -28,6 +28,8 @@ setup(
     license='Apache-2.0',
     entry_points={
         'console_scripts': [
+            'recorder = rlhf_recorder.recorder_node:main',
+            'episodes = rlhf_recorder.episodes_cli:main',
         ],
     },
 )

@@ -127,6 +127,14 @@ class Catalog:
         with closing(self._connect()) as db, db:
             return db.execute('DELETE FROM episodes WHERE episode_id = ?', (episode_id,)).rowcount > 0
 
+    def list_ids(self, episode_id: str | None = None) -> list[str]:
+        """Episode ids in the catalog (only ``episode_id`` when given and present)."""
+        query, params = 'SELECT episode_id FROM episodes', ()
+        if episode_id is not None:
+            query, params = query + ' WHERE episode_id = ?', (episode_id,)
+        with closing(self._connect()) as db:
+            return [row[0] for row in db.execute(query, params).fetchall()]
+
     def get(self, episode_id: str) -> EpisodeRecord:
         with closing(self._connect()) as db:
             row = db.execute('SELECT * FROM episodes WHERE episode_id = ?', (episode_id,)).fetchone()

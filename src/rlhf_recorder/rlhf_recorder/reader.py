@@ -175,6 +175,19 @@ def stream_times(path: str | Path, topics: list[str] | None = None) -> dict[str,
     return {topic: np.sort(np.asarray(values, dtype=np.int64)) for topic, values in times.items()}
 
 
+def read_messages(path: str | Path, topics: list[str] | None = None):
+    """Yield ``(topic, log_time_ns, message)`` in log-time order, messages decoded (rosbags dataclasses)."""
+    path = Path(path)
+    reader = _open_reader(path)
+    try:
+        typestore = _typestore_for(reader)
+        conns = [c for c in reader.connections if topics is None or c.topic in topics]
+        for conn, timestamp, data in _messages(reader, conns):
+            yield conn.topic, timestamp, typestore.deserialize_cdr(data, conn.msgtype)
+    finally:
+        reader.close()
+
+
 def latest_at_or_before(stream_ns: np.ndarray, grid_ns: np.ndarray) -> np.ndarray:
     """Index of the latest message with time <= each grid time (-1 where there is none)."""
     return np.searchsorted(stream_ns, grid_ns, side='right') - 1
