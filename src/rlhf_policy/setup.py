@@ -28,6 +28,7 @@ setup(
     license='Apache-2.0',
     entry_points={
         'console_scripts': [
+            'policy = rlhf_policy.policy_node:main',
         ],
     },
 )

@@ -59,27 +59,41 @@ def resize_area(image, height, width):
     return np.ascontiguousarray(np.matmul(np.matmul(wy, img), wx.T))
 
 
-def preprocess_camera(spec, image, depth=None, out=None):
-    """One camera frame -> float32 (C, h, w) as the model sees it (``out`` is filled when given)."""
+def preprocess_color(spec, image, out):
+    """RGB uint8 (H, W, 3) -> ``out`` float32 (3, h, w) in [0, 1]."""
     image = np.asarray(image)
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise PreprocessError(f'camera {spec.name!r}: expected an RGB uint8 image (H, W, 3), '
                               f'got {image.dtype} {image.shape}')
+    np.multiply(resize_area(image, spec.height, spec.width), _INV_255, out=out)
+    return out
+
+
+def preprocess_depth(spec, depth, out):
+    """Depth float32 metres (H, W) -> ``out`` float32 (h, w) in [0, 1] (non-finite = max_depth_m)."""
+    depth = np.asarray(depth, dtype=np.float32)
+    if depth.ndim == 3 and depth.shape[2] == 1:
+        depth = depth[:, :, 0]
+    if depth.ndim != 2:
+        raise PreprocessError(f'camera {spec.name!r}: expected a depth image (H, W), got shape {depth.shape}')
+    d = np.where(np.isfinite(depth), depth, np.float32(spec.max_depth_m))
+    np.clip(d, np.float32(0.0), np.float32(spec.max_depth_m), out=d)
+    np.multiply(resize_area(d, spec.height, spec.width), np.float32(1.0 / spec.max_depth_m), out=out)
+    return out
+
+
+def preprocess_camera(spec, image, depth=None, out=None):
+    """One camera frame -> float32 (C, h, w) as the model sees it (``out`` is filled when given)."""
     if out is None:
         out = np.empty(spec.shape, dtype=np.float32)
-    np.multiply(resize_area(image, spec.height, spec.width), _INV_255, out=out[:3])
+    preprocess_color(spec, image, out[:3])
     if spec.use_depth:
         if depth is None:
             raise PreprocessError(f'camera {spec.name!r}: the contract uses depth but no depth image was given')
-        depth = np.asarray(depth, dtype=np.float32)
-        if depth.ndim == 3 and depth.shape[2] == 1:
-            depth = depth[:, :, 0]
-        if depth.shape != image.shape[:2]:
-            raise PreprocessError(f'camera {spec.name!r}: expected a depth image (H, W) = {image.shape[:2]}, '
-                                  f'got {depth.shape}')
-        d = np.where(np.isfinite(depth), depth, np.float32(spec.max_depth_m))
-        np.clip(d, np.float32(0.0), np.float32(spec.max_depth_m), out=d)
-        out[3] = resize_area(d, spec.height, spec.width) * np.float32(1.0 / spec.max_depth_m)
+        if np.shape(depth)[:2] != np.shape(image)[:2]:
+            raise PreprocessError(f'camera {spec.name!r}: expected a depth image (H, W) = {np.shape(image)[:2]}, '
+                                  f'got {np.shape(depth)}')
+        preprocess_depth(spec, depth, out[3])
     return out
 
 

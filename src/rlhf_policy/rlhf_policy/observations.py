@@ -1,0 +1,122 @@
+# Copyright 2026 RLHF Robotics contributors. Apache-2.0.
+"""Latest-observation buffers of the policy node (pure; no ROS).
+
+Camera frames are preprocessed once, when they arrive, straight into preallocated model-input
+buffers (batch dim 1) with the functions of ``rlhf_policy.preprocess``; a control tick only
+normalises the proprio vector into its buffer and reads the arrival times. The result equals
+``preprocess(contract, ...)`` of the same raw frames (tested).
+"""
+
+import numpy as np
+
+from rlhf_policy.contract import PROPRIO_INPUT
+from rlhf_policy.preprocess import ProprioNormaliser, preprocess_color, preprocess_depth
+
+
+class ObservationAssembler:
+    def __init__(self, contract):
+        self.contract = contract
+        obs = contract.observation
+        self.inputs = {}
+        self._cameras = {}
+        for name in contract.onnx_inputs:
+            if name == PROPRIO_INPUT:
+                self.inputs[name] = np.zeros((1, obs.proprio_dim), dtype=np.float32)
+            else:
+                spec = obs.camera(name)
+                self.inputs[name] = np.zeros((1,) + spec.shape, dtype=np.float32)
+                self._cameras[name] = spec
+        # streams this policy needs, with the (monotonic) time of their last arrival; None = never
+        self.arrival = {f'/{n}/color': None for n in self._cameras}
+        self.arrival.update({f'/{n}/depth': None for n, s in self._cameras.items() if s.use_depth})
+        self.uses_proprio = PROPRIO_INPUT in contract.onnx_inputs
+        self.arrival['/joint_states'] = None  # always needed: the action is relative to the arm pose
+        self._normalise = ProprioNormaliser(obs)
+        num = len(obs.joint_names)
+        self.joint_positions = np.zeros(num)
+        self.joint_velocities = np.zeros(num)
+        arm = contract.action.arm_joint_names
+        self.arm_positions = np.zeros(len(arm))
+        self.gripper_opening = 0.0
+        self._joint_index = {}   # tuple(names) -> (obs indices, arm indices, finger index) or error text
+        self._arm_names = list(arm)
+        self.joint_error = None  # why the last joint state could not be used
+
+    @property
+    def cameras(self):
+        return dict(self._cameras)
+
+    def on_color(self, camera, image, now_s):
+        """An RGB uint8 (H, W, 3) frame arrived for ``camera``."""
+        preprocess_color(self._cameras[camera], image, self.inputs[camera][0, :3])
+        self.arrival[f'/{camera}/color'] = now_s
+
+    def on_depth(self, camera, depth_m, now_s):
+        """A depth (H, W) float32 metres frame arrived for ``camera`` (ignored when the contract uses none)."""
+        spec = self._cameras[camera]
+        if spec.use_depth:
+            preprocess_depth(spec, depth_m, self.inputs[camera][0, 3])
+            self.arrival[f'/{camera}/depth'] = now_s
+
+    def _indices(self, names):
+        key = tuple(names)
+        found = self._joint_index.get(key)
+        if found is None:
+            position = {n: i for i, n in enumerate(names)}
+            missing = [n for n in list(self.contract.observation.joint_names) + self._arm_names if n not in position]
+            if missing:
+                found = f'/joint_states has no joint(s) {sorted(set(missing))} that the contract needs'
+            else:
+                fingers = [position[n] for n in sorted(names) if 'finger' in n]  # opening = first finger joint
+                found = (np.array([position[n] for n in self.contract.observation.joint_names]),
+                         np.array([position[n] for n in self._arm_names]),
+                         fingers[0] if fingers else None)
+            self._joint_index[key] = found
+        return found
+
+    def on_joint_state(self, names, positions, velocities, now_s):
+        """A joint state arrived (names in any order). Returns False when it lacks a needed joint."""
+        found = self._indices(names)
+        if isinstance(found, str):
+            self.joint_error = found
+            return False
+        obs_idx, arm_idx, finger = found
+        pos = np.asarray(positions, dtype=np.float64)
+        vel = np.asarray(velocities, dtype=np.float64) if len(velocities) else np.zeros_like(pos)
+        if pos.shape[0] != len(names) or vel.shape[0] != len(names):
+            self.joint_error = (f'/joint_states: expected {len(names)} positions and velocities, '
+                                f'got {pos.shape[0]} and {vel.shape[0]}')
+            return False
+        np.take(pos, obs_idx, out=self.joint_positions)
+        np.take(vel, obs_idx, out=self.joint_velocities)
+        np.take(pos, arm_idx, out=self.arm_positions)
+        if finger is not None:
+            self.gripper_opening = float(pos[finger])
+        self.joint_error = None
+        self.arrival['/joint_states'] = now_s
+        return True
+
+    def missing(self):
+        """Streams that never arrived (sorted)."""
+        return sorted(k for k, v in self.arrival.items() if v is None)
+
+    def oldest(self, now_s):
+        """(stream, age in s) of the oldest needed stream; age is inf when one never arrived."""
+        stream, age = '', 0.0
+        for key, arrived in self.arrival.items():
+            a = float('inf') if arrived is None else now_s - arrived
+            if a > age or not stream:
+                stream, age = key, a
+        return stream, age
+
+    def assemble(self):
+        """Normalise the latest joint state into the proprio buffer; returns the model inputs (buffers)."""
+        if self.uses_proprio:
+            self._normalise(self.joint_positions, self.joint_velocities, out=self.inputs[PROPRIO_INPUT][0])
+        return self.inputs
+
+    def current_command_pose(self):
+        """The measured pose as an 8-vector command (7 arm positions + finger opening)."""
+        return np.r_[self.arm_positions, self.gripper_opening]
+
+
