@@ -277,6 +277,7 @@ class TeleopNode(Node):
         self.gripper.reset()
         if hasattr(self.device, 'reset'):
             self.device.reset()
+        self.last_status = now
         self.get_logger().info(self.manager.start_recording(now))
         self._publish_event(EpisodeEvent.START, self.manager.current)
 
