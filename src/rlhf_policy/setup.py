@@ -29,6 +29,7 @@ setup(
     entry_points={
         'console_scripts': [
             'policy = rlhf_policy.policy_node:main',
+            'deploy = rlhf_policy.deploy:main',
         ],
     },
 )
