@@ -28,6 +28,10 @@ setup(
     license='Apache-2.0',
     entry_points={
         'console_scripts': [
+            'server = rlhf_preference.server:main',
+            'make_pairs = rlhf_preference.make_pairs:main',
+            'export_preferences = rlhf_preference.export:main',
+            'annotate_scripted = rlhf_preference.scripted:main',
         ],
     },
 )

@@ -134,9 +134,10 @@ def episodes_from_folder(folder, task=None):
         episode_task = str(metadata.get('task', ''))
         if task is not None and episode_task != task:
             continue
+        # the recorded duration (start to stop) is longer than the span of the messages by up to one period
+        duration = metadata.get('duration_s') or info.get('duration_s') or 0.0
         refs.append(EpisodeRef(str(metadata.get('episode_id') or path.name), str(path), episode_task,
-                               float(info.get('duration_s', info.get('duration', 0.0)) or 0.0),
-                               source=_source_of(metadata, '')))
+                               float(duration), source=_source_of(metadata, '')))
     return refs
 
 
