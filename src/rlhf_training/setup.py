@@ -29,6 +29,8 @@ setup(
     entry_points={
         'console_scripts': [
             'evaluate_offline = rlhf_training.evaluate:main',
+            'export = rlhf_training.export:main',
+            'train = rlhf_training.train:main',
         ],
     },
 )

@@ -64,3 +64,22 @@ def train_bc(policy: GaussianPolicy, dataset: TransitionDataset, config: BCConfi
     evaluate = (lambda step: evaluate_bc(policy, val_dataset)) if val_dataset is not None and len(val_dataset) else None
     trainer = Trainer(BCLoss(policy, config.loss), dataset, config, models=models, evaluate=evaluate, extra=extra)
     return trainer.train()
+
+
+def run(config: BCConfig) -> dict:
+    """BC from recorded episodes (config.data_dir / episodes): dataset, contract, training, ONNX export."""
+    from rlhf_training.checkpoint import build_model, policy_build_info
+    from rlhf_training.data import load_transitions
+    from rlhf_training.models import observation_shapes
+    from rlhf_training.runs import contract_to_yaml, export_if_main
+    from rlhf_training.trainer import seed_everything
+
+    seed_everything(config.seed)
+    train, val, contract = load_transitions(config, progress=config.progress)
+    build = policy_build_info(config, observation_shapes(contract.observation), train.action_dim)
+    seed_everything(config.seed)
+    policy = build_model(build)
+    summary = train_bc(policy, train, config, val_dataset=val, build_info=build,
+                       extra={'contract_yaml': contract_to_yaml(contract)})
+    summary.update(train_frames=len(train), val_frames=len(val) if val is not None else 0)
+    return export_if_main(policy, contract, config, summary)

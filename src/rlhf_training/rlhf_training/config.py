@@ -64,6 +64,7 @@ class TrainConfig:
 class BCConfig(TrainConfig):
     algorithm: str = 'bc'
     out_dir: str = 'runs/bc'
+    outcome: str = 'success'        # demonstrations that succeeded
     loss: str = 'nll'               # nll: -log pi(a|o) of the tanh-Gaussian; mse: (tanh(mean) - a)^2
     steps: int = 2000
 

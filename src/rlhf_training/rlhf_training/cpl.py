@@ -107,3 +107,37 @@ def train_cpl(policy: GaussianPolicy, dataset: SegmentPairDataset, config: CPLCo
         def evaluate(step):
             return policy_preference_accuracy(policy, val_dataset, config.gamma)
     return Trainer(loss, dataset, config, models=models, evaluate=evaluate, extra=extra).train()
+
+
+def run(config: CPLConfig) -> dict:
+    """CPL fine-tuning from a preference export, starting from config.pretrained (a BC/SAC checkpoint).
+
+    With a pretrained checkpoint, its architecture and its contract (normalisation) are kept; the config's
+    network sizes apply only when training from scratch.
+    """
+    from rlhf_training.checkpoint import build_model, load_model, policy_build_info
+    from rlhf_training.data import load_preference_pairs
+    from rlhf_training.models import observation_shapes
+    from rlhf_training.runs import contract_from_yaml, contract_to_yaml, export_if_main
+    from rlhf_training.trainer import load_checkpoint, seed_everything
+
+    seed_everything(config.seed)
+    contract = None
+    if config.pretrained:
+        state = load_checkpoint(config.pretrained)
+        if 'policy' not in state.get('models', {}) or not state.get('extra', {}).get('contract_yaml'):
+            raise ValueError(f'pretrained: {config.pretrained} holds no policy with a contract '
+                             f'(models: {sorted(state.get("models", {}))})')
+        contract = contract_from_yaml(state['extra']['contract_yaml'])
+        policy = load_model(state, 'policy')
+        build = state['models']['policy']['build']
+    train, val, contract = load_preference_pairs(config, contract=contract, progress=config.progress)
+    if not config.pretrained:
+        build = policy_build_info(config, observation_shapes(contract.observation), train.action_dim)
+        seed_everything(config.seed)
+        policy = build_model(build)
+    reference = copy.deepcopy(policy)
+    summary = train_cpl(policy, train, config, reference=reference, val_dataset=val, build_info=build,
+                        extra={'contract_yaml': contract_to_yaml(contract), 'pretrained': config.pretrained})
+    summary.update(train_pairs=len(train), val_pairs=len(val))
+    return export_if_main(policy, contract, config, summary)

@@ -110,3 +110,22 @@ def disagreement_scorer(ensemble: RewardEnsemble, load_segment: Callable) -> Cal
         return float(ensemble.disagreement(obs_a, act_a, obs_b, act_b)[0])
 
     return scorer
+
+
+def run(config: RewardConfig) -> dict:
+    """Bradley-Terry ensemble from a preference export: pairs, contract, training, held-out accuracy."""
+    from rlhf_training.checkpoint import build_model, reward_build_info
+    from rlhf_training.data import load_preference_pairs
+    from rlhf_training.models import observation_shapes
+    from rlhf_training.runs import contract_to_yaml
+    from rlhf_training.trainer import seed_everything
+
+    seed_everything(config.seed)
+    train, val, contract = load_preference_pairs(config, progress=config.progress)
+    build = reward_build_info(config, observation_shapes(contract.observation), train.action_dim)
+    seed_everything(config.seed)
+    ensemble = build_model(build)
+    summary = train_reward(ensemble, train, config, val_dataset=val, build_info=build,
+                           extra={'contract_yaml': contract_to_yaml(contract)})
+    summary.update(train_pairs=len(train), val_pairs=len(val))
+    return summary

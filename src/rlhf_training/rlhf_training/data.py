@@ -1,0 +1,238 @@
+# Copyright 2026 RLHF Robotics contributors. Apache-2.0.
+"""Datasets from recorded episodes (rlhf_recorder) and preference exports (rlhf_preference).
+
+Observations go through `rlhf_policy.preprocess.preprocess_batch` with the run's `PolicyContract`, whose
+proprioception statistics are computed once here from the training episodes and then saved with the model.
+Actions are `contract.action.from_commands(recorded command, arm joint positions at that frame)`, the
+normalised action the exported policy will output. Every problem with the inputs (no episodes, a preference
+file naming missing episodes, no frames) is a `DataError` raised before training starts.
+"""
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from rlhf_training.config import TrainConfig
+from rlhf_training.datasets import SegmentPairDataset, TransitionDataset
+
+
+class DataError(ValueError):
+    """Training data that cannot be used; the message names the file / episode / field."""
+
+
+# ---------------------------------------------------------------------------------------- episodes
+def resolve_episodes(config: TrainConfig) -> list[Path]:
+    """Bag directories of the run: config.episodes (ids under <data_dir>/episodes, or paths), else the catalog.
+
+    The catalog selection keeps finished recordings ('complete') filtered by config.task / config.outcome.
+    """
+    data_dir = Path(config.data_dir)
+    paths = []
+    if config.episodes:
+        for item in config.episodes:
+            path = Path(item)
+            if not (path / 'metadata.yaml').is_file():
+                path = data_dir / 'episodes' / item
+            if not (path / 'metadata.yaml').is_file():
+                raise DataError(f'episodes: {item!r} is neither a bag directory nor an episode id under '
+                                f'{data_dir / "episodes"} (no metadata.yaml)')
+            paths.append(path)
+    else:
+        if not (data_dir / 'catalog.sqlite').is_file():
+            raise DataError(f'data_dir: {data_dir} has no catalog.sqlite; record episodes with rlhf_recorder '
+                            f'or list bag directories under episodes:')
+        from rlhf_recorder.catalog import Catalog
+        records = Catalog(data_dir).list(task=config.task or None, outcome=config.outcome or None)
+        for record in records:
+            if record.status != 'complete':
+                continue
+            path = Path(record.path)
+            paths.append(path if path.is_absolute() else data_dir / path)
+    if not paths:
+        raise DataError(f'empty dataset: no episodes selected (data_dir={str(data_dir)!r}, task={config.task!r}, '
+                        f'outcome={config.outcome!r}, episodes={list(config.episodes)})')
+    return paths
+
+
+def read_episodes(paths: Sequence[Path], config: TrainConfig, progress: bool = True) -> list:
+    """rlhf_recorder.reader.read_episode for each path at config.rate_hz with the configured cameras."""
+    from tqdm import tqdm
+
+    from rlhf_recorder.reader import read_episode
+    episodes = []
+    for path in tqdm(list(paths), desc='reading episodes', unit='episode', disable=not progress):
+        episode = read_episode(path, rate_hz=config.rate_hz, cameras=list(config.cameras),
+                               images=bool(config.cameras))
+        if len(episode.times) == 0:
+            raise DataError(f'{path}: episode has no frames at {config.rate_hz} Hz (cameras {list(config.cameras)})')
+        episode.metadata.setdefault('path', str(path))
+        episodes.append(episode)
+    return episodes
+
+
+def make_contract(config: TrainConfig, episodes: Sequence, metadata: dict | None = None):
+    """PolicyContract of the run: cameras and image size from config, proprio statistics from `episodes`."""
+    from rlhf_policy.contract import ActionSpec, CameraSpec, ObservationSpec, PolicyContract
+    from rlhf_policy.preprocess import proprio_statistics
+    if not episodes:
+        raise DataError('empty dataset: no episodes to compute normalisation statistics from')
+    joint_names = list(episodes[0].joint_names)
+    for ep in episodes[1:]:
+        if list(ep.joint_names) != joint_names:
+            raise DataError(f'{ep.metadata.get("path", "episode")}: joint_names {ep.joint_names} differ from '
+                            f'the first episode\'s {joint_names}')
+    mean, std = proprio_statistics(np.concatenate([ep.joint_positions for ep in episodes]),
+                                   np.concatenate([ep.joint_velocities for ep in episodes]))
+    cameras = [CameraSpec(name, config.image_width, config.image_height, config.use_depth, config.max_depth_m)
+               for name in config.cameras]
+    return PolicyContract(ObservationSpec(cameras, joint_names, proprio_mean=mean, proprio_std=std),
+                          ActionSpec.for_panda(config.max_delta_rad), rate_hz=config.control_hz,
+                          metadata=dict(metadata or {}))
+
+
+def episode_arrays(contract, episode, start_s: float | None = None, end_s: float | None = None):
+    """(observations {input: (T, ...)}, actions (T, 8)) of an episode (or of its frames in [start_s, end_s))."""
+    from rlhf_policy.preprocess import preprocess_batch
+    rows = np.ones(len(episode.times), dtype=bool)
+    if start_s is not None:
+        rows &= episode.times >= start_s - 1e-9
+    if end_s is not None:
+        rows &= episode.times < end_s - 1e-9
+    rows &= np.isfinite(episode.actions).all(axis=1)  # a command stream that was never recorded
+    idx = np.flatnonzero(rows)
+    names = list(episode.joint_names)
+    missing = [n for n in contract.action.arm_joint_names if n not in names]
+    if missing:
+        raise DataError(f'{episode.metadata.get("path", "episode")}: joint_states lack arm joints {missing}')
+    arm = [names.index(n) for n in contract.action.arm_joint_names]
+    images = {k: v[idx] for k, v in episode.images.items()}
+    depths = {k: v[idx] for k, v in episode.depth.items()}
+    obs = preprocess_batch(contract, images, depths, episode.joint_positions[idx], episode.joint_velocities[idx])
+    actions = contract.action.from_commands(episode.actions[idx], episode.joint_positions[idx][:, arm])
+    return obs, actions.astype(np.float32)
+
+
+def transitions_from_episodes(contract, episodes: Sequence) -> TransitionDataset:
+    """All frames of the episodes.
+
+    Extras: episode (index), timestep, done (last frame of its episode), task_progress (NaN when not recorded).
+    """
+    parts = []
+    for i, ep in enumerate(episodes):
+        obs, actions = episode_arrays(contract, ep)
+        n = len(actions)
+        if n == 0:
+            continue
+        done = np.zeros(n, dtype=np.float32)
+        done[-1] = 1.0
+        valid = np.isfinite(ep.actions).all(axis=1)
+        progress = (np.asarray(ep.task_progress, np.float32)[valid] if ep.task_progress is not None
+                    else np.full(n, np.nan, np.float32))
+        parts.append(TransitionDataset(obs, actions, episode=np.full(n, i, np.int64),
+                                       timestep=np.arange(n, dtype=np.int64), done=done, task_progress=progress))
+    if not parts:
+        raise DataError('empty dataset: the selected episodes hold no frames with recorded commands')
+    return TransitionDataset.concatenate(parts)
+
+
+def load_transitions(config: TrainConfig, contract=None, progress: bool = True):
+    """(train, validation or None, contract) for BC: episodes split by config.val_fraction (whole episodes)."""
+    paths = resolve_episodes(config)
+    episodes = read_episodes(paths, config, progress)
+    n_val = int(round(len(episodes) * config.val_fraction)) if len(episodes) > 1 else 0
+    order = np.random.default_rng(config.seed).permutation(len(episodes))
+    val_eps = [episodes[i] for i in sorted(order[:n_val])]
+    train_eps = [episodes[i] for i in sorted(order[n_val:])]
+    if contract is None:
+        contract = make_contract(config, train_eps, {'episodes': [str(p) for p in paths]})
+    train = transitions_from_episodes(contract, train_eps)
+    val = transitions_from_episodes(contract, val_eps) if val_eps else None
+    return train, val, contract
+
+
+# ------------------------------------------------------------------------------------- preferences
+class SegmentLoader:
+    """Turn rlhf_preference Segments (episode path + time window) into (observations, actions) arrays.
+
+    Episodes are read once each and kept in a small cache (`max_cached` episodes); usable as the
+    `load_segment` of `rlhf_training.reward.disagreement_scorer`.
+    """
+
+    def __init__(self, contract, rate_hz: float = 10.0, max_cached: int = 4):
+        self.contract = contract
+        self.rate_hz = rate_hz
+        self.max_cached = max_cached
+        self._cache: dict[str, object] = {}
+
+    def episode(self, path: str):
+        from rlhf_recorder.reader import read_episode
+        key = str(path)
+        if key not in self._cache:
+            if not (Path(path) / 'metadata.yaml').is_file():
+                raise DataError(f'episode {path} does not exist (no metadata.yaml)')
+            cameras = [c.name for c in self.contract.observation.cameras]
+            episode = read_episode(path, rate_hz=self.rate_hz, cameras=cameras, images=bool(cameras))
+            episode.metadata.setdefault('path', key)
+            while len(self._cache) >= self.max_cached:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[key] = episode
+        return self._cache[key]
+
+    def __call__(self, segment):
+        obs, actions = episode_arrays(self.contract, self.episode(segment.episode_path),
+                                      segment.start_s, segment.end_s)
+        if len(actions) == 0:
+            raise DataError(f'segment {segment.episode_id} [{segment.start_s}, {segment.end_s}) s has no frames '
+                            f'at {self.rate_hz} Hz')
+        return obs, actions
+
+
+def load_preference_records(path: str):
+    """rlhf_preference.export.load_preferences with missing episodes and empty files as DataError."""
+    from rlhf_preference.export import PreferenceFileError, load_preferences
+    if not path:
+        raise DataError('preferences: no preference export given (set preferences: <file>)')
+    try:
+        records = load_preferences(path, check_episodes=True)
+    except PreferenceFileError as err:
+        raise DataError(f'preferences: {err}') from None
+    if not records:
+        raise DataError(f'empty dataset: preference export {path} holds no (included) preference pairs')
+    return records
+
+
+def load_preference_pairs(config, contract=None, progress: bool = True):
+    """(train, validation, contract) SegmentPairDatasets from config.preferences, split by config.val_fraction.
+
+    Without a contract (reward learning), the normalisation statistics come from the referenced episodes; CPL
+    passes the pretrained policy's contract so the fine-tuned policy sees the same inputs.
+    """
+    from tqdm import tqdm
+    records = load_preference_records(config.preferences)
+    episode_paths = sorted({s.episode_path for r in records for s in (r.segment_a, r.segment_b)})
+    if contract is None:
+        episodes = read_episodes([Path(p) for p in episode_paths], config, progress=progress)
+        contract = make_contract(config, episodes, {'preferences': str(config.preferences)})
+    loader = SegmentLoader(contract, config.rate_hz, max_cached=2)
+    keys: dict[tuple, int] = {}
+    segments: list = []
+    by_episode: dict[str, list] = {}
+    for r in records:
+        for s in (r.segment_a, r.segment_b):
+            key = (s.episode_path, s.start_s, s.end_s)
+            if key not in keys:
+                keys[key] = len(keys)
+                by_episode.setdefault(s.episode_path, []).append((key, s))
+    segments = [None] * len(keys)
+    for path in tqdm(sorted(by_episode), desc='reading segments', unit='episode', disable=not progress):
+        for key, s in by_episode[path]:  # all segments of an episode while it is cached
+            segments[keys[key]] = loader(s)
+    pairs = [(keys[(r.segment_a.episode_path, r.segment_a.start_s, r.segment_a.end_s)],
+              keys[(r.segment_b.episode_path, r.segment_b.start_s, r.segment_b.end_s)]) for r in records]
+    data = SegmentPairDataset(segments, pairs, [r.label for r in records], pair_ids=[r.pair_id for r in records])
+    train, val = data.split(config.val_fraction, seed=config.seed)
+    if len(train) == 0:
+        raise DataError(f'empty dataset: {len(data)} preference pairs leave none for training at '
+                        f'val_fraction={config.val_fraction}')
+    return train, val, contract

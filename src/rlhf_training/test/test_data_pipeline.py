@@ -1,0 +1,136 @@
+# Copyright 2026 RLHF Robotics contributors. Apache-2.0.
+"""Datasets from real episode bags and preference exports; clear errors before training; the train CLI."""
+
+from conftest import segment, write_preferences
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+import yaml
+
+from rlhf_training.config import BCConfig, ConfigError, RewardConfig, load_config
+from rlhf_training.data import DataError, SegmentLoader, load_preference_pairs, load_transitions
+from rlhf_training.train import main as train_main
+
+torch.set_num_threads(1)
+
+SMALL = ['image_width=16', 'image_height=16', 'hidden_dims=[16]', 'image_feature_dim=8', 'proprio_feature_dim=8',
+         'progress=false', 'log_every=1', 'eval_every=2', 'checkpoint_every=2', 'rate_hz=5', 'device=cpu']
+
+
+def test_transitions_actions_and_normalisation_from_bags(episodes):
+    episodes.write('ep0', q0_offset=0.0, delta=0.02)
+    episodes.write('ep1', q0_offset=0.2, delta=-0.01, gripper=0.0)
+    episodes.write('ep2', outcome='failure')  # not selected: BC keeps successful demonstrations
+    cfg = BCConfig(data_dir=str(episodes.data_dir), cameras=['scene_camera'], image_width=16, image_height=16,
+                   rate_hz=5.0, val_fraction=0.0, progress=False)
+    train, val, contract = load_transitions(cfg, progress=False)
+    assert val is None and len(train) == 20  # 2 episodes x 2 s x 5 Hz
+    assert train.observations['scene_camera'].shape == (20, 3, 16, 16)
+    assert train.observations['proprio'].shape == (20, 18)
+    first = train.extra['episode'] == 0
+    np.testing.assert_allclose(train.actions[first][:, :7], 0.4, atol=1e-5)     # 0.02 / max_delta 0.05
+    np.testing.assert_allclose(train.actions[first][:, 7], 1.0, atol=1e-6)      # gripper open
+    np.testing.assert_allclose(train.actions[~first][:, :7], -0.2, atol=1e-5)
+    np.testing.assert_allclose(train.actions[~first][:, 7], -1.0, atol=1e-6)
+    # Statistics of the training episodes travel in the contract; proprio is normalised with them.
+    np.testing.assert_allclose(contract.observation.proprio_mean[:7], np.array([0.0, -0.3, 0.0, -2.2, 0.0, 2.0,
+                                                                                0.8]) + 0.1, atol=1e-6)
+    np.testing.assert_allclose(train.observations['proprio'][:, :7].mean(0), 0.0, atol=1e-5)
+    assert contract.observation.cameras[0].name == 'scene_camera' and contract.rate_hz == 30.0
+
+
+def test_preference_pairs_share_segments_and_split(episodes, tmp_path):
+    a = episodes.write('ep0', delta=0.02)
+    b = episodes.write('ep1', delta=-0.02)
+    records = [(segment(a, 0.0, 1.0), segment(b, 0.0, 1.0), 1.0), (segment(b, 1.0, 2.0), segment(a, 1.0, 2.0), 0.0),
+               (segment(a, 0.0, 1.0), segment(b, 1.0, 2.0), 0.5), (segment(a, 1.0, 2.0), segment(b, 0.0, 1.0), 1.0)]
+    prefs = write_preferences(tmp_path / 'prefs.json', records)
+    cfg = RewardConfig(preferences=str(prefs), cameras=[], rate_hz=5.0, val_fraction=0.25, progress=False)
+    train, val, contract = load_preference_pairs(cfg, progress=False)
+    assert len(train) == 3 and len(val) == 1
+    assert train.observations['proprio'].shape == (4, 5, 18)  # 4 distinct segments of 5 frames, pooled once
+    assert contract.observation.cameras == []
+    batch = train.batch(np.arange(3))
+    assert batch['actions_a'].shape == (3, 5, 8) and batch['mask_a'].sum() == 15
+    loader = SegmentLoader(contract, rate_hz=5.0)
+    from rlhf_preference.segments import Segment
+    obs, actions = loader(Segment('ep0', str(a), 0.0, 1.0, 'pick_place'))
+    np.testing.assert_allclose(actions[:, :7], 0.4, atol=1e-5)
+
+
+def test_missing_episode_in_export_is_a_clear_error(episodes, tmp_path):
+    a = episodes.write('ep0')
+    gone = episodes.data_dir / 'episodes' / 'deleted_episode'
+    prefs = write_preferences(tmp_path / 'prefs.json', [(segment(a, 0.0, 1.0), segment(gone, 0.0, 1.0), 1.0)])
+    cfg = RewardConfig(preferences=str(prefs), cameras=[], progress=False)
+    with pytest.raises(DataError, match=r"deleted_episode.*not found"):
+        load_preference_pairs(cfg, progress=False)
+
+
+def test_empty_selections_are_clear_errors(episodes, tmp_path):
+    episodes.write('ep0', task='stack')
+    cfg = BCConfig(data_dir=str(episodes.data_dir), task='insertion', cameras=[], progress=False)
+    with pytest.raises(DataError, match="empty dataset.*task='insertion'"):
+        load_transitions(cfg, progress=False)
+    prefs = write_preferences(tmp_path / 'empty.json', [])
+    with pytest.raises(DataError, match='holds no'):
+        load_preference_pairs(RewardConfig(preferences=str(prefs), cameras=[]), progress=False)
+    with pytest.raises(DataError, match='episodes.*nope'):
+        load_transitions(BCConfig(data_dir=str(episodes.data_dir), episodes=['nope']), progress=False)
+
+
+def test_unknown_config_key_names_it_and_lists_valid_keys(tmp_path, capsys):
+    path = tmp_path / 'bad.yaml'
+    path.write_text(yaml.safe_dump({'algorithm': 'bc', 'learning_rate': 0.1}))
+    with pytest.raises(ConfigError, match=r"unknown key 'learning_rate'.*valid keys: .*\blr\b"):
+        load_config(path)
+    assert train_main(['--config', str(path)]) == 2
+    assert "unknown key 'learning_rate'" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match='steps must be int'):
+        load_config(None, ['algorithm=cpl', 'steps=many'])
+    cfg = load_config(None, ['algorithm=cpl', 'lr=1e-3', 'cameras=[]'])
+    assert cfg.lr == 1e-3 and cfg.cameras == [] and cfg.lam == 0.5 and cfg.batch_size == 32
+
+
+def test_train_cli_bc_reward_cpl_export_end_to_end(episodes, tmp_path):
+    paths = [episodes.write(f'ep{i}', q0_offset=0.05 * i, delta=0.02 if i % 2 else -0.02) for i in range(3)]
+    runs = tmp_path / 'runs'
+    config_dir = tmp_path / 'cfg'
+    config_dir.mkdir()
+    for name in ('bc', 'reward', 'cpl'):
+        (config_dir / f'{name}.yaml').write_text(yaml.safe_dump({'algorithm': name}))
+    common = SMALL + [f'data_dir={episodes.data_dir}', 'cameras=[scene_camera]', 'val_fraction=0.34']
+    assert train_main(['--config', str(config_dir / 'bc.yaml'), *common, 'steps=4', 'batch_size=8',
+                       f'out_dir={runs / "bc"}']) == 0
+    export_dir = runs / 'bc' / 'export'
+    from rlhf_policy.contract import PolicyContract
+    from rlhf_policy.preprocess import preprocess
+    contract = PolicyContract.load(export_dir / 'contract.yaml')
+    assert contract.onnx_inputs == ['scene_camera', 'proprio']
+    session = ort.InferenceSession(str(export_dir / 'policy.onnx'), providers=['CPUExecutionProvider'])
+    inputs = preprocess(contract, {'scene_camera': np.zeros((24, 32, 3), np.uint8)}, {}, np.zeros(9), np.zeros(9))
+    action = session.run(['action'], inputs)[0]
+    assert action.shape == (1, 8) and np.all(np.abs(action) < 1)
+    from rlhf_training.checkpoint import load_policy
+    policy, _ = load_policy(runs / 'bc')
+    with torch.no_grad():
+        expected = policy.deterministic({k: torch.from_numpy(v) for k, v in inputs.items()}).numpy()
+    np.testing.assert_allclose(action, expected, atol=1e-4)
+
+    prefs = write_preferences(tmp_path / 'prefs.json', [
+        (segment(paths[1], 0.0, 1.0), segment(paths[0], 0.0, 1.0), 1.0),
+        (segment(paths[0], 1.0, 2.0), segment(paths[2], 1.0, 2.0), 0.5),
+        (segment(paths[2], 0.0, 1.0), segment(paths[1], 1.0, 2.0), 0.0)])
+    assert train_main(['--config', str(config_dir / 'reward.yaml'), *common, 'steps=2', 'batch_size=2',
+                       'ensemble_size=2', f'preferences={prefs}', f'out_dir={runs / "reward"}']) == 0
+    from rlhf_training.checkpoint import load_reward_ensemble
+    assert len(load_reward_ensemble(runs / 'reward')) == 2
+    assert train_main(['--config', str(config_dir / 'cpl.yaml'), *common, 'steps=2', 'batch_size=2',
+                       f'pretrained={runs / "bc"}', f'preferences={prefs}', f'out_dir={runs / "cpl"}']) == 0
+    cpl_contract = PolicyContract.load(runs / 'cpl' / 'export' / 'contract.yaml')
+    np.testing.assert_array_equal(cpl_contract.observation.proprio_mean, contract.observation.proprio_mean)
+
+    from rlhf_training.export import main as export_main
+    assert export_main(['--checkpoint', str(runs / 'cpl'), '--out', str(tmp_path / 'exported')]) == 0
+    assert (tmp_path / 'exported' / 'policy.onnx').is_file()
