@@ -6,8 +6,11 @@ Layout of one episode (what ``ros2 bag record`` would write, so ``ros2 bag info`
 
     <path>/                      # the bag directory, usually <data_dir>/episodes/<episode_id>
       <episode_id>_0.mcap        # messages, CDR, log time = receive time (ns since the epoch)
-      metadata.yaml              # rosbag2 metadata version 9; custom_data['rlhf_episode'] = JSON of the
+      metadata.yaml              # rosbag2 metadata version 8; custom_data['rlhf_episode'] = JSON of the
                                  # episode metadata (task, operator, device, outcome, duration, ...)
+
+Metadata version 8 (what Jazzy reads and Iron wrote) keeps ``offered_qos_profiles`` a string, the form older
+rosbag2 releases parse too; version 9 would make it a YAML list.
 
 Crash safety: every finished MCAP chunk (1 MiB, or ``chunk_interval_s`` of log time, whichever comes first)
 is flushed to the file, so a killed writer leaves a file whose chunks up to the last flush are intact.
@@ -94,7 +97,7 @@ class EpisodeBagWriter:
             raise FileExistsError(f'bag directory {self.path} exists already; refusing to overwrite an episode')
         self.metadata = _jsonable(metadata)
         self._typestore = typestore or make_typestore()
-        self._writer = _EpisodeWriter(self.path, version=9, storage_plugin=StoragePlugin.MCAP)
+        self._writer = _EpisodeWriter(self.path, version=8, storage_plugin=StoragePlugin.MCAP)
         self._connections: dict[str, object] = {}
         self.counts: dict[str, int] = {}
         self.bytes_written = 0

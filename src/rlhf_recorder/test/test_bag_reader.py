@@ -79,7 +79,7 @@ def test_bag_layout_and_metadata_are_rosbag2_compatible(msgs, tmp_path):
     assert sorted(p.name for p in path.iterdir()) == ['ep_0001_0.mcap', 'metadata.yaml']
     info = yaml.safe_load((path / 'metadata.yaml').read_text())['rosbag2_bagfile_information']
     assert info['storage_identifier'] == 'mcap'
-    assert info['version'] == 9
+    assert info['version'] == 8
     assert info['relative_file_paths'] == ['ep_0001_0.mcap']
     counts = {t['topic_metadata']['name']: t['message_count'] for t in info['topics_with_message_count']}
     assert counts['/scene_camera/color'] == len(CAMERA_MS)
