@@ -30,6 +30,8 @@ setup(
         'console_scripts': [
             'policy = rlhf_policy.policy_node:main',
             'deploy = rlhf_policy.deploy:main',
+            'evaluate = rlhf_policy.evaluate:main',
+            'evaluate_node = rlhf_policy.evaluate_node:main',
         ],
     },
 )
