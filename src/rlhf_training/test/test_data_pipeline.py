@@ -134,3 +134,24 @@ def test_train_cli_bc_reward_cpl_export_end_to_end(episodes, tmp_path):
     from rlhf_training.export import main as export_main
     assert export_main(['--checkpoint', str(runs / 'cpl'), '--out', str(tmp_path / 'exported')]) == 0
     assert (tmp_path / 'exported' / 'policy.onnx').is_file()
+
+
+def test_ensemble_disagreement_is_a_select_pairs_scorer(episodes):
+    from rlhf_preference.pairs import select_pairs
+    from rlhf_preference.segments import Segment
+    from rlhf_training.data import make_contract, read_episodes
+    from rlhf_training.models import RewardEnsemble, observation_shapes
+    from rlhf_training.reward import disagreement_scorer
+    paths = [episodes.write(f'ep{i}', delta=0.01 * (i - 1), q0_offset=0.1 * i) for i in range(3)]
+    cfg = RewardConfig(cameras=['scene_camera'], image_width=16, image_height=16, rate_hz=5.0)
+    contract = make_contract(cfg, read_episodes(paths, cfg, progress=False))
+    torch.manual_seed(0)
+    ensemble = RewardEnsemble.build(3, 'mlp', observation_shapes(contract.observation), 8, hidden_dims=(16,),
+                                    image_feature_dim=4)
+    scorer = disagreement_scorer(ensemble, SegmentLoader(contract, rate_hz=5.0))
+    segments = [Segment(p.name, str(p), s, s + 1.0, 'pick_place') for p in paths for s in (0.0, 1.0)]
+    chosen = select_pairs(segments, 2, strategy='disagreement', scorer=scorer, seed=0)
+    assert len(chosen) == 2
+    scores = sorted((scorer(a, b) for i, a in enumerate(segments) for b in segments[i + 1:]), reverse=True)
+    assert scores[0] > 0
+    assert scorer(*chosen[0]) == pytest.approx(scores[0], rel=1e-5)
