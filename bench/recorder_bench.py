@@ -149,13 +149,17 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--resolutions', nargs='+', default=['128x96', '320x240'])
     parser.add_argument('--duration', type=float, default=20.0)
+    parser.add_argument('--keep', metavar='DIR', help='write the bags into DIR and keep them (default: a temporary '
+                        'directory, removed at the end)')
     args = parser.parse_args()
     console = Console(width=150)
     results = []
     with tempfile.TemporaryDirectory(prefix='recorder_bench_') as tmp:
+        workdir = Path(args.keep or tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
         for res in args.resolutions:
             width, height = (int(v) for v in res.lower().split('x'))
-            results.append(run_one(width, height, args.duration, Path(tmp), console))
+            results.append(run_one(width, height, args.duration, workdir, console))
     table = Table(title=f'recorder bench: 2 cameras RGB+depth at {CAMERA_HZ:g} Hz, joint states at {JOINT_HZ:g} Hz, '
                         f'{args.duration:g} s')
     for column in ('resolution', 'topic', 'published', 'recorded', 'lost', 'rate in bag Hz', 'max gap ms'):
