@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 from functools import wraps
 import hmac
+import logging
 from pathlib import Path
 import secrets
 import signal
@@ -198,6 +199,10 @@ def create_app(db_path, clip_dir, mode='pairwise', min_annotations_per_pair=2, l
     return app
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(args=None):
     argv = list(sys.argv[1:] if args is None else args)
     if '--ros-args' in argv:   # `ros2 run` may append ROS arguments; this process has no node
@@ -218,11 +223,15 @@ def main(args=None):
     parser.add_argument('--gold-every', type=int, default=config['gold_every'])
     parser.add_argument('--host', default=config['host'])
     parser.add_argument('--port', type=int, default=config['port'])
+    parser.add_argument('--quiet', action='store_true', help='do not log every request')
     parser.add_argument('--no-check-episodes', action='store_true',
                         help='import pairs even if their episode bags are not on this machine')
     opts = parser.parse_args(argv)
 
     from werkzeug.serving import make_server
+
+    if opts.quiet:
+        logging.getLogger('werkzeug').setLevel(logging.WARNING)
 
     from rlhf_preference.pairs import PairsFileError, load_pairs_file
 
@@ -243,20 +252,21 @@ def main(args=None):
     if not store.pairs():
         print(f'error: {opts.db} holds no pairs; pass --pairs FILE from make_pairs', file=sys.stderr)
         return 2
+    annotators = []
     for name in filter(None, (n.strip() for n in opts.annotators.split(','))):
         try:
-            annotator = store.add_annotator(name)
+            annotators.append(store.add_annotator(name))
         except StoreError as err:
             print(f'error: --annotators: {err}', file=sys.stderr)
             return 2
-        print(f'annotator {annotator.name}: token {annotator.token}  '
-              f'http://{opts.host}:{opts.port}/login?token={annotator.token}')
     app = create_app(opts.db, clip_dir, mode=opts.mode, min_annotations_per_pair=opts.min_annotations_per_pair,
                      lease_s=opts.lease_s, gold_every=opts.gold_every)
     server = make_server(opts.host, opts.port, app, threaded=True)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-    print(f'serving {opts.mode} annotation on http://{opts.host}:{server.server_port} (clips: {clip_dir})',
-          flush=True)
+    url = f'http://{opts.host}:{server.server_port}'
+    for annotator in annotators:
+        print(f'annotator {annotator.name}: token {annotator.token}  {url}/login?token={annotator.token}')
+    signal.signal(signal.SIGTERM, _interrupt)   # stop like Ctrl-C: close the socket, exit 0
+    print(f'serving {opts.mode} annotation on {url} (clips: {clip_dir})', flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -86,6 +86,7 @@
 
   function show(assignment) {
     current = assignment;
+    $('app').dataset.pairId = assignment ? assignment.pair_id : '';   // for people debugging and for tests
     if (!assignment) {
       slots.forEach((slot) => slot.replaceChildren());
       $('done').classList.remove('hidden');

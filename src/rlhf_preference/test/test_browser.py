@@ -1,0 +1,150 @@
+# Copyright 2026 RLHF Robotics contributors. Apache-2.0.
+"""The annotation page in real headless Chromium (Playwright) against the real server process.
+
+Two annotators sign in and answer with the keyboard; the database and the export then hold exactly
+those answers. In rating mode, typed scores become the expected pairwise preferences.
+"""
+
+from pathlib import Path
+
+from conftest import make_pairs
+import numpy as np
+import pytest
+
+from rlhf_preference.clips import write_mp4
+from rlhf_preference.export import export_preferences, load_preferences
+from rlhf_preference.pairs import write_pairs_file
+from rlhf_preference.server_process import start_server
+from rlhf_preference.store import LabelStore
+
+CHROMIUM = Path('/usr/bin/chromium')
+CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+                 '--disable-component-update', '--disable-sync']
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason='Debian chromium (/usr/bin/chromium) is not installed')
+
+
+def synthetic_clips(folder, pairs):
+    """A short H.264 clip per segment: a square moving at a speed that differs per clip."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for k, name in enumerate(sorted({n for p in pairs for n in (p.clip_a, p.clip_b)})):
+        frames = np.full((25, 96, 128, 3), 25, np.uint8)
+        for t in range(25):
+            x = int((t * (k + 1) * 2) % 110)
+            frames[t, 40:56, x:x + 16] = (230, 110 + 10 * k % 120, 40)
+        write_mp4(frames, folder / name, fps=10)
+
+
+def serve(tmp_path, pairs, mode, annotators, min_annotations):
+    synthetic_clips(tmp_path / 'clips', pairs)
+    write_pairs_file(tmp_path / 'pairs.json', pairs, tmp_path / 'clips')
+    return start_server(['--pairs', tmp_path / 'pairs.json', '--db', tmp_path / 'labels.sqlite', '--port', '0',
+                         '--mode', mode, '--annotators', ','.join(annotators),
+                         '--min-annotations-per-pair', min_annotations], tmp_path / 'server.log')
+
+
+@pytest.fixture
+def browser():
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def sign_in(browser, server, name):
+    page = browser.new_context().new_page()
+    page.goto(server.url + '/login')
+    page.fill('#token', server.tokens[name])
+    page.keyboard.press('Enter')
+    page.wait_for_url('**/annotate')
+    return page
+
+
+def current_pair(page):
+    page.wait_for_function("() => document.getElementById('app').dataset.pairId")
+    return page.eval_on_selector('#app', 'el => el.dataset.pairId')
+
+
+def wait_for_next(page, previous):
+    page.wait_for_function("(prev) => document.getElementById('app').dataset.pairId !== prev "
+                           "|| !document.getElementById('done').classList.contains('hidden')", arg=previous)
+
+
+def test_two_annotators_label_with_the_keyboard(tmp_path, browser):
+    pairs = make_pairs(tmp_path, 4)
+    server = serve(tmp_path, pairs, 'pairwise', ['alice', 'bob'], 2)
+    try:
+        pages = {name: sign_in(browser, server, name) for name in ('alice', 'bob')}
+        # the clips really play in Chromium (H.264 decodes, both advance)
+        page = pages['alice']
+        current_pair(page)
+        page.wait_for_function("() => [...document.querySelectorAll('.video-slot video')]"
+                               ".every(v => !v.error && v.readyState >= 2 && v.currentTime > 0)")
+        assert page.eval_on_selector_all('.video-slot video', 'vs => vs.map(v => v.duration)') == [2.5, 2.5]
+        page.keyboard.press('r')              # replay is not an answer
+        page.keyboard.press('+')              # nor is a speed change
+        assert page.eval_on_selector('#speed', 'el => el.value') == '1.5'
+
+        keys = {'alice': ['ArrowLeft', 'ArrowRight', 'e', 'ArrowLeft'], 'bob': ['d', 'ArrowDown', 'c', 'a']}
+        meaning = {'ArrowLeft': 'left', 'a': 'left', 'ArrowRight': 'right', 'd': 'right', 'e': 'equal',
+                   'ArrowDown': 'equal', 'c': 'cant_tell'}
+        expected = set()
+        for step in range(4):                 # the two annotators take turns, both pages open
+            for name in ('alice', 'bob'):
+                page = pages[name]
+                pair_id = current_pair(page)
+                page.keyboard.press(keys[name][step])
+                wait_for_next(page, pair_id)
+                expected.add((name, pair_id, meaning[keys[name][step]]))
+        for page in pages.values():
+            page.wait_for_selector('#done:not(.hidden)')
+    finally:
+        server.stop()
+
+    store = LabelStore(tmp_path / 'labels.sqlite')
+    labels = store.labels()
+    assert {(label.annotator, label.pair_id, label.choice) for label in labels} == expected
+    assert len(labels) == 8 and all(label.time_ms > 0 for label in labels)
+    assert {p for _n, p, _c in expected} == {p.pair_id for p in pairs}       # every pair, by both annotators
+
+    export_preferences(store, tmp_path / 'prefs.json', min_annotations_per_pair=1, agreement_threshold=0.0)
+    value = {'left': 1.0, 'right': 0.0, 'equal': 0.5}
+    want = {}
+    for _name, pair_id, choice in expected:
+        if choice in value:
+            want.setdefault(pair_id, []).append(value[choice])
+    got = {r.pair_id: (r.label, r.num_annotations) for r in load_preferences(tmp_path / 'prefs.json')}
+    assert got == {p: (sum(v) / len(v), len(v)) for p, v in want.items()}
+
+
+def test_rating_mode_gives_pairwise_preferences(tmp_path, browser):
+    pairs = make_pairs(tmp_path, 2)
+    server = serve(tmp_path, pairs, 'rating', ['carol'], 1)
+    scores = [(80, 30), (55, 55)]
+    rated = {}
+    try:
+        page = sign_in(browser, server, 'carol')
+        for rating_a, rating_b in scores:
+            pair_id = current_pair(page)
+            page.wait_for_function("() => document.activeElement.id === 'rating-a'")
+            page.keyboard.type(str(rating_a))
+            page.keyboard.press('Tab')
+            page.keyboard.type(str(rating_b))
+            page.keyboard.press('Enter')
+            wait_for_next(page, pair_id)
+            pair = next(p for p in pairs if p.pair_id == pair_id)
+            rated[pair.segment_a.segment_id] = rating_a
+            rated[pair.segment_b.segment_id] = rating_b
+        page.wait_for_selector('#done:not(.hidden)')
+    finally:
+        server.stop()
+
+    store = LabelStore(tmp_path / 'labels.sqlite', min_annotations_per_pair=1)
+    assert sorted((label.rating_a, label.rating_b) for label in store.labels()) == sorted(scores)
+    export_preferences(store, tmp_path / 'prefs.json', min_annotations_per_pair=1, agreement_threshold=0.0)
+    got = {(r.segment_a.segment_id, r.segment_b.segment_id): r.label for r in load_preferences(tmp_path / 'prefs.json')}
+    ids = sorted(rated)
+    want = {(x, y): 1.0 if rated[x] > rated[y] else 0.0 if rated[x] < rated[y] else 0.5
+            for i, x in enumerate(ids) for y in ids[i + 1:]}
+    assert len(want) == 6 and got == want
