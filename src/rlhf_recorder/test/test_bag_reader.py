@@ -4,6 +4,7 @@
 import json
 
 from mcap.reader import make_reader
+from mcap_ros2.decoder import DecoderFactory
 import numpy as np
 import pytest
 import yaml
@@ -99,6 +100,14 @@ def test_bag_layout_and_metadata_are_rosbag2_compatible(msgs, tmp_path):
         assert {s.name for s in summary_section.schemas.values()} >= {'rlhf_msgs/msg/TaskState',
                                                                        'sensor_msgs/msg/Image'}
         assert sum(1 for _ in reader.iter_messages()) == info['message_count']
+    # ... and decodes every message from the schemas embedded in the file (as Foxglove does), our TaskState too.
+    with open(mcap_path(path), 'rb') as stream:
+        decoded = {}
+        for _, channel, _, msg in make_reader(stream, decoder_factories=[DecoderFactory()]).iter_decoded_messages():
+            decoded.setdefault(channel.topic, []).append(msg)
+    assert [m.progress for m in decoded['/rlhf_sim/task_state']] == [0.0, 0.25, 0.5]
+    assert [m.position[0] for m in decoded['/joint_states']] == [float(i) for i in range(len(JOINT_MS))]
+    assert decoded['/scene_camera/color'][3].encoding == 'rgb8'
 
 
 def test_alignment_rule_on_known_timestamps(bag):

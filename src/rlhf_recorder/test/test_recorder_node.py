@@ -25,7 +25,7 @@ from rlhf_recorder.catalog import Catalog
 from rlhf_recorder.reader import episode_info, read_episode, read_messages
 
 JOINTS = [f'panda_joint{i}' for i in range(1, 8)] + ['panda_finger_joint1', 'panda_finger_joint2']
-TOPICS = ['/joint_states', '/arm_controller/commands', '/scene_camera/color', '/never/published']
+TOPICS = ['/joint_states', '/arm_controller/commands', '/scene_camera/color', '/never/published', '/late/commands']
 RELIABLE = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
 
 
@@ -114,6 +114,12 @@ def test_episode_recorded_in_process_and_discard_leaves_nothing(context, spinnin
             pubs.image(i // 8)
         time.sleep(0.005)
     wait_for(lambda: recorder.received['/joint_states'] == 40, what='all joint states received')
+    # A topic that appears only during the episode is found by the periodic discovery and recorded from then on.
+    late = pubs.node.create_publisher(Float64MultiArray, '/late/commands', RELIABLE)
+    wait_for(lambda: '/late/commands' in recorder.types and late.get_subscription_count() > 0, what='late topic')
+    for i in range(3):
+        late.publish(Float64MultiArray(data=[float(i)]))
+    wait_for(lambda: recorder.received['/late/commands'] == 3, what='late topic messages')
     pubs.event(EpisodeEvent.SUCCESS, 'ep_ok')
     catalog = Catalog(tmp_path)
     wait_for(lambda: catalog.list(status='complete'), what='episode in the catalog')
@@ -122,13 +128,15 @@ def test_episode_recorded_in_process_and_discard_leaves_nothing(context, spinnin
     assert record.outcome == 'success' and record.task == 'pick_place' and record.device == 'expert'
     assert record.seed == 5 and record.is_sim and record.robot == 'franka_panda'
     assert record.software_version == __version__ and record.duration_s > 0
-    assert record.message_counts == {'/joint_states': 40, '/arm_controller/commands': 10, '/scene_camera/color': 5}
+    assert record.message_counts == {'/joint_states': 40, '/arm_controller/commands': 10, '/scene_camera/color': 5,
+                                     '/late/commands': 3}
     bag = Path(record.path)
     assert bag == tmp_path / 'episodes' / 'ep_ok'
     info = episode_info(bag)
     assert info['counts'] == record.message_counts
     assert info['metadata']['missing_topics'] == ['/never/published']
-    assert info['metadata']['missing_topics_at_start'] == ['/never/published']
+    assert info['metadata']['missing_topics_at_start'] == ['/late/commands', '/never/published']
+    assert [m.data[0] for _, _, m in read_messages(bag, ['/late/commands'])] == [0.0, 1.0, 2.0]
     assert info['metadata']['queue_overflows'] == 0 and info['metadata']['operator_name'] == 'tester'
     positions = [m.position[0] for _, _, m in read_messages(bag, ['/joint_states'])]
     assert positions == [float(i) for i in range(40)]
