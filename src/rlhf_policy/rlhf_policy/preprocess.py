@@ -4,8 +4,9 @@
 Per camera (``preprocess_camera``):
   1. RGB uint8 (H, W, 3) -> float32, resized to the contract's (height, width) by *area averaging*:
      every output pixel is the mean of the input area it covers, partial pixels weighted by their
-     overlapping fraction (the same rule as OpenCV's INTER_AREA / PIL's BOX filter, implemented here in
-     numpy as two fixed weight matrices, so training and node agree bit-for-bit). Equal sizes copy exactly.
+     overlapping fraction (the same rule as OpenCV's INTER_AREA / PIL's BOX filter), implemented here in
+     numpy as a rows pass then a columns pass, each a fixed-order weighted sum of a few gathered input
+     rows/columns in float32, so training and node agree bit-for-bit. Equal sizes copy exactly.
   2. scaled to [0, 1] (divide by 255) and laid out channels-first (3, h, w).
   3. with ``use_depth``: depth (H, W) float32 metres; non-finite values (no return) become max_depth_m,
      then clipped to [0, max_depth_m], resized the same way and divided by max_depth_m -> 4th channel.
@@ -32,7 +33,7 @@ class PreprocessError(ValueError):
 
 @lru_cache(maxsize=64)
 def area_weights(in_size, out_size):
-    """(out_size, in_size) float32 matrix whose rows average the input cells each output cell covers."""
+    """(out_size, in_size) matrix whose rows average the input cells each output cell covers (float64)."""
     weights = np.zeros((out_size, in_size), dtype=np.float64)
     scale = in_size / out_size
     for o in range(out_size):
@@ -41,22 +42,50 @@ def area_weights(in_size, out_size):
         for i in range(first, last):
             weights[o, i] = min(end, i + 1) - max(start, i)
         weights[o] /= weights[o].sum()
-    weights = weights.astype(np.float32)
     weights.flags.writeable = False
     return weights
 
 
+@lru_cache(maxsize=64)
+def area_taps(in_size, out_size):
+    """The non-zero entries of ``area_weights`` as taps: indices (out, K) and float32 weights (out, K).
+
+    Each output cell reads at most K = ceil(in/out) + 1 input cells; unused taps have weight 0.
+    """
+    weights = area_weights(in_size, out_size)
+    nonzero = [np.flatnonzero(row) for row in weights]
+    k = max(len(n) for n in nonzero)
+    idx = np.zeros((out_size, k), dtype=np.intp)
+    w = np.zeros((out_size, k), dtype=np.float32)
+    for o, cols in enumerate(nonzero):
+        idx[o, :len(cols)] = cols
+        idx[o, len(cols):] = cols[-1]
+        w[o, :len(cols)] = weights[o, cols]
+    idx.flags.writeable = False
+    w.flags.writeable = False
+    return idx, w
+
+
+def _resample(x, axis, out_size):
+    """Area-resample float32 ``x`` along axis 0 or 1 (a weighted sum of K gathered slices, fixed order)."""
+    idx, w = area_taps(x.shape[axis], out_size)
+    shape = (-1,) + (1,) * (x.ndim - 1) if axis == 0 else (1, -1) + (1,) * (x.ndim - 2)
+    out = np.take(x, idx[:, 0], axis=axis) * w[:, 0].reshape(shape)
+    for k in range(1, idx.shape[1]):
+        out += np.take(x, idx[:, k], axis=axis) * w[:, k].reshape(shape)
+    return out
+
+
 def resize_area(image, height, width):
     """Area-average resize: (H, W) -> (height, width), or (H, W, C) -> channels-first (C, height, width), float32."""
-    img = np.asarray(image, dtype=np.float32)
+    img = np.asarray(image)
     h, w = img.shape[:2]
-    if img.ndim == 3:
-        img = img.transpose(2, 0, 1)  # (C, H, W)
-    if (h, w) == (height, width):
-        return np.ascontiguousarray(img)
-    wy, wx = area_weights(h, height), area_weights(w, width)
-    # Two fixed matrix products: rows (height x H) then columns (W x width).
-    return np.ascontiguousarray(np.matmul(np.matmul(wy, img), wx.T))
+    out = img.astype(np.float32)
+    if h != height:
+        out = _resample(out, 0, height)
+    if w != width:
+        out = _resample(out, 1, width)
+    return np.ascontiguousarray(out.transpose(2, 0, 1)) if out.ndim == 3 else out
 
 
 def preprocess_color(spec, image, out):

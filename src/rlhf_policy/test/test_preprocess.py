@@ -109,3 +109,11 @@ def test_errors_name_camera_and_field():
     with pytest.raises(PreprocessError, match='RGB uint8'):
         preprocess(contract, {**single, 'scene_camera': single['scene_camera'].astype(float)},
                    {k: v[0] for k, v in depths.items()}, pos[0], vel[0])
+
+
+@pytest.mark.parametrize('size_in, size_out', [((240, 320), (64, 64)), ((30, 40), (7, 11)), ((5, 6), (10, 3))])
+def test_resize_matches_the_area_matrix_definition(size_in, size_out):
+    img = np.random.default_rng(4).integers(0, 256, size_in + (3,), dtype=np.uint8)
+    reference = np.einsum('yh,hwc,xw->cyx', area_weights(size_in[0], size_out[0]), img.astype(np.float64),
+                          area_weights(size_in[1], size_out[1]))
+    np.testing.assert_allclose(resize_area(img, *size_out), reference, atol=1e-3)
