@@ -238,3 +238,17 @@ def test_estop_freezes_commands_until_resume(tmp_path, robot, start_policy):
     assert robot.wait_for(lambda r: r.last_state() == RUNNING), policy.output()
     t = time.monotonic()
     assert robot.wait_for(lambda r: changed(r.commands_since(t)) > 5)
+
+
+def test_missing_model_input_holds(tmp_path, robot, start_policy):
+    obs = ObservationSpec([CameraSpec('scene_camera', 16, 12), CameraSpec('wrist_camera', 8, 8)], JOINTS,
+                          proprio_fields=('position',), proprio_mean=Q0, proprio_std=np.full(9, 0.01))
+    wider = PolicyContract(obs, ActionSpec.for_panda(0.05))
+    build_policy_model(wider, tmp_path / 'policy.onnx', hidden=8)  # the model also wants wrist_camera
+    narrow = PolicyContract(obs, ActionSpec.for_panda(0.05), onnx_inputs=['scene_camera', 'proprio'])
+    policy = start_policy(narrow.save(tmp_path / 'contract.yaml'))
+    assert robot.wait_for(lambda r: r.last_state() == HOLD), policy.output()
+    assert "model input 'wrist_camera'" in robot.statuses[-1].reason
+    t = time.monotonic()
+    assert robot.wait_for(lambda r: len(r.commands_since(t)) > 10)
+    assert changed(robot.commands_since(t)) == 0
