@@ -219,7 +219,7 @@ class PolicyNode(Node):
         path.parent.mkdir(parents=True, exist_ok=True)
         rows = self.ticks.all_rows()
         np.savetxt(path, rows, delimiter=',', header=','.join(COLUMNS), comments='', fmt='%.9f')
-        self.get_logger().info(f'wrote {rows.shape[0]} tick rows to {path}')
+        print(f'[policy] wrote {rows.shape[0]} tick rows to {path}', flush=True)  # the context may be shut down
         return path
 
 
