@@ -58,7 +58,8 @@ class RecorderNode(Node):
         self.core = EpisodeRecorder(param('data_dir').value, software_version=__version__,
                                     queue_size=int(param('queue_size').value),
                                     chunk_interval_s=float(param('chunk_interval_s').value), logger=self.get_logger())
-        self.core.recover_interrupted()
+        if self.core.acquire_data_dir():
+            self.core.recover_interrupted()
         self.types: dict[str, str] = {}        # subscribed topic -> type
         self.received: dict[str, int] = {}     # messages received per topic (all time, for diagnostics)
         self._raw_subscriptions = []

@@ -15,16 +15,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 import datetime
+import fcntl
 from pathlib import Path
 import queue
 import shutil
 import threading
 import time
 
-from rlhf_recorder.bag import EpisodeBagWriter, recover_bag
+from rlhf_recorder.bag import EpisodeBagWriter, read_episode_metadata, recover_bag
 from rlhf_recorder.catalog import Catalog, EpisodeRecord
 
 EPISODES_DIR = 'episodes'
+LOCK_FILE = 'recorder.lock'
 _STOP = object()
 
 
@@ -72,6 +74,7 @@ class EpisodeRecorder:
         self.queue_overflows = 0
         self.saved: list[dict] = []                # summaries of closed episodes, in order
         self._catalog: Catalog | None = None
+        self._lock_file = None
         self._unmarked: list[tuple[str, str]] = []  # (episode_id, reason) the catalog refused to mark incomplete
         self._thread = threading.Thread(target=self._run, name='episode-writer', daemon=True)
         self._thread.start()
@@ -159,13 +162,46 @@ class EpisodeRecorder:
                 return None
         return self._catalog
 
+    def acquire_data_dir(self) -> bool:
+        """Take ``<data_dir>/recorder.lock`` for this process's lifetime (released by the OS if it dies).
+
+        False (error logged) when another live recorder holds it: then this one must not recover episodes
+        that the other one is still writing.
+        """
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            self._lock_file = open(self.data_dir / LOCK_FILE, 'a')  # held until this process exits
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.log.error(f'another recorder is running on {self.data_dir} ({LOCK_FILE} is locked): '
+                           'interrupted episodes are left to it')
+            return False
+        except OSError as err:
+            self.log.error(f'cannot lock {self.data_dir / LOCK_FILE}: {err}')
+            return False
+        return True
+
     def recover_interrupted(self) -> list[str]:
-        """Mark episodes left 'recording' by a killed recorder as incomplete and make their bags readable."""
+        """Settle the episodes a killed recorder left 'recording'; returns the ids marked incomplete.
+
+        Bags that were closed keep their outcome; others are rewritten from their flushed chunks and marked
+        incomplete. Call :meth:`acquire_data_dir` first.
+        """
         catalog = self.catalog()
         if catalog is None:
             return []
         recovered = []
         for record in catalog.list(status='recording'):
+            try:  # killed between closing the bag and updating the catalog: the bag is whole
+                finished = read_episode_metadata(record.path)
+            except (OSError, ValueError):
+                finished = {}
+            if finished.get('outcome') in ('success', 'failure'):
+                catalog.update(record.episode_id, status='complete', outcome=finished['outcome'],
+                               duration_s=finished.get('duration_s', 0.0),
+                               message_counts=finished.get('message_counts', {}))
+                self.log.info(f'episode {record.episode_id}: bag was complete, catalog updated')
+                continue
             note = 'recorder stopped during recording'
             counts = record.message_counts
             duration = record.duration_s

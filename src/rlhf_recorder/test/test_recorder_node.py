@@ -191,11 +191,11 @@ def test_kill_9_mid_episode_keeps_earlier_episode_and_marks_interrupted_incomple
                  timeout=30, what='recorder subprocess subscriptions')
         time.sleep(0.5)  # the recorder's raw subscription is created right after it sees the topic
         pubs.event(EpisodeEvent.START, 'ep_a')
-        time.sleep(0.3)
+        wait_for(lambda: _catalog_rows(data_dir).get('ep_a') == 'recording', what='episode A recording')
         for i in range(30):
             pubs.joint_state(i)
             time.sleep(0.01)
-        time.sleep(0.3)
+        time.sleep(1.0)  # the last joint states reach the recorder before the (separately delivered) SUCCESS
         pubs.event(EpisodeEvent.SUCCESS, 'ep_a')
         wait_for(lambda: _catalog_rows(data_dir).get('ep_a') == 'complete', what='episode A complete')
 

@@ -71,6 +71,34 @@ def test_episode_id_reuse_never_overwrites_an_earlier_episode(tmp_path, msgs):
     assert Catalog(tmp_path).get('same').status == 'complete'
 
 
+def test_restart_settles_episodes_left_recording_and_a_second_recorder_keeps_off(tmp_path, msgs):
+    first = EpisodeRecorder(tmp_path, logger=ListLog())
+    assert first.acquire_data_dir()
+    topics = {'/joint_states': 'sensor_msgs/msg/JointState'}
+    first.start({'episode_id': 'closed_bag'}, topics)
+    first.message('/joint_states', msgs.joint_state(['j'], [1.0], [0.0]), T0)
+    first.finish('failure')
+    first.start({'episode_id': 'open_bag'}, topics)
+    first.message('/joint_states', msgs.joint_state(['j'], [1.0], [0.0]), T0)
+    assert first.flush(10.0)
+    catalog = Catalog(tmp_path)
+    # As if killed after the bag was closed but before the catalog heard of it.
+    catalog.update('closed_bag', status='recording', outcome='incomplete')
+    log = ListLog()
+    second = EpisodeRecorder(tmp_path, logger=log)
+    assert not second.acquire_data_dir()  # the first one is alive: hands off its episodes
+    assert any('another recorder is running' in e for e in log.errors())
+    first._lock_file.close()  # what the OS does when the first recorder dies
+    third = EpisodeRecorder(tmp_path, logger=ListLog())
+    assert third.acquire_data_dir()
+    assert third.recover_interrupted() == ['open_bag']
+    closed, open_ = catalog.get('closed_bag'), catalog.get('open_bag')
+    assert (closed.status, closed.outcome) == ('complete', 'failure')
+    assert (open_.status, open_.outcome) == ('incomplete', 'incomplete')
+    for rec in (first, second, third):
+        rec.shutdown()
+
+
 DISK_FULL_SCRIPT = textwrap.dedent('''
     import json, os, sys
     import numpy as np
