@@ -26,6 +26,7 @@ import math
 from pathlib import Path
 import secrets
 import sqlite3
+import threading
 import time
 
 from rlhf_preference.segments import Segment
@@ -151,6 +152,16 @@ class Label:
     gold_choice: str | None
 
 
+_writer_locks = {}
+_writer_locks_guard = threading.Lock()
+
+
+def _writer_lock(path) -> threading.Lock:
+    key = str(Path(path).resolve())
+    with _writer_locks_guard:
+        return _writer_locks.setdefault(key, threading.Lock())
+
+
 def _pair_from_row(row) -> PairRecord:
     return PairRecord(row['pair_id'], row['task'],
                       Segment.from_dict(json.loads(row['segment_a']), f'pair {row["pair_id"]}.segment_a'),
@@ -182,21 +193,26 @@ class LabelStore:
     # -- connections and transactions -------------------------------------------------------------
 
     @contextmanager
-    def _connect(self):
+    def _connect(self, durable=True):
         # One short-lived connection per operation: cheap for SQLite, and no connection crosses threads.
         conn = sqlite3.connect(str(self.path), timeout=60.0, isolation_level=None)
         try:
             conn.row_factory = sqlite3.Row
             conn.execute('PRAGMA foreign_keys=ON')
-            conn.execute('PRAGMA synchronous=FULL')   # a commit is on disk before we acknowledge it
+            # FULL: a commit is fsynced before we acknowledge it (survives power loss, not only kill -9).
+            # NORMAL (WAL) survives a killed process, which is all a lost claim could cost.
+            conn.execute('PRAGMA synchronous=FULL' if durable else 'PRAGMA synchronous=NORMAL')
             conn.execute('PRAGMA busy_timeout=60000')
             yield conn
         finally:
             conn.close()
 
     @contextmanager
-    def _transaction(self):
-        with self._connect() as conn:
+    def _transaction(self, durable=True):
+        # Writers of this process queue on a lock first: SQLite's busy handler polls with growing sleeps,
+        # which under many threads gives some requests multi-second waits. BEGIN IMMEDIATE still takes the
+        # database write lock, so other processes are serialised too.
+        with _writer_lock(self.path), self._connect(durable) as conn:
             conn.execute('BEGIN IMMEDIATE')   # take the write lock up front: claims are serialised
             try:
                 yield conn
@@ -306,7 +322,7 @@ class LabelStore:
         """
         exclude = [int(x) for x in exclude]
         now = time.time()
-        with self._transaction() as conn:
+        with self._transaction(durable=False) as conn:   # an assignment is cheap to lose, a label is not
             if conn.execute('SELECT 1 FROM annotators WHERE annotator_id = ?', (annotator_id,)).fetchone() is None:
                 raise UnknownAnnotator(f'unknown annotator id {annotator_id!r}')
             conn.execute("UPDATE assignments SET status = 'expired' WHERE status = 'active' AND expires_at < ?",
