@@ -1,0 +1,185 @@
+# Copyright 2026 RLHF Robotics contributors. Apache-2.0.
+"""Scripted experts: a Cartesian pick-and-place state machine per task, and a gym controller around it.
+
+The expert sees what a teleoperation node sees (end-effector pose, gripper opening, the simulator's task
+state) and answers with what a person on a SpaceMouse would give: a twist and a gripper target. It only
+uses fields that /rlhf_sim/task_state carries, so the ROS teleop node can run it unchanged.
+"""
+
+import numpy as np
+
+from rlhf_sim.ik import DifferentialIK, mat_to_quat, orientation_error, quat_to_mat
+from rlhf_sim.robot import GRIPPER_CLOSED, GRIPPER_OPEN
+from rlhf_sim.tasks import CUBE_HALF, PEG_HALF_LENGTH, SOCKET_HEIGHT, TASKS, TaskState
+
+_DOWN = np.diag([1.0, -1.0, -1.0])   # gripper pointing down, fingers closing along world y (yaw 0)
+
+# Per task: ee height above the object centre when grasping, and the object-centre height to release at.
+_GRASP_DZ = {'pick_place': 0.012, 'stack': 0.012, 'insertion': 0.03}
+_RELEASE_OBJECT_Z = {
+    'pick_place': CUBE_HALF + 0.004,
+    'stack': 3 * CUBE_HALF + 0.006,           # on top of the base cube (adjusted to its actual height)
+    'insertion': PEG_HALF_LENGTH + 0.012,     # peg bottom 1.2 cm above the socket floor, well inside
+}
+CARRY_HEIGHT = 0.14        # object-centre height while carrying (clears the socket and the other cube)
+HOVER = 0.08               # ee height above the grasp height before descending
+
+
+def _yaw_of(quat) -> float:
+    mat = quat_to_mat(quat)
+    return float(np.arctan2(mat[1, 0], mat[0, 0]))
+
+
+def _wrap_quarter(angle: float) -> float:
+    """Angle modulo pi/2 into [-pi/4, pi/4): a square's symmetry."""
+    return float((angle + np.pi / 4) % (np.pi / 2) - np.pi / 4)
+
+
+def _down_quat(yaw: float) -> np.ndarray:
+    c, s = np.cos(yaw), np.sin(yaw)
+    rz = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+    return mat_to_quat(rz @ _DOWN)
+
+
+class ScriptedExpert:
+    """approach -> descend -> close -> lift -> carry -> lower -> release -> retreat, with regrasp on a drop."""
+
+    PHASES = ('approach', 'descend', 'close', 'lift', 'carry', 'lower', 'release', 'retreat', 'done')
+
+    def __init__(self, task: str, noise: float = 0.0, seed=None, max_speed: float = 0.3, gain: float = 6.0):
+        if task not in TASKS:
+            raise ValueError(f'unknown task {task!r}; expected one of {sorted(TASKS)}')
+        if noise < 0:
+            raise ValueError(f'noise must be >= 0, got {noise}')
+        self.task = task
+        self.noise = float(noise)
+        self.max_speed = float(max_speed)
+        self.gain = float(gain)
+        self._rng = np.random.default_rng(seed)
+        self.reset()
+
+    def reset(self) -> None:
+        self.phase = 'approach'
+        self._ticks_in_phase = 0
+        self._grasp_yaw = None
+        self._gripper = GRIPPER_OPEN
+        self._last_opening = None
+
+    @property
+    def done(self) -> bool:
+        return self.phase == 'done'
+
+    def _next(self, phase: str) -> None:
+        self.phase = phase
+        self._ticks_in_phase = 0
+
+    def act(self, ee_pos, ee_quat, gripper_opening: float, task_state: TaskState) -> tuple[np.ndarray, float]:
+        """Twist (6,) [m/s, rad/s, world frame] and gripper target (m per finger) for this control tick."""
+        ee_pos = np.asarray(ee_pos, dtype=float)
+        obj = np.asarray(task_state.object_poses[0][:3], dtype=float)
+        target = np.asarray(task_state.target_pose[:3], dtype=float)
+        self._ticks_in_phase += 1
+        if self._grasp_yaw is None or self.phase in ('approach', 'descend'):
+            current_yaw = _yaw_of(ee_quat)
+            obj_yaw = _yaw_of(task_state.object_poses[0][3:7]) if self.task != 'insertion' else current_yaw
+            self._grasp_yaw = current_yaw + _wrap_quarter(obj_yaw - current_yaw)
+        grasp_z = obj[2] + _GRASP_DZ[self.task]
+        speed = self.max_speed
+        gripper = GRIPPER_OPEN
+        held_offset = ee_pos - obj   # where the object sits in the hand once grasped
+
+        if self.phase == 'approach':
+            goal = np.array([obj[0], obj[1], grasp_z + HOVER])
+            if np.linalg.norm(goal - ee_pos) < 0.012:
+                self._next('descend')
+        elif self.phase == 'descend':
+            goal = np.array([obj[0], obj[1], grasp_z])
+            speed = 0.15
+            if np.linalg.norm(goal - ee_pos) < 0.005:
+                self._next('close')
+        elif self.phase == 'close':
+            goal = np.array([obj[0], obj[1], grasp_z])
+            gripper = GRIPPER_CLOSED
+            settled = self._last_opening is not None and abs(gripper_opening - self._last_opening) < 2e-4
+            if (settled and gripper_opening < GRIPPER_OPEN - 0.01 and self._ticks_in_phase > 5) \
+                    or self._ticks_in_phase > 40:
+                self._next('lift')
+        elif self.phase in ('lift', 'carry', 'lower'):
+            gripper = GRIPPER_CLOSED
+            if np.linalg.norm(held_offset - np.array([0.0, 0.0, _GRASP_DZ[self.task]])) > 0.035:
+                self._next('approach')   # the object slipped out: go and grasp it again
+                goal, gripper = ee_pos + np.array([0.0, 0.0, 0.03]), GRIPPER_OPEN
+            elif self.phase == 'lift':
+                goal = np.array([ee_pos[0], ee_pos[1], CARRY_HEIGHT + held_offset[2]])
+                if abs(goal[2] - ee_pos[2]) < 0.015:
+                    self._next('carry')
+            elif self.phase == 'carry':
+                goal = np.array([target[0], target[1], CARRY_HEIGHT]) + held_offset
+                if np.linalg.norm(goal - ee_pos) < 0.008:
+                    self._next('lower')
+            else:
+                release_z = _RELEASE_OBJECT_Z[self.task]
+                if self.task == 'stack':
+                    release_z = target[2] + 0.006
+                goal = np.array([target[0], target[1], release_z]) + held_offset
+                speed = 0.12
+                if np.linalg.norm(goal - ee_pos) < 0.005 or (self._ticks_in_phase > 60 and
+                                                              obj[2] < release_z + 0.01):
+                    self._next('release')
+        elif self.phase == 'release':
+            goal = ee_pos.copy()
+            if self.task == 'insertion' and obj[2] - PEG_HALF_LENGTH > SOCKET_HEIGHT:
+                self._next('approach')   # the peg is not in the hole after all: start again
+            if gripper_opening > GRIPPER_OPEN - 0.008 or self._ticks_in_phase > 30:
+                self._next('retreat')
+        elif self.phase == 'retreat':
+            goal = np.array([ee_pos[0], ee_pos[1], max(ee_pos[2], obj[2] + 0.12)])
+            if ee_pos[2] > obj[2] + 0.11:
+                self._next('done')
+        else:
+            goal = ee_pos.copy()
+        self._last_opening = gripper_opening
+
+        linear = self.gain * (goal - ee_pos)
+        norm = np.linalg.norm(linear)
+        if norm > speed:
+            linear *= speed / norm
+        angular = np.clip(4.0 * orientation_error(_down_quat(self._grasp_yaw), ee_quat), -1.0, 1.0)
+        twist = np.concatenate([linear, angular])
+        if self.noise > 0:
+            twist += self._rng.normal(0.0, self.noise, 6) * np.array([1, 1, 1, 2, 2, 2])
+            if self._rng.random() < min(0.5, 2.0 * self.noise):
+                gripper = self._gripper  # hesitation: keep the previous gripper command one more tick
+        self._gripper = gripper
+        return twist, float(gripper)
+
+
+class ExpertController:
+    """ScriptedExpert + DifferentialIK as a gym policy: ``action(obs)`` gives the (8,) joint command.
+
+    Joint targets are integrated from the previous command (as a position-controlled robot is driven),
+    kept within ``max_lead`` rad of the measured joints so that a blocked arm does not wind up.
+    """
+
+    def __init__(self, env, noise: float = 0.0, seed=None, max_lead: float = 0.15):
+        self.env = env.unwrapped
+        self.ik = DifferentialIK(self.env.model)
+        self.expert = ScriptedExpert(self.env.task, noise=noise, seed=seed)
+        self.dt = 1.0 / self.env.control_hz
+        self.max_lead = float(max_lead)
+        self._q_cmd = None
+
+    def reset(self) -> None:
+        self.expert.reset()
+        self._q_cmd = None
+
+    def action(self, obs) -> np.ndarray:
+        q = np.asarray(obs['joint_positions'][:7], dtype=float)
+        opening = float(np.mean(obs['joint_positions'][7:9]))
+        if self._q_cmd is None:
+            self._q_cmd = q.copy()
+        ee_pos, ee_quat = self.ik.ee_pose(q)
+        twist, gripper = self.expert.act(ee_pos, ee_quat, opening, self.env.task_state())
+        q_cmd = self.ik.twist_to_joint_targets(self._q_cmd, twist, self.dt)
+        self._q_cmd = np.clip(q_cmd, q - self.max_lead, q + self.max_lead)
+        return np.concatenate([self._q_cmd, [gripper]])
