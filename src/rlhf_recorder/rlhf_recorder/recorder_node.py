@@ -18,6 +18,7 @@ its receive time (wall clock, ns). Parameters (defaults in config/recorder.yaml)
 
 from __future__ import annotations
 
+import functools
 import importlib
 import time
 
@@ -94,7 +95,7 @@ class RecorderNode(Node):
                 self.get_logger().error(f'topic {topic}: cannot load message type {msgtype}: {err}')
                 continue
             self._raw_subscriptions.append(self.create_subscription(
-                cls, topic, lambda data, topic=topic: self._on_message(topic, data), self._qos_for(topic), raw=True))
+                cls, topic, functools.partial(self._on_message, topic), self._qos_for(topic), raw=True))
             self.types[topic] = msgtype
             self.received[topic] = 0
             self.core.add_topic(topic, msgtype)
