@@ -16,10 +16,12 @@ many critic updates per environment step (a high update-to-data ratio, UTD) stay
   the learned temperature (target entropy -|A|); ``act`` and ``update``.
 - ``train_sac(env, config)``: the interaction loop (random warm-up, then policy actions; UTD critic updates
   and one actor/temperature update per step), with a progress bar and a learning-curve history.
+- ``run_from_file(config_path, overrides)``: what ``train --config config/sac.yaml`` runs.
 """
 
 import copy
 from dataclasses import asdict, dataclass, field, fields
+import json
 import math
 from pathlib import Path
 
@@ -31,10 +33,11 @@ from torch.nn import functional as F  # noqa: N812
 from tqdm import tqdm
 import yaml
 
+from rlhf_training.config import ConfigError, parse_override
 from rlhf_training.models import MLP, PROPRIO_KEY, GaussianPolicy
 
 
-class SACConfigError(ValueError):
+class SACConfigError(ConfigError):
     """A SAC configuration is malformed; the message names the file/field and what was expected."""
 
 
@@ -119,23 +122,40 @@ class SACConfig:
             raise SACConfigError(f'{source}: {err}') from None
 
     @classmethod
-    def load(cls, path, section=None):
-        """Read a YAML file (optionally one top-level section of it)."""
-        path = Path(path)
-        try:
-            data = yaml.safe_load(path.read_text(encoding='utf-8')) or {}
-        except (OSError, yaml.YAMLError) as err:
-            raise SACConfigError(f'{path}: cannot read the SAC config: {err}') from err
-        if section is not None:
-            if not isinstance(data, dict) or section not in data:
-                raise SACConfigError(f"{path}: missing section '{section}'")
-            data = data[section]
-        return cls.from_dict(data, source=str(path))
+    def load(cls, path, overrides=(), run_keys=()):
+        """Read a YAML file plus ``key=value`` overrides -> (SACConfig, {run key: value}).
+
+        ``run_keys`` (with their defaults) are the run-level settings the file may hold beside the SAC
+        hyperparameters (e.g. ``algorithm``, ``env``, ``out_dir``); any other unknown key is an error.
+        """
+        data = read_yaml(path)
+        for item in overrides:
+            key, value = parse_override(item)
+            data[key] = value
+        run = dict(run_keys)
+        for key in list(data):
+            if key in run:
+                run[key] = data.pop(key)
+        return cls.from_dict(data, source=str(path)), run
 
     def to_dict(self):
         d = asdict(self)
         d['hidden_dims'] = list(self.hidden_dims)
         return d
+
+
+def read_yaml(path):
+    """A YAML mapping from ``path``; errors name the file."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding='utf-8')) or {}
+    except FileNotFoundError:
+        raise SACConfigError(f'config file {path} does not exist') from None
+    except (OSError, yaml.YAMLError) as err:
+        raise SACConfigError(f'{path}: cannot read the config: {err}') from err
+    if not isinstance(data, dict):
+        raise SACConfigError(f'{path}: expected a mapping of key: value, got {type(data).__name__}')
+    return data
 
 
 class ObservationFlattener:
@@ -403,3 +423,52 @@ def train_sac(env, config=None, eval_env=None, actor=None, obs_keys=None, progre
                 callback(step, row)
     bar.close()
     return result
+
+
+def save_run(result, out_dir, config, run_settings, extra=None):
+    """Write agent.pt (actor, critic, temperature, config) and history.json into out_dir; returns the summary."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    agent = result.agent
+    checkpoint = out / 'agent.pt'
+    tmp = out / 'agent.pt.tmp'
+    torch.save({'algorithm': run_settings.get('algorithm', 'sac'), 'config': config.to_dict(), 'run': run_settings,
+                'obs_dim': agent.obs_dim, 'action_dim': agent.action_dim, 'obs_keys': result.flattener.keys,
+                'agent': agent.state_dict(), 'history': result.history, **(extra or {})}, tmp)
+    tmp.replace(checkpoint)
+    (out / 'history.json').write_text(json.dumps(result.history, indent=2))
+    final = result.history[-1] if result.history else {}
+    return {'algorithm': run_settings.get('algorithm', 'sac'), 'steps': config.total_steps,
+            **{f'final_{k}': v for k, v in final.items() if k != 'step'}, 'checkpoint': str(checkpoint),
+            'out_dir': str(out)}
+
+
+SAC_RUN_KEYS = {'algorithm': 'sac', 'env': 'reach', 'env_options': {}, 'out_dir': 'runs/sac', 'progress': True}
+
+
+def make_env(name, options):
+    """The environments SAC runs on from a config: 'reach' (Panda, rlhf_sim) or 'point_reach' (2-D point)."""
+    from rlhf_training.rl import PointReachEnv, ReachEnv
+    envs = {'reach': ReachEnv, 'point_reach': PointReachEnv}
+    if name not in envs:
+        raise SACConfigError(f"field 'env': expected one of {sorted(envs)}, got {name!r}")
+    if not isinstance(options, dict):
+        raise SACConfigError(f"field 'env_options': expected a mapping, got {options!r}")
+    try:
+        return envs[name](**options)
+    except TypeError as err:
+        raise SACConfigError(f"field 'env_options': {err}") from None
+
+
+def run_from_file(config_path, overrides=()):
+    """``train --config sac.yaml [key=value ...]``: SAC (DroQ) on the configured environment's own reward."""
+    config, run = SACConfig.load(config_path, overrides, SAC_RUN_KEYS)
+    if run['algorithm'] != 'sac':
+        raise SACConfigError(f"{config_path}: field 'algorithm': expected 'sac', got {run['algorithm']!r}")
+    env, eval_env = make_env(run['env'], run['env_options']), make_env(run['env'], run['env_options'])
+    try:
+        result = train_sac(env, config, eval_env=eval_env, progress=bool(run['progress']))
+    finally:
+        env.close()
+        eval_env.close()
+    return save_run(result, run['out_dir'], config, run)

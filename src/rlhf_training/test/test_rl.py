@@ -1,6 +1,8 @@
 # Copyright 2026 RLHF Robotics contributors. Apache-2.0.
 """RL on a learned reward: the wrapper's reward is the model's, normalised; optimising it improves the task."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -96,3 +98,39 @@ def test_sac_on_learned_reward_improves_true_reward():
     final = result.history[-1]  # evaluated on the true reward (the unwrapped env)
     assert final['eval_return'] > baseline['eval_return'] + 8.0, (baseline, result.history)
     assert final['eval_final_distance'] < 0.35, result.history
+
+
+def test_train_cli_runs_rl_on_a_reward_checkpoint(tmp_path):
+    """The pipeline path: a reward run's checkpoint (ensemble + contract) -> SAC in ManipulationEnv."""
+    from rlhf_policy.contract import ActionSpec, ObservationSpec, PolicyContract
+    from rlhf_training.checkpoint import reward_build_info
+    from rlhf_training.config import RewardConfig
+    from rlhf_training.datasets import SegmentPairDataset
+    from rlhf_training.reward import train_reward
+    from rlhf_training.runs import contract_to_yaml
+    from rlhf_training.train import main
+
+    joints = [f'panda_joint{i}' for i in range(1, 8)] + ['panda_finger_joint1', 'panda_finger_joint2']
+    contract = PolicyContract(ObservationSpec(cameras=[], joint_names=joints), ActionSpec.for_panda())
+    rng = np.random.default_rng(0)
+    obs = {PROPRIO_KEY: rng.normal(size=(8, 5, 18)).astype(np.float32)}
+    actions = rng.uniform(-1, 1, (8, 5, 8)).astype(np.float32)
+    data = SegmentPairDataset.from_arrays({k: v[:4] for k, v in obs.items()}, actions[:4],
+                                          {k: v[4:] for k, v in obs.items()}, actions[4:], np.ones(4))
+    cfg = RewardConfig(steps=2, batch_size=4, ensemble_size=2, hidden_dims=[16], out_dir=str(tmp_path / 'reward'),
+                       progress=False, resume=False, device='cpu')
+    ensemble = RewardEnsemble.build(2, 'mlp', {PROPRIO_KEY: (18,)}, 8, hidden_dims=[16])
+    train_reward(ensemble, data, cfg, build_info=reward_build_info(cfg, {PROPRIO_KEY: (18,)}),
+                 extra={'contract_yaml': contract_to_yaml(contract)})
+    config = tmp_path / 'rl.yaml'
+    config.write_text((Path(__file__).resolve().parents[1] / 'config' / 'rl.yaml').read_text())
+    out = tmp_path / 'rl'
+    args = ['--config', str(config), f'reward_checkpoint={tmp_path / "reward"}', f'out_dir={out}',
+            'max_episode_steps=20', 'total_steps=60', 'warmup_steps=30', 'batch_size=16', 'hidden_dims=[16]',
+            'eval_every=0', 'eval_episodes=1', 'progress=false']
+    assert main(args) == 0
+    saved = torch.load(out / 'agent.pt', weights_only=False)
+    # The SAC state: joint positions, velocities and the privileged object/target positions.
+    assert saved['obs_keys'] == ['joint_positions', 'joint_velocities', 'object_positions', 'target_position']
+    assert saved['history'][-1]['step'] == 60 and np.isfinite(saved['history'][-1]['eval_return'])
+    assert main(['--config', str(config), f'out_dir={out}']) == 2  # no reward_checkpoint: a clear error

@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 import torch
 
+from rlhf_training.config import ConfigError
 from rlhf_training.rl import PointReachEnv
 from rlhf_training.sac import (
+    SAC_RUN_KEYS,
     DroQCritic,
     ObservationFlattener,
     ReplayBuffer,
@@ -28,8 +30,9 @@ def _one_thread():
 
 
 def test_config_file_is_the_piano_preset():
-    cfg = SACConfig.load(CONFIG_DIR / 'sac.yaml')
+    cfg, run = SACConfig.load(CONFIG_DIR / 'sac.yaml', run_keys=SAC_RUN_KEYS)
     assert cfg == SACConfig()
+    assert run['algorithm'] == 'sac' and run['env'] == 'reach'
     assert (cfg.actor_lr, cfg.critic_lr, cfg.temperature_lr) == (3e-4, 3e-4, 3e-4)
     assert (cfg.batch_size, cfg.tau, cfg.init_temperature) == (256, 0.01, 1.2)
     assert cfg.hidden_dims == (256, 256, 256)
@@ -41,6 +44,7 @@ def test_config_errors_name_the_field(tmp_path):
     bad.write_text('batch_size: 256\nlearning_rate: 0.1\n')
     with pytest.raises(SACConfigError, match=r"sac\.yaml.*'learning_rate'.*unknown"):
         SACConfig.load(bad)
+    assert issubclass(SACConfigError, ConfigError)  # the train CLI reports it as bad input (exit code 2)
     with pytest.raises(SACConfigError, match="'tau'"):
         SACConfig.from_dict({'tau': 1.5})
     with pytest.raises(SACConfigError, match="'utd_ratio'.*integer"):
@@ -126,3 +130,18 @@ def test_sac_learns_point_reach():
     # The returned policy acts in the env's action space.
     action = result.policy()(env.reset(seed=3)[0])
     assert action.shape == (2,) and np.all(np.abs(action) <= 1.0)
+
+
+def test_train_cli_runs_sac_from_a_config_file(tmp_path):
+    from rlhf_training.train import main
+    config = tmp_path / 'sac.yaml'
+    config.write_text((CONFIG_DIR / 'sac.yaml').read_text())
+    out = tmp_path / 'run'
+    code = main(['--config', str(config), 'env=point_reach', f'out_dir={out}', 'total_steps=300', 'warmup_steps=100',
+                 'batch_size=32', 'hidden_dims=[32]', 'eval_every=0', 'eval_episodes=2', 'progress=false'])
+    assert code == 0
+    saved = torch.load(out / 'agent.pt', weights_only=False)
+    assert saved['config']['total_steps'] == 300 and saved['obs_dim'] == 4
+    assert [row['step'] for row in saved['history']] == [300]
+    assert main(['--config', str(config), 'env=nowhere', f'out_dir={out}']) == 2
+    assert main(['--config', str(config), 'utd=3']) == 2
