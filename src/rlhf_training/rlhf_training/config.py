@@ -28,6 +28,7 @@ class TrainConfig:
     lr: float = 3e-4
     weight_decay: float = 0.0       # AdamW weight decay
     grad_clip: float = 1.0          # max global gradient norm; 0 disables clipping
+    ddp_find_unused: bool = False   # DDP find_unused_parameters (for custom models with unused parameters)
     # networks
     hidden_dims: list[int] = field(default_factory=lambda: [256, 256])
     encoder: str = 'cnn'            # image encoder registered with models.register_encoder

@@ -123,7 +123,8 @@ class Trainer:
         self.ddp = None
         if self.info.enabled:
             device_ids = [self.device.index] if self.device.type == 'cuda' else None
-            self.ddp = DistributedDataParallel(loss_module, device_ids=device_ids, find_unused_parameters=True)
+            self.ddp = DistributedDataParallel(loss_module, device_ids=device_ids,
+                                               find_unused_parameters=config.ddp_find_unused)
 
     # checkpoints -------------------------------------------------------------------------------
     @property

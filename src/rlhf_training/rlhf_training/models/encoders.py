@@ -46,11 +46,13 @@ def build_encoder(name: str, in_channels: int, height: int, width: int, out_dim:
 class ConvEncoder(nn.Module):
     """Small CNN for ~64x64 inputs: stride-2 3x3 convolutions, then a linear layer with LayerNorm.
 
+    Channels (16, 32, 64, 64) by default: about 7 MFLOP per 64x64 image forward, affordable on a laptop CPU.
+
     Spatial layout is kept (flatten, not global pooling): where things are matters for manipulation.
     """
 
     def __init__(self, in_channels: int, height: int, width: int, out_dim: int,
-                 channels: Sequence[int] = (32, 64, 64, 64)):
+                 channels: Sequence[int] = (16, 32, 64, 64)):
         super().__init__()
         layers = []
         prev = in_channels
@@ -69,7 +71,7 @@ class ConvEncoder(nn.Module):
 
 @register_encoder('pretrained_cnn')
 def pretrained_cnn(in_channels: int, height: int, width: int, out_dim: int, weights: str = '',
-                   freeze: bool = True, channels: Sequence[int] = (32, 64, 64, 64)) -> nn.Module:
+                   freeze: bool = True, channels: Sequence[int] = (16, 32, 64, 64)) -> nn.Module:
     """The default CNN initialised from a local state-dict file (e.g. an encoder from an earlier run).
 
     This is also the pattern for a pretrained backbone: load weights from a local file, never download.
