@@ -11,11 +11,11 @@
 6. The database is checked: every acknowledged label is stored exactly once with its answer; no pair has
    more labels than its quota; no annotator labelled a pair twice.
 
-Usage: python bench/annotation_load.py [--annotators 20] [--duration 60] [--pairs 6000]
+Usage: python bench/annotation_load.py [--annotators 20] [--duration 60] [--pairs 12000]
 """
 
 import argparse
-from http.client import HTTPConnection
+from http.client import HTTPConnection, HTTPException
 import json
 from pathlib import Path
 import random
@@ -105,7 +105,7 @@ class Annotator(threading.Thread):
                 return
             try:
                 status, body = self.timed('claim', '/api/claim', {})
-            except OSError:
+            except (OSError, HTTPException):
                 return   # server gone
             if status != 200 or body.get('assignment') is None:
                 if status != 200:
@@ -116,7 +116,7 @@ class Annotator(threading.Thread):
                        'time_ms': self.rng.randint(800, 5000)}
             try:
                 status, body = self.timed('label', '/api/label', payload)
-            except OSError:
+            except (OSError, HTTPException):   # killed mid-request: no answer, maybe stored
                 self.unanswered = payload
                 return
             if status == 200 and body.get('ok') and not body.get('replayed'):
@@ -147,7 +147,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--annotators', type=int, default=20)
     parser.add_argument('--duration', type=float, default=60.0)
-    parser.add_argument('--pairs', type=int, default=6000)
+    parser.add_argument('--pairs', type=int, default=12000)
     parser.add_argument('--min-annotations-per-pair', type=int, default=3)
     opts = parser.parse_args()
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import json
 import math
 from pathlib import Path
+import queue
 import secrets
 import sqlite3
 import threading
@@ -55,8 +56,11 @@ CREATE TABLE IF NOT EXISTS pairs (
     clip_a TEXT NOT NULL,
     clip_b TEXT NOT NULL,
     gold_choice TEXT CHECK (gold_choice IS NULL OR gold_choice IN {GOLD_CHOICES}),
-    created_at REAL NOT NULL
+    created_at REAL NOT NULL,
+    n_open INTEGER NOT NULL DEFAULT 0 CHECK (n_open >= 0),   -- active assignments (kept by the store)
+    n_done INTEGER NOT NULL DEFAULT 0 CHECK (n_done >= 0)    -- counted labels (kept by the store)
 );
+CREATE INDEX IF NOT EXISTS pairs_by_need ON pairs (n_open, n_done DESC, position);
 CREATE TABLE IF NOT EXISTS assignments (
     assignment_id INTEGER PRIMARY KEY,
     pair_id TEXT NOT NULL REFERENCES pairs (pair_id),
@@ -181,6 +185,7 @@ class LabelStore:
         self.gold_every = int(gold_every)      # every n-th claim is a gold pair (0: never)
         self.max_active = int(max_active)      # current pair + the preloaded next one
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._pool = queue.LifoQueue(maxsize=32)
         with self._connect() as conn:
             conn.execute('PRAGMA journal_mode=WAL')
             conn.executescript(_SCHEMA)
@@ -194,18 +199,37 @@ class LabelStore:
 
     @contextmanager
     def _connect(self, durable=True):
-        # One short-lived connection per operation: cheap for SQLite, and no connection crosses threads.
-        conn = sqlite3.connect(str(self.path), timeout=60.0, isolation_level=None)
+        # Connections are pooled: opening is cheap, but closing the last connection of a WAL database
+        # checkpoints and fsyncs, which would cost every request a disk flush. A connection is used by
+        # one thread at a time.
         try:
+            conn = self._pool.get_nowait()
+        except queue.Empty:
+            conn = sqlite3.connect(str(self.path), timeout=60.0, isolation_level=None, check_same_thread=False)
             conn.row_factory = sqlite3.Row
             conn.execute('PRAGMA foreign_keys=ON')
+            conn.execute('PRAGMA busy_timeout=60000')
+        try:
             # FULL: a commit is fsynced before we acknowledge it (survives power loss, not only kill -9).
             # NORMAL (WAL) survives a killed process, which is all a lost claim could cost.
             conn.execute('PRAGMA synchronous=FULL' if durable else 'PRAGMA synchronous=NORMAL')
-            conn.execute('PRAGMA busy_timeout=60000')
             yield conn
-        finally:
-            conn.close()
+        except BaseException:
+            conn.close()   # its state is unknown: do not reuse it
+            raise
+        else:
+            try:
+                self._pool.put_nowait(conn)
+            except queue.Full:
+                conn.close()
+
+    def close(self):
+        """Close pooled connections (optional; they also close when the store is garbage-collected)."""
+        while True:
+            try:
+                self._pool.get_nowait().close()
+            except queue.Empty:
+                return
 
     @contextmanager
     def _transaction(self, durable=True):
@@ -325,8 +349,12 @@ class LabelStore:
         with self._transaction(durable=False) as conn:   # an assignment is cheap to lose, a label is not
             if conn.execute('SELECT 1 FROM annotators WHERE annotator_id = ?', (annotator_id,)).fetchone() is None:
                 raise UnknownAnnotator(f'unknown annotator id {annotator_id!r}')
-            conn.execute("UPDATE assignments SET status = 'expired' WHERE status = 'active' AND expires_at < ?",
-                         (now,))
+            expired = conn.execute("SELECT assignment_id, pair_id FROM assignments WHERE status = 'active' "
+                                   'AND expires_at < ?', (now,)).fetchall()
+            for row in expired:
+                conn.execute("UPDATE assignments SET status = 'expired' WHERE assignment_id = ?",
+                             (row['assignment_id'],))
+                conn.execute('UPDATE pairs SET n_open = n_open - 1 WHERE pair_id = ?', (row['pair_id'],))
             marks = ','.join('?' * len(exclude))
             held = conn.execute(
                 "SELECT * FROM assignments WHERE annotator_id = ? AND status = 'active' "
@@ -352,6 +380,7 @@ class LabelStore:
                 "INSERT INTO assignments (pair_id, annotator_id, nonce, status, issued_at, expires_at) "
                 "VALUES (?, ?, ?, 'active', ?, ?)",
                 (pair_id, annotator_id, secrets.token_urlsafe(16), now, now + self.lease_s))
+            conn.execute('UPDATE pairs SET n_open = n_open + 1 WHERE pair_id = ?', (pair_id,))
             row = conn.execute('SELECT * FROM assignments WHERE assignment_id = ?', (cursor.lastrowid,)).fetchone()
             return self._assignment(conn, row)
 
@@ -360,14 +389,10 @@ class LabelStore:
         # concurrent annotators get different pairs), then pairs closest to completion, then file order.
         row = conn.execute(
             """
-            WITH open AS (SELECT pair_id, COUNT(*) AS n FROM assignments WHERE status = 'active' GROUP BY pair_id),
-                 done AS (SELECT pair_id, COUNT(*) AS n FROM labels WHERE counted = 1 GROUP BY pair_id)
-            SELECT p.pair_id, COALESCE(open.n, 0) AS n_open, COALESCE(done.n, 0) AS n_done
-            FROM pairs p LEFT JOIN open ON open.pair_id = p.pair_id LEFT JOIN done ON done.pair_id = p.pair_id
-            WHERE p.gold_choice IS NULL
-              AND COALESCE(open.n, 0) + COALESCE(done.n, 0) < ?
+            SELECT p.pair_id FROM pairs p
+            WHERE p.gold_choice IS NULL AND p.n_open + p.n_done < ?
               AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.pair_id = p.pair_id AND a.annotator_id = ?)
-            ORDER BY n_open ASC, n_done DESC, p.position ASC
+            ORDER BY p.n_open ASC, p.n_done DESC, p.position ASC
             LIMIT 1
             """, (self.min_annotations_per_pair, annotator_id)).fetchone()
         return None if row is None else row['pair_id']
@@ -442,6 +467,8 @@ class LabelStore:
                 (assignment_id, row['pair_id'], annotator_id, mode, choice, rating_a, rating_b,
                  int(choice not in NOT_COUNTED), time_ms, time.time()))
             conn.execute("UPDATE assignments SET status = 'done' WHERE assignment_id = ?", (assignment_id,))
+            conn.execute('UPDATE pairs SET n_open = n_open - ?, n_done = n_done + ? WHERE pair_id = ?',
+                         (int(row['status'] == 'active'), int(choice not in NOT_COUNTED), row['pair_id']))
             return SubmitResult(cursor.lastrowid, replayed=False)
 
     def labels(self, include_gold=True) -> list[Label]:
@@ -464,12 +491,9 @@ class LabelStore:
         with self._connect() as conn:
             rows = conn.execute(
                 """
-                SELECT p.task, COUNT(*) AS pairs,
-                       SUM(CASE WHEN COALESCE(d.n, 0) >= ? THEN 1 ELSE 0 END) AS complete,
-                       SUM(COALESCE(d.n, 0)) AS labels
-                FROM pairs p LEFT JOIN (SELECT pair_id, COUNT(*) AS n FROM labels WHERE counted = 1
-                                        GROUP BY pair_id) d ON d.pair_id = p.pair_id
-                WHERE p.gold_choice IS NULL GROUP BY p.task ORDER BY p.task
+                SELECT task, COUNT(*) AS pairs, SUM(CASE WHEN n_done >= ? THEN 1 ELSE 0 END) AS complete,
+                       SUM(n_done) AS labels
+                FROM pairs WHERE gold_choice IS NULL GROUP BY task ORDER BY task
                 """, (self.min_annotations_per_pair,)).fetchall()
         return {r['task']: {'pairs': r['pairs'], 'complete': r['complete'], 'remaining': r['pairs'] - r['complete'],
                             'labels': r['labels'],

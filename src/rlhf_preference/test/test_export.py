@@ -142,3 +142,18 @@ def test_noisy_annotators_follow_bradley_terry():
     share = np.mean([annotator.choose(0.6, 0.5) == 'left' for _ in range(4000)])
     assert share == pytest.approx(1 / (1 + np.exp(-1)), abs=0.03)
     assert 1 <= annotator.rate(-3.0) <= 100 and annotator.rate(1.0) > annotator.rate(0.0)
+
+
+def test_scripted_rating_mode_goes_through_the_store(tmp_path, episodes):
+    segments = cut_segments(find_episodes(episodes), 2.5)
+    pairs = [PairRecord(pair_id_of(a, b), a.task, a, b, 'a.mp4', 'b.mp4') for a, b in select_pairs(segments, 4)]
+    store = LabelStore(tmp_path / 'l.sqlite', min_annotations_per_pair=1)
+    store.add_pairs(pairs)
+    scorer = ProgressScorer('final')
+    annotate(store, [ScriptedAnnotator('r1', rating_noise=0.0)], scorer, mode='rating', progress=False)
+    labels = store.labels()
+    assert len(labels) == 4 and all(label.mode == 'rating' and label.choice is None for label in labels)
+    for unit in collect_units(store):
+        diff = scorer(unit.segment_a) - scorer(unit.segment_b)
+        if abs(diff) > 0.02:        # ratings are whole points: only clear gaps are sure to be ordered
+            assert unit.votes == {'r1': 'a' if diff > 0 else 'b'}

@@ -100,6 +100,11 @@ def test_concurrent_claims_get_different_pairs_and_respect_quota(tmp_path):
     with sqlite3.connect(tmp_path / 'l.sqlite') as conn:
         assert conn.execute('SELECT COUNT(*) FROM labels').fetchone()[0] == 60
         assert conn.execute('PRAGMA journal_mode').fetchone()[0] == 'wal'
+        # the per-pair counters the claim query uses agree with the rows they summarise
+        assert conn.execute(
+            "SELECT COUNT(*) FROM pairs p WHERE n_open != (SELECT COUNT(*) FROM assignments a WHERE "
+            "a.pair_id = p.pair_id AND a.status = 'active') OR n_done != (SELECT COUNT(*) FROM labels l "
+            "WHERE l.pair_id = p.pair_id AND l.counted = 1)").fetchone()[0] == 0
 
 
 def test_replayed_submit_changes_nothing_and_says_so(store, tmp_path):

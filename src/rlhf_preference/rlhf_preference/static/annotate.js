@@ -94,6 +94,8 @@
       $('task').textContent = '';
       return;
     }
+    // a clicked button keeps focus, and Space/Enter would click it again on the next pair
+    if (document.activeElement instanceof HTMLButtonElement) document.activeElement.blur();
     slots[0].replaceChildren(assignment.videos[0]);
     slots[1].replaceChildren(assignment.videos[1]);
     $('task').textContent = assignment.task.replace(/_/g, ' ');
