@@ -40,6 +40,11 @@ def generate_launch_description():
         DeclareLaunchArgument('cameras', default_value='scene_camera,wrist_camera',
                               description='comma-separated camera names; each publishes <name>/color, '
                                           '<name>/depth and <name>/camera_info'),
+        DeclareLaunchArgument('camera_width', default_value='',
+                              description='simulated camera image width in pixels ("" = the simulator\'s default)'),
+        DeclareLaunchArgument('camera_height', default_value='',
+                              description='simulated camera image height in pixels ("" = the simulator\'s '
+                                          'default)'),
         DeclareLaunchArgument('operator_name', default_value='',
                               description='who drives (stored with every episode); default: user name or expert'),
         DeclareLaunchArgument('expert_noise', default_value='0.0',

@@ -40,6 +40,8 @@ ARGUMENTS = (
     GraphArgument('output_dir', 'data/demos', 'data directory: episodes/<episode_id>/ bags and catalog.sqlite'),
     GraphArgument('cameras', 'scene_camera,wrist_camera', 'comma-separated camera names; each publishes '
                                                           '<name>/color, <name>/depth and <name>/camera_info'),
+    GraphArgument('camera_width', '', 'simulated camera image width in pixels ("" = the simulator\'s default)'),
+    GraphArgument('camera_height', '', 'simulated camera image height in pixels ("" = the simulator\'s default)'),
     GraphArgument('operator_name', '', 'who drives (stored with every episode); default: user name or expert'),
     GraphArgument('expert_noise', '0.0', 'std of the scripted expert\'s twist perturbation'),
     GraphArgument('seed', '0', 'seed of the first episode\'s scene (the next ones count up)'),
@@ -102,6 +104,11 @@ def resolve_arguments(args: dict) -> dict:
         'seed': _as_number('seed', raw['seed'], int), 'config': str(raw['config']),
         'start_driver': _as_bool('start_driver', raw['start_driver']),
     }
+    for name in ('camera_width', 'camera_height'):
+        text = str(raw[name]).strip()
+        values[name] = _as_number(name, text, int) if text else None
+        if values[name] is not None and values[name] <= 0:
+            raise ValueError(f'argument {name}: expected a positive number of pixels, got {text}')
     if values['num_episodes'] < 0:
         raise ValueError(f'argument num_episodes: expected >= 0, got {values["num_episodes"]}')
     if values['config'] and not Path(values['config']).is_file():
@@ -125,8 +132,9 @@ def collect_graph(args: dict) -> list:
     extra_files = [v['config']] if v['config'] else []
     specs = []
     if v['sim']:
-        specs.append(NodeSpec('rlhf_sim', 'sim', 'sim', parameter_files=list(extra_files), parameters={
-            'task': v['task'], 'cameras': v['cameras'], 'seed': v['seed']}))
+        sim_parameters = {'task': v['task'], 'cameras': v['cameras'] or ['none'], 'seed': v['seed']}
+        sim_parameters.update({name: v[name] for name in ('camera_width', 'camera_height') if v[name] is not None})
+        specs.append(NodeSpec('rlhf_sim', 'sim', 'sim', parameter_files=list(extra_files), parameters=sim_parameters))
     if v['start_driver'] and v['device'] in DEVICE_DRIVERS:
         package, executable, name = DEVICE_DRIVERS[v['device']]
         specs.append(NodeSpec(package, executable, name, parameter_files=list(extra_files)))

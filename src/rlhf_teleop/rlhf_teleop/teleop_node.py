@@ -84,12 +84,12 @@ class TeleopNode(Node):
         from rlhf_sim.robot import ARM_JOINT_NAMES, FINGER_JOINT_NAMES, GRIPPER_CLOSED, GRIPPER_OPEN, build_model
         self.ik = DifferentialIK(build_model())
         self.arm_names = list(ARM_JOINT_NAMES)
-        self.finger_name = FINGER_JOINT_NAMES[0]
+        self.finger_names = list(FINGER_JOINT_NAMES)
         self.gripper = GripperToggle(open_m=GRIPPER_OPEN, closed_m=GRIPPER_CLOSED)
 
         self.manager = EpisodeManager(p['task'], seed=p['seed'])
         self.q_meas = None          # measured arm joints (7,)
-        self.finger = GRIPPER_OPEN  # measured opening of one finger (m)
+        self.finger = GRIPPER_OPEN  # measured opening per finger (m), mean of the two fingers
         self.q_cmd = None           # last commanded arm targets (7,)
         self.joint_state_time = -1.0
         self.task_state = None
@@ -124,7 +124,7 @@ class TeleopNode(Node):
         defaults = {
             'device': 'spacemouse', 'task': 'pick_place', 'operator_name': '', 'robot': 'franka_panda',
             'sim': True, 'control_rate': 30.0, 'max_linear_speed': 0.15, 'max_angular_speed': 0.6,
-            'deadband': 0.1, 'device_timeout_s': 0.5, 'long_press_discard_s': 1.0, 'max_joint_lead': 0.25,
+            'deadband': 0.1, 'device_timeout_s': 0.5, 'long_press_discard_s': 1.0, 'max_joint_lead': 0.15,
             'num_episodes': 0, 'episode_timeout_s': 30.0, 'success_settle_s': 0.5, 'start_delay_s': 1.0,
             'wait_for_recorder': True, 'reset_timeout_s': 15.0, 'expert_noise': 0.0, 'seed': 0,
             'status_period_s': 5.0,
@@ -215,8 +215,9 @@ class TeleopNode(Node):
                                       f'missing {missing or "positions"}')
             return
         self.q_meas = np.array([msg.position[index[n]] for n in self.arm_names])
-        if self.finger_name in index:
-            self.finger = float(msg.position[index[self.finger_name]])
+        fingers = [msg.position[index[n]] for n in self.finger_names if n in index]
+        if fingers:
+            self.finger = float(np.mean(fingers))
         self.joint_state_time = time.monotonic()
         if self.q_cmd is None:
             self.q_cmd = self.q_meas.copy()
