@@ -70,12 +70,13 @@ def run(config: BCConfig) -> dict:
     """BC from recorded episodes (config.data_dir / episodes): dataset, contract, training, ONNX export."""
     from rlhf_training.checkpoint import build_model, policy_build_info
     from rlhf_training.data import load_transitions
+    from rlhf_training.distributed import current_info
     from rlhf_training.models import observation_shapes
     from rlhf_training.runs import contract_to_yaml, export_if_main
     from rlhf_training.trainer import seed_everything
 
     seed_everything(config.seed)
-    train, val, contract = load_transitions(config, progress=config.progress)
+    train, val, contract = load_transitions(config, progress=config.progress and current_info().is_main)
     build = policy_build_info(config, observation_shapes(contract.observation), train.action_dim)
     seed_everything(config.seed)
     policy = build_model(build)

@@ -117,6 +117,7 @@ def run(config: CPLConfig) -> dict:
     """
     from rlhf_training.checkpoint import build_model, load_model, policy_build_info
     from rlhf_training.data import load_preference_pairs
+    from rlhf_training.distributed import current_info
     from rlhf_training.models import observation_shapes
     from rlhf_training.runs import contract_from_yaml, contract_to_yaml, export_if_main
     from rlhf_training.trainer import load_checkpoint, seed_everything
@@ -131,7 +132,8 @@ def run(config: CPLConfig) -> dict:
         contract = contract_from_yaml(state['extra']['contract_yaml'])
         policy = load_model(state, 'policy')
         build = state['models']['policy']['build']
-    train, val, contract = load_preference_pairs(config, contract=contract, progress=config.progress)
+    progress = config.progress and current_info().is_main
+    train, val, contract = load_preference_pairs(config, contract=contract, progress=progress)
     if not config.pretrained:
         build = policy_build_info(config, observation_shapes(contract.observation), train.action_dim)
         seed_everything(config.seed)

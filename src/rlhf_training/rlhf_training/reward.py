@@ -116,12 +116,13 @@ def run(config: RewardConfig) -> dict:
     """Bradley-Terry ensemble from a preference export: pairs, contract, training, held-out accuracy."""
     from rlhf_training.checkpoint import build_model, reward_build_info
     from rlhf_training.data import load_preference_pairs
+    from rlhf_training.distributed import current_info
     from rlhf_training.models import observation_shapes
     from rlhf_training.runs import contract_to_yaml
     from rlhf_training.trainer import seed_everything
 
     seed_everything(config.seed)
-    train, val, contract = load_preference_pairs(config, progress=config.progress)
+    train, val, contract = load_preference_pairs(config, progress=config.progress and current_info().is_main)
     build = reward_build_info(config, observation_shapes(contract.observation), train.action_dim)
     seed_everything(config.seed)
     ensemble = build_model(build)
