@@ -28,6 +28,7 @@ setup(
     license='Apache-2.0',
     entry_points={
         'console_scripts': [
+            'sim = rlhf_sim.sim_node:main',
         ],
     },
 )

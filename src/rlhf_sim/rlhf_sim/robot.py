@@ -79,7 +79,7 @@ def scene_xml(objects_xml: str) -> tuple[str, np.ndarray]:
   <visual>
     <global offwidth="1280" offheight="960"/>
     <map znear="0.005" zfar="20"/>
-    <quality shadowsize="1024"/>
+    <quality shadowsize="1024" offsamples="0"/>  <!-- no MSAA: 3x faster on a software renderer -->
     <headlight ambient="0.35 0.35 0.35" diffuse="0.5 0.5 0.5" specular="0.1 0.1 0.1"/>
   </visual>
   <asset>
