@@ -196,3 +196,42 @@ def test_empty_dataset_is_an_error(tmp_path):
     empty = TransitionDataset({'proprio': np.zeros((0, 4))}, np.zeros((0, 2)))
     with pytest.raises(ValueError, match='empty'):
         train_bc(policy, empty, BCConfig(out_dir=str(tmp_path), **QUIET))
+
+
+class InterruptingDataset(TransitionDataset):
+    """Raises KeyboardInterrupt (as Ctrl-C would) when asked for batch number `at`."""
+
+    def __init__(self, observations, actions, at):
+        super().__init__(observations, actions)
+        self.at, self.calls = at, 0
+
+    def batch(self, indices):
+        self.calls += 1
+        if self.calls == self.at:
+            raise KeyboardInterrupt
+        return super().batch(indices)
+
+
+def test_interrupted_run_resumes_to_the_same_result_and_log(tmp_path):
+    from rlhf_training.logging_utils import read_metrics
+    base = linear_policy_data(256, 0)
+
+    def run(out_dir, data):
+        seed_everything(3)
+        policy = GaussianPolicy({'proprio': (4,)}, action_dim=2, hidden_dims=(16,))
+        cfg = BCConfig(steps=10, batch_size=16, lr=1e-2, out_dir=str(out_dir), progress=False, log_every=1,
+                       eval_every=10_000, checkpoint_every=4)
+        train_bc(policy, data, cfg)
+        return policy
+
+    straight = run(tmp_path / 'a', base)
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path / 'b', InterruptingDataset(base.observations, base.actions, at=7))  # during step 7
+    assert torch.load(tmp_path / 'b' / 'checkpoints' / 'latest.pt', weights_only=False)['step'] == 4
+    resumed = run(tmp_path / 'b', base)
+    for p, q in zip(straight.parameters(), resumed.parameters()):
+        assert torch.equal(p, q)
+    log_a, log_b = read_metrics(tmp_path / 'a' / 'metrics.csv'), read_metrics(tmp_path / 'b' / 'metrics.csv')
+    assert [s for s, _ in log_b['train/loss']] == list(range(1, 11))  # steps 5-6 of the first try were dropped
+    assert log_a['train/loss'] == log_b['train/loss']
+    assert any((tmp_path / 'b' / 'tensorboard').iterdir())
