@@ -151,6 +151,31 @@ def load_transitions(config: TrainConfig, contract=None, progress: bool = True):
     return train, val, contract
 
 
+def episode_from_rollout(observations: Sequence[dict], commands, rate_hz: float, joint_names: Sequence[str],
+                         cameras: Sequence[str] = (), task_progress=None, task_success=None,
+                         metadata: dict | None = None):
+    """An rlhf_recorder `Episode` from a simulated rollout, so rollouts use the same dataset code as bags.
+
+    observations[t]: a ManipulationEnv observation ('<camera>/color', '<camera>/depth', 'joint_positions',
+    'joint_velocities'); commands[t]: the (8,) command sent after observing it (the reader's alignment rule).
+    """
+    from rlhf_recorder.reader import Episode
+    n = len(observations)
+    commands = np.asarray(commands, dtype=np.float64).reshape(n, -1)
+    if n == 0:
+        raise DataError('episode_from_rollout: the rollout has no steps')
+    images = {c: np.stack([o[f'{c}/color'] for o in observations]) for c in cameras}
+    depth = {c: np.stack([o[f'{c}/depth'] for o in observations]) for c in cameras
+             if f'{c}/depth' in observations[0]}
+    return Episode(times=np.arange(n) / float(rate_hz), images=images, depth=depth, joint_names=list(joint_names),
+                   joint_positions=np.stack([o['joint_positions'] for o in observations]).astype(np.float64),
+                   joint_velocities=np.stack([o['joint_velocities'] for o in observations]).astype(np.float64),
+                   actions=commands,
+                   task_progress=None if task_progress is None else np.asarray(task_progress, np.float64),
+                   task_success=None if task_success is None else np.asarray(task_success, bool),
+                   metadata=dict(metadata or {}), cameras=list(cameras))
+
+
 # ------------------------------------------------------------------------------------- preferences
 class SegmentLoader:
     """Turn rlhf_preference Segments (episode path + time window) into (observations, actions) arrays.

@@ -155,3 +155,35 @@ def test_ensemble_disagreement_is_a_select_pairs_scorer(episodes):
     scores = sorted((scorer(a, b) for i, a in enumerate(segments) for b in segments[i + 1:]), reverse=True)
     assert scores[0] > 0
     assert scorer(*chosen[0]) == pytest.approx(scores[0], rel=1e-5)
+
+
+def test_sim_rollout_episode_feeds_the_same_datasets():
+    from rlhf_sim.env import ManipulationEnv
+    from rlhf_sim.expert import ExpertController
+    from rlhf_sim.robot import ARM_JOINT_NAMES, FINGER_JOINT_NAMES
+    from rlhf_training.data import episode_from_rollout, make_contract, transitions_from_episodes
+    env = ManipulationEnv(task='pick_place', cameras=('scene_camera',), width=32, height=24, max_episode_steps=20,
+                          seed=0)
+    try:
+        expert = ExpertController(env, seed=0)
+        obs, info = env.reset(seed=0)
+        expert.reset()
+        observations, commands, progress = [], [], []
+        for _ in range(8):
+            command = expert.action(obs)
+            observations.append(obs)
+            commands.append(command)
+            progress.append(info['progress'])
+            obs, _, _, _, info = env.step(command)
+    finally:
+        env.close()
+    episode = episode_from_rollout(observations, commands, 30.0, ARM_JOINT_NAMES + FINGER_JOINT_NAMES,
+                                   cameras=['scene_camera'], task_progress=progress)
+    cfg = BCConfig(cameras=['scene_camera'], image_width=16, image_height=16)
+    contract = make_contract(cfg, [episode])
+    data = transitions_from_episodes(contract, [episode])
+    assert len(data) == 8 and data.observations['scene_camera'].shape == (8, 3, 16, 16)
+    q = np.stack([o['joint_positions'][:7] for o in observations])
+    expected = np.stack([contract.action.from_command(c, qq) for c, qq in zip(commands, q)])
+    np.testing.assert_allclose(data.actions, expected, atol=1e-6)
+    np.testing.assert_allclose(data.extra['task_progress'], progress, atol=1e-6)
