@@ -103,13 +103,14 @@ def bench_expert(episodes: int, noise: float) -> tuple[float, float]:
     for seed in range(episodes):
         obs, info = env.reset(seed=1000 + seed)
         controller.reset()
-        for tick in range(env.max_episode_steps):
+        ticks, done = 0, False
+        while not done:
             obs, _, terminated, truncated, info = env.step(controller.action(obs))
-            if terminated or truncated:
-                break
+            ticks += 1
+            done = terminated or truncated
         successes += bool(info['success'])
         if info['success']:
-            lengths.append((tick + 1) / env.control_hz)
+            lengths.append(ticks / env.control_hz)
     return successes / episodes, float(np.mean(lengths)) if lengths else float('nan')
 
 
