@@ -15,6 +15,15 @@ def _finite_or_none(value):
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
 
 
+def answer_of(label):
+    """The pairwise answer of a label; ratings answer by which clip scored higher."""
+    if label.choice is not None:
+        return label.choice
+    if label.rating_a == label.rating_b:
+        return 'equal'
+    return 'left' if label.rating_a > label.rating_b else 'right'
+
+
 def annotation_summary(store, max_pairs_listed=200) -> dict:
     labels = store.labels()
     per_annotator = defaultdict(lambda: {'labels': 0, 'skips': 0, 'cant_tell': 0, 'times_ms': [],
@@ -29,7 +38,7 @@ def annotation_summary(store, max_pairs_listed=200) -> dict:
             continue
         if label.is_gold:
             row['gold_answered'] += 1
-            row['gold_correct'] += int(label.choice == label.gold_choice)
+            row['gold_correct'] += int(answer_of(label) == label.gold_choice)
             continue
         row['labels'] += 1
         row['cant_tell'] += int(label.choice == 'cant_tell')
