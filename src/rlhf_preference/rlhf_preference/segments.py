@@ -104,7 +104,7 @@ def episodes_from_catalog(data_dir, task=None, outcome=None, is_sim=None, status
     """Episodes listed in ``<data_dir>/catalog.sqlite`` (finished recordings only, by default)."""
     from rlhf_recorder.catalog import Catalog
 
-    data_dir = Path(data_dir)
+    data_dir = Path(data_dir).resolve()   # segments keep absolute episode paths, valid from any folder
     if not (data_dir / 'catalog.sqlite').is_file():
         raise SegmentError(f'{data_dir}: no catalog.sqlite (expected an rlhf_recorder data directory)')
     refs = []
@@ -123,7 +123,7 @@ def episodes_from_folder(folder, task=None):
     """Episodes found as bag directories under ``folder`` (read through ``rlhf_recorder.reader.episode_info``)."""
     from rlhf_recorder.reader import episode_info
 
-    folder = Path(folder)
+    folder = Path(folder).resolve()
     if not folder.is_dir():
         raise SegmentError(f'{folder}: not a directory')
     refs = []

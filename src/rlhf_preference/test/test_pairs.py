@@ -2,6 +2,7 @@
 """Segments from real episode bags, pair selection strategies, clips and the pairs file."""
 
 import json
+from pathlib import Path
 
 import av
 from episodes_helper import write_episode
@@ -36,6 +37,13 @@ def test_segments_from_catalog_and_folder(data_dir):
     assert all(s.episode_path.endswith(s.episode_id) for s in segments)
     with pytest.raises(SegmentError, match='segment_length_s'):
         cut_segments(catalog, 0)
+
+
+def test_relative_locations_give_absolute_episode_paths(data_dir, monkeypatch):
+    monkeypatch.chdir(data_dir.parent)
+    for episodes in (find_episodes(data_dir.name), find_episodes(f'{data_dir.name}/episodes')):
+        assert len(episodes) == 3
+        assert all(Path(e.path).is_absolute() and (Path(e.path) / 'metadata.yaml').is_file() for e in episodes)
 
 
 def test_segment_json_round_trip_and_errors(tmp_path):
