@@ -125,7 +125,7 @@ class TeleopNode(Node):
             'device': 'spacemouse', 'task': 'pick_place', 'operator_name': '', 'robot': 'franka_panda',
             'sim': True, 'control_rate': 30.0, 'max_linear_speed': 0.15, 'max_angular_speed': 0.6,
             'deadband': 0.1, 'device_timeout_s': 0.5, 'long_press_discard_s': 1.0, 'max_joint_lead': 0.15,
-            'num_episodes': 0, 'episode_timeout_s': 30.0, 'success_settle_s': 0.5, 'start_delay_s': 1.0,
+            'num_episodes': 0, 'episode_timeout_s': 30.0, 'success_settle_s': 0.5, 'start_delay_s': 2.0,
             'wait_for_recorder': True, 'reset_timeout_s': 15.0, 'expert_noise': 0.0, 'seed': 0,
             'status_period_s': 5.0,
             'spacemouse.linear_signs': [1.0, 1.0, 1.0], 'spacemouse.angular_signs': [1.0, 1.0, 1.0],
