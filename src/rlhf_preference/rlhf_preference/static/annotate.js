@@ -21,6 +21,10 @@
       headers: {'Content-Type': 'application/json', 'X-CSRF-Token': cfg.csrf},
       body: JSON.stringify(body),
     });
+    if (response.status === 401) {   // signed out (or the database was replaced): sign in again
+      window.location.assign('/login');
+      throw new Error('signed out');
+    }
     let data = {};
     try { data = await response.json(); } catch (err) { data = {error: response.statusText}; }
     if (!response.ok) throw new Error(data.error || response.statusText);
