@@ -88,11 +88,11 @@ def render_clip(segment, clip_dir, camera='scene_camera', fps=10.0, width=320) -
 
 
 def render_clips(segments, clip_dir, camera='scene_camera', fps=10.0, width=320) -> dict:
-    """Render many segments with a progress bar; return ``{segment_id: clip file name}``."""
+    """Render many segments with a progress bar; return ``{Segment: clip file name}``."""
     names, rendered = {}, 0
     for segment in tqdm(list(segments), desc='clips', unit='clip'):
         cached = (Path(clip_dir) / clip_name(segment, camera, fps, width)).is_file()
-        names[segment.segment_id] = render_clip(segment, clip_dir, camera, fps, width)
+        names[segment] = render_clip(segment, clip_dir, camera, fps, width)
         rendered += int(not cached)
     print(f'clips: {len(names)} segments, {rendered} rendered, {len(names) - rendered} from cache in {clip_dir}')
     return names

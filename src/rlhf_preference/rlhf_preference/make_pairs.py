@@ -27,10 +27,10 @@ def gold_pairs(segments, count, margin, seed, exclude=()):
 
     scorer = ProgressScorer('gain')
     rng = np.random.default_rng(seed + 1)
-    excluded = {frozenset((a.segment_id, b.segment_id)) for a, b in exclude}
+    excluded = {frozenset((a, b)) for a, b in exclude}
     out = []
     for a, b in select_pairs(segments, max(count * 20, 50), 'uniform', seed=seed + 1):
-        if frozenset((a.segment_id, b.segment_id)) in excluded:
+        if frozenset((a, b)) in excluded:
             continue
         diff = scorer(a) - scorer(b)
         if abs(diff) > margin:
@@ -79,12 +79,12 @@ def main(args=None):
         chosen = [(a, b, None) for a, b in select_pairs(segments, opts.num_pairs, opts.strategy, seed=opts.seed)]
         if opts.gold:
             chosen += gold_pairs(segments, opts.gold, opts.gold_margin, opts.seed, exclude=[c[:2] for c in chosen])
-        needed = {s.segment_id: s for a, b, _g in chosen for s in (a, b)}
-        clips = render_clips(needed.values(), clip_dir, opts.camera, opts.fps, opts.width)
+        needed = {s for a, b, _g in chosen for s in (a, b)}
+        clips = render_clips(needed, clip_dir, opts.camera, opts.fps, opts.width)
     except (SegmentError, ValueError, OSError) as err:
         print(f'error: {err}', file=sys.stderr)
         return 2
-    pairs = [PairRecord(pair_id_of(a, b), a.task, a, b, clips[a.segment_id], clips[b.segment_id], gold)
+    pairs = [PairRecord(pair_id_of(a, b), a.task, a, b, clips[a], clips[b], gold)
              for a, b, gold in chosen]
     write_pairs_file(output, pairs, clip_dir, strategy=opts.strategy, segment_length_s=opts.segment_length,
                      camera=opts.camera)

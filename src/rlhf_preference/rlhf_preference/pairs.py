@@ -45,7 +45,7 @@ class PairsFileError(ValueError):
 
 def pair_id_of(segment_a: Segment, segment_b: Segment) -> str:
     """Content-derived id, so re-importing the same pairs is a no-op."""
-    text = f'{segment_a.episode_id}|{segment_a.segment_id}|{segment_b.episode_id}|{segment_b.segment_id}'
+    text = f'{segment_a.episode_path}|{segment_a.segment_id}|{segment_b.episode_path}|{segment_b.segment_id}'
     return hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
@@ -71,7 +71,7 @@ def candidate_pairs(segments, rng, max_candidates=20000):
 
 
 def segment_features(segments, rate_hz=5.0) -> dict:
-    """Cheap features per segment (joint positions, motion, actions, progress), reading each episode once."""
+    """``{Segment: vector}`` of cheap features (joints, motion, actions, progress), reading each episode once."""
     from rlhf_recorder.reader import read_episode
 
     by_episode = defaultdict(list)
@@ -94,7 +94,7 @@ def segment_features(segments, rate_hz=5.0) -> dict:
             if episode.task_progress is not None:
                 progress = np.asarray(episode.task_progress)[mask]
                 parts.append(np.array([progress[-1] - progress[0], progress[-1]]))
-            features[segment.segment_id] = np.nan_to_num(np.concatenate(parts).astype(np.float64))
+            features[segment] = np.nan_to_num(np.concatenate(parts).astype(np.float64))
     return features
 
 
@@ -117,7 +117,7 @@ def select_pairs(segments, num_pairs, strategy='uniform', scorer=None, seed=0, f
                  max_candidates=20000) -> list[tuple[Segment, Segment]]:
     """Choose up to ``num_pairs`` distinct same-task segment pairs (see the module doc for strategies).
 
-    ``features`` (``{segment_id: vector}``) skips reading episodes for ``diversity``. Left/right order is
+    ``features`` (``{Segment: vector}``) skips reading episodes for ``diversity``. Left/right order is
     randomised so that the better segment is not systematically on one side.
     """
     if strategy not in STRATEGIES:
@@ -136,8 +136,8 @@ def select_pairs(segments, num_pairs, strategy='uniform', scorer=None, seed=0, f
     elif strategy == 'diversity':
         if features is None:
             features = segment_features({s for pair in candidates for s in pair})
-        fa = np.stack([features[a.segment_id] for a, _b in candidates])
-        fb = np.stack([features[b.segment_id] for _a, b in candidates])
+        fa = np.stack([features[a] for a, _b in candidates])
+        fb = np.stack([features[b] for _a, b in candidates])
         points = np.concatenate([fa + fb, np.abs(fa - fb)], axis=1)   # symmetric in a and b
         points = (points - points.mean(0)) / (points.std(0) + 1e-9)
         order = _k_center(points, k, rng)

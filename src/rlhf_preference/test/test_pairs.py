@@ -75,11 +75,10 @@ def test_select_pairs_strategies(data_dir):
 
     # diversity: features from the reader; two clusters -> the two chosen pairs differ in kind
     features = segment_features(pick)
-    assert set(features) == {s.segment_id for s in pick}
-    gain = {s.segment_id: features[s.segment_id][-2] for s in pick}
+    assert set(features) == set(pick)
+    gain = {s.segment_id: features[s][-2] for s in pick}
     assert gain['fast@0-2500'] > gain['slow@0-2500'] > 0
-    points = {s.segment_id: np.array([0.0]) for s in pick}
-    points['fast@0-2500'] = np.array([10.0])
+    points = {s: np.array([10.0 if s.segment_id == 'fast@0-2500' else 0.0]) for s in pick}
     chosen = select_pairs(pick, 2, 'diversity', features=points, seed=0)
     has_outlier = [('fast@0-2500' in (a.segment_id, b.segment_id)) for a, b in chosen]
     assert sorted(has_outlier) == [False, True]
