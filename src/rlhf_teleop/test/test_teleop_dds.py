@@ -7,7 +7,7 @@ geometry_msgs/Twist on /spacenav/twist and sensor_msgs/Joy (6 axes, 2 buttons) o
 
 from pathlib import Path
 
-from geometry_msgs.msg import Twist
+from geometry_msgs.msg import PoseStamped, Twist
 import numpy as np
 from sensor_msgs.msg import JointState, Joy
 from std_msgs.msg import Float64MultiArray
@@ -140,3 +140,24 @@ def test_device_and_service_episode_control_and_discard_leaves_no_files(ros, nod
     assert ros.spin_until(lambda: (kept / 'metadata.yaml').is_file(), timeout=15), nodes.logs()
     leftovers = sorted(p.name for p in Path(data_dir, 'episodes').iterdir())
     assert leftovers == [second.episode_id], leftovers
+
+
+def test_pose_target_moves_the_end_effector_to_the_target(ros, nodes):
+    nodes.start(sim_spec())
+    nodes.start(teleop_spec(device='pose', max_linear_speed=0.2))
+    arm = ArmWatcher(ros.node)
+    target_pub = ros.node.create_publisher(PoseStamped, '/teleop/target_pose', 10)
+    assert ros.spin_until(lambda: arm.q is not None and target_pub.get_subscription_count() > 0, timeout=60), \
+        nodes.logs()
+    ros.spin_for(0.5)
+    start = arm.ee_position()
+    start_quat = arm.ik.ee_pose(arm.q)[1]
+    goal = start + np.array([0.0, 0.08, -0.06])
+    target = PoseStamped()
+    target.header.frame_id = 'world'
+    target.pose.position.x, target.pose.position.y, target.pose.position.z = goal
+    (target.pose.orientation.w, target.pose.orientation.x, target.pose.orientation.y,
+     target.pose.orientation.z) = start_quat
+    ros.spin_for(3.0, every=lambda: target_pub.publish(target))   # a VR controller streams its pose
+    error = np.linalg.norm(arm.ee_position() - goal)
+    assert error < 0.01, f'end effector {arm.ee_position()} is {error:.3f} m from the target {goal}\n{nodes.logs()}'
