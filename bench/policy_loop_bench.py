@@ -13,8 +13,9 @@ every tick's timing to a CSV at shutdown; the table summarises the measured tick
 Definitions: tick-to-tick jitter = |period - 1/rate|; observation-to-command latency = from the tick
 reading the latest observations to the command being published (preprocessing of the proprio vector,
 ONNX Runtime, action conversion, limiter, publish; images are preprocessed when they arrive);
-observation age = time since the oldest observation used by a tick arrived; missed ticks = control
-slots skipped (a period of ~k target periods skips k - 1). The command inter-arrival jitter is measured
+observation age = time since the oldest observation used by a tick arrived; tick CPU time = the
+control thread's CPU time in a tick (its own work, without preemption); missed ticks = control slots
+skipped (a period of ~k target periods skips k - 1). The command inter-arrival jitter is measured
 by this script's own subscriber (it includes DDS delivery).
 """
 
@@ -109,6 +110,8 @@ def main(argv=None):
     ap.add_argument('--ticks', type=int, default=10000, help='measured control ticks (default 10000)')
     ap.add_argument('--task', default='pick_place')
     ap.add_argument('--keep', default='', help='folder to keep the model, stats CSV and node log in')
+    ap.add_argument('--realtime-priority', type=int, default=0,
+                    help='policy parameter realtime_priority (SCHED_FIFO for the control thread; 0 = off)')
     ns = ap.parse_args(argv)
     tmp_ctx = tempfile.TemporaryDirectory(prefix='policy_bench_')
     work = Path(ns.keep or tmp_ctx.name)
@@ -116,7 +119,8 @@ def main(argv=None):
     contract_path, model_desc = default_model(work / 'model')
     stats_path = work / 'ticks.csv'
     specs = deploy_graph({'contract': str(contract_path), 'sim': 'true', 'task': ns.task,
-                          'execution_provider': 'auto', 'stats_file': str(stats_path)})
+                          'realtime_priority': str(ns.realtime_priority), 'execution_provider': 'auto',
+                          'stats_file': str(stats_path)})
     print(f'model: {model_desc}\nnodes: {", ".join(s.name for s in specs)}; measuring {ns.ticks} ticks '
           f'after {WARMUP_TICKS} warm-up ticks', flush=True)
     monitor = Monitor()
@@ -166,6 +170,8 @@ def main(argv=None):
     arrivals = np.array(monitor.arrivals)
     arrivals = arrivals[(arrivals >= starts[0]) & (arrivals <= starts[-1])]
     ext_jitter = np.abs(np.diff(arrivals) - period) * 1e3
+    slow = rows[:-1, 4] > period * 1e3  # the node's own CPU work of the previous tick exceeded a period
+    missed_due_to_work = missed_ticks(periods[slow], period) if np.any(slow) else 0
     table = [
         ('measured ticks', f'{len(rows)}', ''),
         ('achieved rate', f'{(len(rows) - 1) / span:.3f} Hz', 'goal 30 +- 0.5'),
@@ -176,12 +182,16 @@ def main(argv=None):
         ('inference latency mean / p50 / p99', f'{np.nanmean(rows[:, 1]):.2f} / {pct(rows[:, 1], 50):.2f} / '
                                                f'{pct(rows[:, 1], 99):.2f} ms', provider),
         ('observation age p50 / p99', f'{pct(rows[:, 3], 50):.1f} / {pct(rows[:, 3], 99):.1f} ms', ''),
+        ('tick CPU time p50 / p99 / max', f'{pct(rows[:, 4], 50):.2f} / {pct(rows[:, 4], 99):.2f} / '
+                                          f'{np.nanmax(rows[:, 4]):.2f} ms', 'the node\'s own work per tick'),
         ('missed ticks', f'{missed_ticks(periods, period)}', 'goal 0'),
-        ('ticks without a command (HOLD)', f'{int(np.sum(~np.isfinite(rows[:, 2])))}', ''),
+        ('  of which after a tick whose own work > 1 period', f'{missed_due_to_work}', 'inference/tick cost'),
+        ('ticks in HOLD (stale observation)', f'{int(np.sum(~np.isfinite(rows[:, 1])))}', ''),
         ('command inter-arrival jitter p99 (subscriber)', f'{pct(ext_jitter, 99):.2f} ms', 'includes DDS'),
     ]
     wall = time.monotonic() - started
-    print(f'\npolicy loop: {model_desc}; ONNX Runtime {provider}; task {ns.task}; wall {wall:.0f} s')
+    rt = f'SCHED_FIFO {ns.realtime_priority}' if ns.realtime_priority > 0 else 'normal scheduling'
+    print(f'\npolicy loop: {model_desc}; ONNX Runtime {provider}; {rt}; task {ns.task}; wall {wall:.0f} s')
     width = max(len(r[0]) for r in table)
     print(f'| {"metric":<{width}} | {"value":<28} | note |')
     print(f'|{"-" * (width + 2)}|{"-" * 30}|------|')

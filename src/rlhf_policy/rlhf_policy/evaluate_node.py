@@ -128,9 +128,10 @@ class EvaluateNode(Node):
         if self.p['record']:
             self.publish_event(EpisodeEvent.START, episode_id, reply.seed)
             self.spin_for(0.2)  # let the recorder open the bag before the policy moves
+        self.call(self.resume, Trigger.Request(), 'enable the policy')
+        # collect from here on (messages queued from before the reset would add a false jump)
         self._joints, self._joint_times, self._commands = [], [], []
         self.collecting = True
-        self.call(self.resume, Trigger.Request(), 'enable the policy')
         start = time.monotonic()
         success_time = float('nan')
         while time.monotonic() - start < self.p['timeout_s']:
@@ -144,6 +145,7 @@ class EvaluateNode(Node):
         success = math.isfinite(success_time)
         if self.p['record']:
             self.publish_event(EpisodeEvent.SUCCESS if success else EpisodeEvent.FAILURE, episode_id, reply.seed)
+            self.spin_for(1.0)  # the recorder closes the bag before the next START (or before the graph stops)
         joints = np.array(self._joints).reshape(-1, 7)
         return EpisodeResult(
             index=index, seed=int(reply.seed), success=success, completion_time_s=success_time,

@@ -22,6 +22,8 @@ ARGUMENTS = (
     GraphArgument('seed', '0', 'seed of the simulated scene'),
     GraphArgument('start_in_estop', 'false', 'true: the policy commands nothing until /policy/resume'),
     GraphArgument('execution_provider', 'auto', 'ONNX Runtime provider: auto, cpu or cuda'),
+    GraphArgument('realtime_priority', '0', 'SCHED_FIFO priority of the policy control thread (1..99; 0 = normal '
+                                            'scheduling; needs CAP_SYS_NICE)'),
     GraphArgument('record', 'false', 'true: also start the recorder (episodes as bags, driven by /episode/events)'),
     GraphArgument('output_dir', 'data/policy_episodes', 'recorder data directory (with record:=true)'),
     GraphArgument('stats_file', '', 'CSV of every control tick\'s timing, written by the policy at shutdown'),
@@ -56,13 +58,20 @@ def resolve_arguments(args):
         raise ValueError(f'argument seed: expected an integer, got {raw["seed"]!r}') from None
     if raw['execution_provider'] not in ('auto', 'cpu', 'cuda'):
         raise ValueError(f'argument execution_provider: expected auto, cpu or cuda, got {raw["execution_provider"]!r}')
+    try:
+        priority = int(raw['realtime_priority'])
+    except ValueError:
+        raise ValueError(f'argument realtime_priority: expected an integer, got {raw["realtime_priority"]!r}') from None
+    if not 0 <= priority <= 99:
+        raise ValueError(f'argument realtime_priority: expected 0..99, got {priority}')
     if raw['config'] and not Path(raw['config']).is_file():
         raise ValueError(f'argument config: no such file {raw["config"]}')
     return {
         'contract': contract_path, 'contract_obj': PolicyContract.load(contract_path),
         'sim': _bool('sim', raw['sim']), 'task': str(raw['task']), 'seed': seed,
         'start_in_estop': _bool('start_in_estop', raw['start_in_estop']),
-        'execution_provider': str(raw['execution_provider']), 'record': _bool('record', raw['record']),
+        'execution_provider': str(raw['execution_provider']), 'realtime_priority': priority,
+        'record': _bool('record', raw['record']),
         'output_dir': os.path.abspath(os.path.expanduser(str(raw['output_dir']))),
         'stats_file': os.path.abspath(raw['stats_file']) if raw['stats_file'] else '',
         'config': os.path.abspath(raw['config']) if raw['config'] else '',
@@ -103,7 +112,8 @@ def deploy_graph(args):
             'task': v['task'], 'cameras': cameras or ['scene_camera'], 'seed': v['seed']}))
     specs.append(NodeSpec('rlhf_policy', 'policy', 'policy', parameter_files=[policy_config_file()] + extra,
                           parameters={'contract': v['contract'], 'start_in_estop': v['start_in_estop'],
-                                      'execution_provider': v['execution_provider'], 'stats_file': v['stats_file']}))
+                                      'execution_provider': v['execution_provider'], 'stats_file': v['stats_file'],
+                                      'realtime_priority': v['realtime_priority']}))
     if v['record']:
         specs.append(NodeSpec('rlhf_recorder', 'recorder', 'recorder', parameter_files=list(extra), parameters={
             'data_dir': v['output_dir'], 'topics': recorded_topics(v), 'events_topic': '/episode/events'}))

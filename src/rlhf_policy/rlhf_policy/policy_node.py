@@ -15,6 +15,7 @@ Parameters: see config/policy.yaml.
 """
 
 import math
+import os
 from pathlib import Path
 import sys
 import time
@@ -49,6 +50,7 @@ PARAMETERS = {
     'status_window_s': 5.0,            # statistics window of /policy/status
     'start_in_estop': False,           # true: wait for /policy/resume before commanding anything
     'stats_file': '',                  # when set: every tick's timing is written here (CSV) at shutdown
+    'realtime_priority': 0,            # > 0: SCHED_FIFO priority of the control thread (needs CAP_SYS_NICE)
 }
 
 
@@ -68,6 +70,8 @@ class PolicyNode(Node):
                                f'{contract.rate_hz:g} Hz, inputs {contract.onnx_inputs}')
         problems = [f'model input {n!r} is not provided by the contract' for n in self.policy.missing_inputs]
         self.permanent_fault = '; '.join(problems + self.policy.shape_errors) or None
+        if p['realtime_priority'] > 0:
+            self._set_realtime(p['realtime_priority'])
         self.max_age_s = p['max_observation_age_ms'] * 1e-3
         self.period_s = 1.0 / contract.rate_hz
         self.assembler = ObservationAssembler(contract)
@@ -103,6 +107,15 @@ class PolicyNode(Node):
         self.create_timer(self.period_s, self._tick)
         self.create_timer(1.0 / p['status_rate_hz'], self._publish_status)
         self._log_transition(None, initial=True)
+
+    def _set_realtime(self, priority):
+        """SCHED_FIFO for this (the executor's) thread: ticks are not preempted by ordinary processes."""
+        try:
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(int(priority)))
+            self.get_logger().info(f'control thread on SCHED_FIFO priority {priority}')
+        except (AttributeError, OSError) as err:
+            self.get_logger().warning(f'realtime_priority {priority}: cannot use SCHED_FIFO ({err}); '
+                                      'running with normal scheduling')
 
     # --- observations (preprocessed on arrival) ---------------------------------------------------------
     def _color_callback(self, camera):
@@ -157,6 +170,7 @@ class PolicyNode(Node):
     # --- control tick ------------------------------------------------------------------------------------
     def _tick(self):
         start = time.monotonic()
+        cpu_start = time.thread_time()
         assembler, safety = self.assembler, self.safety
         fault = self.permanent_fault or assembler.joint_error
         ready = all(t is not None for t in assembler.arrival.values())
@@ -194,7 +208,8 @@ class PolicyNode(Node):
             self.arm_pub.publish(self._arm_msg)
             self.gripper_pub.publish(self._gripper_msg)
             latency_ms = (time.monotonic() - start) * 1e3
-        self.ticks.record(start, inference_ms, latency_ms, self._last_age_ms, self.period_s)
+        self.ticks.record(start, inference_ms, latency_ms, self._last_age_ms, self.period_s,
+                          (time.thread_time() - cpu_start) * 1e3)
 
     def _publish_status(self):
         summary = summarise(self.ticks.window_rows(), self.period_s)

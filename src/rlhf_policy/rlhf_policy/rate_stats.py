@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 
 # Columns of one tick record.
-TICK_START_S, INFERENCE_MS, LATENCY_MS, OBS_AGE_MS = range(4)
-COLUMNS = ('tick_start_s', 'inference_ms', 'latency_ms', 'observation_age_ms')
+TICK_START_S, INFERENCE_MS, LATENCY_MS, OBS_AGE_MS, TICK_CPU_MS = range(5)
+COLUMNS = ('tick_start_s', 'inference_ms', 'latency_ms', 'observation_age_ms', 'tick_cpu_ms')
 
 
 @dataclass
@@ -36,7 +36,10 @@ def missed_ticks(periods_s, target_period_s):
 
 
 def summarise(rows, target_period_s):
-    """Summary of (N, 4) tick rows. Jitter = |tick-to-tick period - target period|; NaN columns are skipped."""
+    """Summary of (N, 5) tick rows (``COLUMNS``).
+
+    Jitter = |tick-to-tick period - target period|; NaN entries (e.g. no inference in HOLD) are skipped.
+    """
     rows = np.asarray(rows, dtype=np.float64).reshape(-1, len(COLUMNS))
     n = rows.shape[0]
     nan = float('nan')
@@ -74,10 +77,11 @@ class TickRecorder:
         self._previous_start = None
         self._all = [] if keep_all else None
 
-    def record(self, tick_start_s, inference_ms, latency_ms, observation_age_ms, target_period_s):
+    def record(self, tick_start_s, inference_ms, latency_ms, observation_age_ms, target_period_s,
+               tick_cpu_ms=float('nan')):
         row = self._rows[self._count % self._rows.shape[0]]
         row[TICK_START_S], row[INFERENCE_MS] = tick_start_s, inference_ms
-        row[LATENCY_MS], row[OBS_AGE_MS] = latency_ms, observation_age_ms
+        row[LATENCY_MS], row[OBS_AGE_MS], row[TICK_CPU_MS] = latency_ms, observation_age_ms, tick_cpu_ms
         if self._previous_start is not None:
             self.total_missed += missed_ticks(tick_start_s - self._previous_start, target_period_s)
         self._previous_start = tick_start_s
