@@ -8,14 +8,22 @@
    thread renders 2 cameras at 30 Hz from snapshots and packs them into sensor_msgs/Image: real-time factor,
    dropped physics steps, delivered camera rate.
 4. Scripted expert success rate on seeded pick_place episodes at a few noise levels.
+5. The real ``sim`` node (a child process) over DDS with its default cameras: message rates received by a
+   subscriber (serialised, as the recorder subscribes), the largest gap between messages, and the
+   real-time factor the node logs. Skip with ``--no-node``.
 
 The machine is shared: the 1-minute load average is printed with the results.
 
 Usage: python bench/sim_bench.py [--realtime-seconds 10] [--episodes 20] [--resolutions 128x96,160x120,320x240]
+                                [--node-seconds 20] [--no-node]
 """
 
 import argparse
 import os
+import re
+import signal
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -29,7 +37,7 @@ from rlhf_sim.realtime import CameraThread, RealtimeSimulation
 from rlhf_sim.robot import CAMERA_NAMES
 from rlhf_sim.simulation import Simulation
 
-console = Console()
+console = Console(width=150)
 
 
 def bench_physics(seconds: float) -> tuple[float, float]:
@@ -114,6 +122,60 @@ def bench_expert(episodes: int, noise: float) -> tuple[float, float]:
     return successes / episodes, float(np.mean(lengths)) if lengths else float('nan')
 
 
+def bench_node(seconds: float, width: int, height: int) -> tuple[dict, list[float]]:
+    """Rates of the real node's topics seen by a subscriber over DDS, and the node's logged RTFs."""
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+    from sensor_msgs.msg import Image, JointState
+
+    from rlhf_msgs.msg import TaskState
+
+    env = dict(os.environ)
+    env.setdefault('ROS_DOMAIN_ID', '11')
+    env.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
+    cmd = [sys.executable, '-m', 'rlhf_sim.sim_node', '--ros-args', '-p', f'camera_width:={width}',
+           '-p', f'camera_height:={height}', '-p', 'status_period_s:=5.0']
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    context = rclpy.Context()
+    rclpy.init(context=context, domain_id=int(env['ROS_DOMAIN_ID']))
+    node = rclpy.create_node('sim_bench_probe', context=context)
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(node)
+    topics = {'/joint_states': JointState, '/rlhf_sim/task_state': TaskState}
+    for cam in CAMERA_NAMES:
+        topics[f'/{cam}/color'] = Image
+        topics[f'/{cam}/depth'] = Image
+    arrivals = {topic: [] for topic in topics}
+    for topic, msg_type in topics.items():
+        node.create_subscription(msg_type, topic, lambda _msg, t=topic: arrivals[t].append(time.perf_counter()),
+                                 10, raw=True)
+    try:
+        deadline = time.monotonic() + 60.0
+        while not all(arrivals.values()) and time.monotonic() < deadline and proc.poll() is None:
+            executor.spin_once(timeout_sec=0.1)
+        for stamps in arrivals.values():
+            stamps.clear()
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            executor.spin_once(timeout_sec=0.05)
+    finally:
+        executor.shutdown()
+        node.destroy_node()
+        rclpy.try_shutdown(context=context)
+        proc.send_signal(signal.SIGINT)
+        try:
+            output = proc.communicate(timeout=15)[0]
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            output = proc.communicate()[0]
+    rates = {}
+    for topic, stamps in arrivals.items():
+        gaps = np.diff(stamps) if len(stamps) > 1 else np.array([np.nan])
+        rates[topic] = (len(stamps) / seconds, float(np.max(gaps)) * 1000.0)
+    rtfs = [float(v) for v in re.findall(r'real-time factor ([0-9.]+)', output)]
+    return rates, rtfs[1:]   # the first window includes start-up
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--physics-seconds', type=float, default=3.0)
@@ -123,6 +185,8 @@ def main():
     parser.add_argument('--realtime-resolutions', default=f'{DEFAULT_WIDTH}x{DEFAULT_HEIGHT},160x120')
     parser.add_argument('--episodes', type=int, default=20)
     parser.add_argument('--noises', default='0.0,0.05,0.1')
+    parser.add_argument('--node-seconds', type=float, default=20.0)
+    parser.add_argument('--no-node', action='store_true', help='skip the DDS measurement of the real node')
     args = parser.parse_args()
     parse = [tuple(int(v) for v in r.split('x')) for r in args.resolutions.split(',')]
     parse_rt = [tuple(int(v) for v in r.split('x')) for r in args.realtime_resolutions.split(',')]
@@ -135,18 +199,18 @@ def main():
     def load() -> str:
         return f'{os.getloadavg()[0]:.1f}'
 
-    console.print('1/4 physics ...')
+    console.print('1/5 physics ...')
     rate, rtf = bench_physics(args.physics_seconds)
     table.add_row('physics steps/s (pick_place, 500 Hz model, no rendering)', f'{rate:,.0f}', load())
     table.add_row('  max real-time factor without rendering', f'{rtf:.1f}', load())
     table.add_row('  state-only env + expert, control steps/s (30 Hz ticks)', f'{bench_env_with_expert():,.0f}', load())
 
-    console.print('2/4 rendering ...')
+    console.print('2/5 rendering ...')
     for width, height in parse:
         fps = bench_render(width, height, args.render_frames)
         table.add_row(f'RGB+depth frames/s, one camera, {width}x{height}', f'{fps:.1f}', load())
 
-    console.print('3/4 real-time physics while rendering 2 cameras at 30 Hz ...')
+    console.print('3/5 real-time physics while rendering 2 cameras at 30 Hz ...')
     for width, height in parse_rt:
         result = bench_realtime(width, height, args.realtime_seconds)
         table.add_row(f'{width}x{height}: real-time factor (physics thread)', f'{result["rtf"]:.3f}', load())
@@ -154,11 +218,20 @@ def main():
         table.add_row(f'{width}x{height}: delivered frames/s (2 cameras each, target 30)', f'{result["fps"]:.1f}',
                       load())
 
-    console.print('4/4 scripted expert ...')
+    console.print('4/5 scripted expert ...')
     for noise in (float(v) for v in args.noises.split(',')):
         success, length = bench_expert(args.episodes, noise)
         table.add_row(f'pick_place expert success, noise {noise:g} ({args.episodes} seeds)', f'{success:.0%}', load())
         table.add_row(f'  mean successful episode length (sim s), noise {noise:g}', f'{length:.1f}', load())
+
+    if not args.no_node:
+        console.print(f'5/5 sim node over DDS for {args.node_seconds:g} s ...')
+        rates, rtfs = bench_node(args.node_seconds, DEFAULT_WIDTH, DEFAULT_HEIGHT)
+        for topic, (rate, max_gap_ms) in rates.items():
+            table.add_row(f'node {DEFAULT_WIDTH}x{DEFAULT_HEIGHT}: {topic} Hz (largest gap ms)',
+                          f'{rate:.1f} ({max_gap_ms:.0f})', load())
+        rtf_text = ', '.join(f'{v:.3f}' for v in rtfs) if rtfs else 'n/a'
+        table.add_row('node: real-time factor per 5 s window (logged)', rtf_text, load())
     console.print(table)
 
 

@@ -155,6 +155,57 @@ class RealtimeSimulation:
         return self.sim.seed
 
 
+class Ticker:
+    """Fixed-rate schedule: after each tick's work, ``wait`` sleeps until the next tick is due.
+
+    A late tick runs at once (so the average rate holds); beyond ``max_backlog`` late ticks the rest are
+    skipped and counted, rather than run in a burst.
+    """
+
+    def __init__(self, rate_hz: float, max_backlog: int):
+        self.period = 1.0 / float(rate_hz)
+        self.max_backlog = int(max_backlog)
+        self.next = time.perf_counter()
+        self.skipped = 0
+
+    def wait(self, stop: threading.Event) -> bool:
+        """Sleep until the next tick; False when ``stop`` was set meanwhile."""
+        self.next += self.period
+        now = time.perf_counter()
+        behind = int((now - self.next) / self.period)
+        if behind > self.max_backlog:
+            self.skipped += behind - self.max_backlog
+            self.next += (behind - self.max_backlog) * self.period
+        return not stop.wait(max(0.0, self.next - now))
+
+
+class PeriodicThread:
+    """Calls ``fn()`` at ``rate_hz`` in its own thread, independent of the ROS executor's load."""
+
+    def __init__(self, rate_hz: float, fn, name: str, max_backlog: int = 10):
+        self.fn = fn
+        self.ticker = Ticker(rate_hz, max_backlog)
+        self.calls = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def start(self) -> None:
+        self.ticker.next = time.perf_counter()
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=2.0)
+
+    def _run(self) -> None:
+        while True:
+            self.fn()
+            self.calls += 1
+            if not self.ticker.wait(self._stop):
+                return
+
+
 class SnapshotRenderer:
     """Renders snapshots with its own MjData; create and use it in one thread (the GL context's)."""
 
@@ -186,7 +237,8 @@ class SnapshotRenderer:
 class CameraThread:
     """Calls ``on_frame(snapshot, images)`` at ``rate_hz`` with images rendered from fresh snapshots.
 
-    When rendering is slower than the rate, ticks are skipped (counted in ``skipped``) instead of queueing.
+    When rendering is slower than the rate, ticks are skipped (counted in ``skipped``) instead of queueing;
+    a frame less than a period late is rendered at once, so short stalls do not lower the average rate.
     """
 
     def __init__(self, realtime: RealtimeSimulation, cameras, width: int, height: int, depth: bool,
@@ -223,19 +275,14 @@ class CameraThread:
             renderer.close()
             return
         self._ready.set()
-        next_tick = time.perf_counter()
+        ticker = Ticker(1.0 / self.period, max_backlog=2)
         try:
             while not self._stop.is_set():
                 snap = self.realtime.snapshot()
-                images = renderer.render(snap)
-                self.on_frame(snap, images)
+                self.on_frame(snap, renderer.render(snap))
                 self.frames += 1
-                next_tick += self.period
-                late = time.perf_counter() - next_tick
-                if late > self.period:   # more than a whole period late: skip the missed ticks, keep the phase
-                    missed = int(late / self.period)
-                    self.skipped += missed
-                    next_tick += missed * self.period
-                self._stop.wait(max(0.0, next_tick - time.perf_counter()))
+                if not ticker.wait(self._stop):
+                    break
+                self.skipped = ticker.skipped
         finally:
             renderer.close()

@@ -21,7 +21,7 @@ from std_msgs.msg import Float64MultiArray
 from rlhf_msgs.msg import TaskState as TaskStateMsg
 from rlhf_msgs.srv import ResetSim
 from rlhf_sim.cameras import DEFAULT_HEIGHT, DEFAULT_WIDTH, camera_intrinsics
-from rlhf_sim.realtime import CameraThread, RealtimeSimulation
+from rlhf_sim.realtime import CameraThread, PeriodicThread, RealtimeSimulation
 from rlhf_sim.robot import CAMERA_NAMES, JOINT_NAMES
 from rlhf_sim.ros_convert import fill_camera_info, fill_image, fill_pose, stamp_from_ns
 from rlhf_sim.tasks import TASKS
@@ -81,7 +81,6 @@ class SimNode(Node):
         self.create_subscription(Float64MultiArray, p['arm_command_topic'], self._on_arm_command, reliable)
         self.create_subscription(Float64MultiArray, p['gripper_command_topic'], self._on_gripper_command, reliable)
         self.create_service(ResetSim, p['reset_service'], self._on_reset)
-        self.create_timer(1.0 / p['joint_state_rate'], self._publish_joint_state)
         self.create_timer(1.0 / p['task_state_rate'], self._publish_task_state)
         if p['status_period_s'] > 0:
             self.create_timer(p['status_period_s'], self._log_status)
@@ -92,6 +91,9 @@ class SimNode(Node):
                                               p['render_depth'], p['camera_rate'], self._publish_images)
             self.camera_thread.start()
         self.realtime.start()
+        # Joint states (and /clock) come from their own thread so that a busy executor cannot thin them out.
+        self.state_thread = PeriodicThread(p['joint_state_rate'], self._publish_joint_state, 'joint_states')
+        self.state_thread.start()
         self.get_logger().info(
             f'sim: task {p["task"]} (seed {self.realtime.seed}), physics {p["physics_hz"]:g} Hz, joint states '
             f'{p["joint_state_rate"]:g} Hz, cameras {self.cameras or "none"} {p["camera_width"]}x{p["camera_height"]} '
@@ -103,6 +105,15 @@ class SimNode(Node):
 
     # -- publishers ---------------------------------------------------------------------------------
     def _publish_joint_state(self) -> None:
+        """Runs in the joint-state thread."""
+        try:
+            self._publish_joint_state_now()
+        except Exception:
+            if self.context.ok():
+                raise
+            # shutting down: the context went away during the publish; the thread is stopping
+
+    def _publish_joint_state_now(self) -> None:
         position, velocity, effort, sim_time = self.realtime.joint_state()
         msg = JointState()
         msg.header.stamp = self._stamp(sim_time, time.time_ns())
@@ -189,6 +200,7 @@ class SimNode(Node):
         return response
 
     def shutdown(self) -> None:
+        self.state_thread.stop()
         if self.camera_thread is not None:
             self.camera_thread.stop()
         self.realtime.stop()
