@@ -8,6 +8,7 @@ positions and velocities in ARM_JOINT_NAMES + FINGER_JOINT_NAMES order).
 
 import gymnasium as gym
 from gymnasium import spaces
+import mujoco
 import numpy as np
 
 from rlhf_sim.cameras import DEFAULT_HEIGHT, DEFAULT_WIDTH, CameraRenderer
@@ -106,6 +107,9 @@ class ManipulationEnv(gym.Env):
             raise ValueError(f'action must have shape (8,) = 7 arm joint targets + gripper opening, got {action.shape}')
         self.sim.set_command(action)
         self.sim.step(self._substeps())
+        # mj_step leaves body poses one step behind qpos: recompute them so that images, task state and
+        # joint positions of this observation describe the same instant (the state itself is unchanged).
+        mujoco.mj_forward(self.model, self.data)
         self._steps += 1
         state = self.sim.task_state()
         reward = state.progress - self._progress

@@ -171,3 +171,31 @@ def test_reset_service_switches_task_and_seeds(probe, sim_process):
     assert reply.success and reply.seed >= 0
     bad = call_reset(probe, 'juggling', 1, sim_process)
     assert not bad.success and 'pick_place' in bad.message
+
+
+def test_publish_clock_stamps_with_simulated_time(ros_env):
+    from rosgraph_msgs.msg import Clock
+    cmd = [sys.executable, '-m', 'rlhf_sim.sim_node', '--ros-args', '-p', 'cameras:=[none]',
+           '-p', 'publish_clock:=true', '-p', 'status_period_s:=0.0', '-r', '__node:=sim_clock',
+           '-r', '/joint_states:=/clock_test/joint_states', '-r', '/clock:=/clock_test/clock',
+           '-p', 'reset_service:=/clock_test/reset', '-p', 'task_state_topic:=/clock_test/task_state']
+    proc = subprocess.Popen(cmd, env=ros_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    p = Probe(int(ros_env['ROS_DOMAIN_ID']))
+    try:
+        clocks, states = [], []
+        p.node.create_subscription(Clock, '/clock_test/clock', clocks.append, 10)
+        p.node.create_subscription(JointState, '/clock_test/joint_states', states.append, 10)
+        p.spin_until(lambda: len(clocks) > 20 and len(states) > 20, 60.0, '/clock and joint states', proc)
+        times = [c.clock.sec + c.clock.nanosec * 1e-9 for c in clocks]
+        assert all(b >= a for a, b in zip(times, times[1:]))   # monotonic
+        assert times[-1] < 120.0                                # simulated time since start, not the epoch
+        stamp = states[-1].header.stamp
+        assert stamp.sec + stamp.nanosec * 1e-9 < 120.0
+    finally:
+        p.close()
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
