@@ -106,15 +106,15 @@ class StampProbe:
         self.thread.join(timeout=5.0)
 
 
-def recorder_losses(bag_stamps: dict, probe_stamps: dict) -> int:
-    """Stamps the probe received inside the bag's window of each topic that are missing from the bag."""
-    lost = 0
+def recorder_losses(bag_stamps: dict, probe_stamps: dict) -> dict:
+    """Per topic: stamps the probe received inside the bag's window that are missing from the bag."""
+    lost = {}
     for topic, stamps in bag_stamps.items():
         if len(stamps) == 0 or topic not in probe_stamps:
             continue
         seen = np.array(sorted(probe_stamps[topic]), dtype=np.int64)
         window = seen[(seen >= stamps[0]) & (seen <= stamps[-1])]
-        lost += int(np.sum(~np.isin(window, stamps)))
+        lost[topic] = int(np.sum(~np.isin(window, stamps)))
     return lost
 
 
@@ -234,8 +234,13 @@ def main(argv=None) -> int:
         table.add_row(f'{topic} rate in bag (Hz)', span(values), '30 +- 1')
     table.add_row('/joint_states rate in bag (Hz)', span(js_rates, '{:.1f}'), '>= 100')
     probe_count = sum(len(v) for v in probe.stamps.values())
-    table.add_row('messages lost by the recorder (vs probe)', f'{sum(c["lost"] for c in checks)} '
-                  f'(probe received {probe_count})', '0')
+    lost = {}
+    for check in checks:
+        for topic, count in check['lost'].items():
+            lost[topic] = lost.get(topic, 0) + count
+    by_topic = ', '.join(f'{t} {n}' for t, n in sorted(lost.items()) if n)
+    table.add_row('messages lost by the recorder (vs probe)', f'{sum(lost.values())} of {probe_count} received '
+                  f'by the probe' + (f': {by_topic}' if by_topic else ''), '0')
     table.add_row('publisher gaps (stamps > 1.5 periods apart)', f'{sum(c["publisher_gaps"] for c in checks)}', '')
     table.add_row('camera rate published, seen by the probe (Hz)',
                   span([v for c in checks for v in c['probe_camera_hz']]), '30 +- 1')
