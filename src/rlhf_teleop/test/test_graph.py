@@ -131,3 +131,42 @@ def test_stop_processes_sends_sigint_first(tmp_path):
     codes = stop_processes({'clean': proc, 'stubborn': stubborn}, sigint_timeout_s=2.0, sigterm_timeout_s=0.5)
     assert codes['clean'] == 0 and marker.read_text() == 'clean'
     assert codes['stubborn'] == -9   # ignored SIGINT and SIGTERM: killed
+
+
+def test_launch_file_turns_the_specs_into_nodes(monkeypatch, tmp_path):
+    """Run the launch file against minimal stand-ins of launch/launch_ros (not installable here)."""
+    import importlib.util
+    import types
+
+    class Recorder:
+        def __init__(self, *args, **kwargs):
+            self.args, self.kwargs = args, kwargs
+
+    class LaunchConfiguration:
+        def __init__(self, name):
+            self.name = name
+
+        def perform(self, context):
+            return context[self.name]
+
+    stand_ins = {
+        'launch': types.SimpleNamespace(LaunchDescription=lambda actions: actions),
+        'launch.actions': types.SimpleNamespace(DeclareLaunchArgument=Recorder, OpaqueFunction=Recorder),
+        'launch.substitutions': types.SimpleNamespace(LaunchConfiguration=LaunchConfiguration),
+        'launch_ros.actions': types.SimpleNamespace(Node=Recorder),
+    }
+    for name, module in stand_ins.items():
+        monkeypatch.setitem(sys.modules, name, module)
+    spec = importlib.util.spec_from_file_location('collect_launch', LAUNCH_FILE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    actions = module.generate_launch_description()
+    declared = {a.args[0]: a.kwargs['default_value'] for a in actions[:-1]}
+    context = {**declared, 'device': 'gamepad', 'sim': 'false', 'output_dir': str(tmp_path)}
+    nodes = actions[-1].kwargs['function'](context)
+    specs = collect_graph(context)
+    assert [n.kwargs['name'] for n in nodes] == [s.name for s in specs] == ['teleop', 'recorder']
+    teleop = nodes[0].kwargs
+    assert teleop['package'] == 'rlhf_teleop' and teleop['executable'] == 'teleop'
+    assert teleop['parameters'][-1] == specs[0].parameters and teleop['parameters'][-1]['device'] == 'gamepad'
+    assert teleop['parameters'][0].endswith('teleop.yaml')
