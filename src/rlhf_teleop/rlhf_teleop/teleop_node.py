@@ -98,6 +98,7 @@ class TeleopNode(Node):
         self.reset_deadline = 0.0
         self.reset_done_at = None
         self.success_since = None
+        self.retry_at = 0.0         # unattended: no new start before this (after a failed reset)
         self.completed = 0
         self.done_at = None
         self.done = False
@@ -247,7 +248,7 @@ class TeleopNode(Node):
         self.success_since = None
         if self.reset_client is not None:
             if not self.reset_client.service_is_ready():
-                self.get_logger().info(self.manager.abort_start(f'service {self.p["services.reset"]} is not available'))
+                self._abort_start(f'service {self.p["services.reset"]} is not available')
                 return None
             self.reset_future = self.reset_client.call_async(ResetSim.Request(task=self.p['task'], seed=episode.seed))
             self.reset_deadline = time.monotonic() + self.p['reset_timeout_s']
@@ -260,13 +261,11 @@ class TeleopNode(Node):
             if not self.reset_future.done():
                 if now > self.reset_deadline:
                     self.reset_future = None
-                    self.get_logger().error(self.manager.abort_start(
-                        f'{self.p["services.reset"]} did not answer within {self.p["reset_timeout_s"]} s'))
+                    self._abort_start(f'{self.p["services.reset"]} did not answer within {self.p["reset_timeout_s"]} s')
                 return
             response, self.reset_future = self.reset_future.result(), None
             if response is None or not response.success:
-                self.get_logger().error(self.manager.abort_start(
-                    f'scene reset failed: {response.message if response else "no response"}'))
+                self._abort_start(f'scene reset failed: {response.message if response else "no response"}')
                 return
             self.reset_done_at = now
         fresh = self.joint_state_time > self.reset_done_at
@@ -281,6 +280,10 @@ class TeleopNode(Node):
         self.last_status = now
         self.get_logger().info(self.manager.start_recording(now))
         self._publish_event(EpisodeEvent.START, self.manager.current)
+
+    def _abort_start(self, reason: str):
+        self.get_logger().error(self.manager.abort_start(reason))
+        self.retry_at = time.monotonic() + 2.0
 
     def finish(self, outcome: str, note: str = ''):
         """End the recording episode; the event tells the recorder to keep or delete its bag."""
@@ -395,7 +398,7 @@ class TeleopNode(Node):
                 self.request_start()
 
     def _ready_for_unattended(self, now):
-        if now - self.started_mono < self.p['start_delay_s']:
+        if now - self.started_mono < self.p['start_delay_s'] or now < self.retry_at:
             return False
         if self.p['wait_for_recorder'] and self.event_pub.get_subscription_count() == 0:
             self._warn_once('recorder', f'waiting for a subscriber of {self.p["topics.events"]} (the recorder)')
