@@ -161,3 +161,25 @@ def test_pose_target_moves_the_end_effector_to_the_target(ros, nodes):
     ros.spin_for(3.0, every=lambda: target_pub.publish(target))   # a VR controller streams its pose
     error = np.linalg.norm(arm.ee_position() - goal)
     assert error < 0.01, f'end effector {arm.ee_position()} is {error:.3f} m from the target {goal}\n{nodes.logs()}'
+
+
+def test_gamepad_left_stick_moves_the_end_effector_in_y(ros, nodes):
+    """The joy node's Xbox layout: left stick pushed left (axis 0 positive) is +y in the robot base frame."""
+    nodes.start(sim_spec())
+    nodes.start(teleop_spec(device='gamepad'))
+    arm = ArmWatcher(ros.node)
+    joy_pub = ros.node.create_publisher(Joy, '/joy', 10)
+    assert ros.spin_until(lambda: arm.q is not None and joy_pub.get_subscription_count() > 0, timeout=60), \
+        nodes.logs()
+    axes = [0.0] * 8
+    axes[2] = axes[5] = 1.0                               # triggers at rest read +1 on the joy node
+    joy = Joy(axes=axes, buttons=[0] * 11)
+    ros.spin_for(0.5, every=lambda: joy_pub.publish(joy))
+    start = arm.ee_position()
+    joy.axes[0] = 0.9
+    ros.spin_for(2.0, every=lambda: joy_pub.publish(joy))
+    joy.axes[0] = 0.0
+    ros.spin_for(0.5, every=lambda: joy_pub.publish(joy))
+    moved = arm.ee_position() - start
+    assert moved[1] > 0.1 and abs(moved[0]) < 0.2 * moved[1] and abs(moved[2]) < 0.2 * moved[1], \
+        f'moved {moved}\n{nodes.logs()}'
