@@ -21,6 +21,7 @@ _RELEASE_OBJECT_Z = {
     'stack': 3 * CUBE_HALF + 0.006,           # on top of the base cube (adjusted to its actual height)
     'insertion': PEG_HALF_LENGTH + 0.012,     # peg bottom 1.2 cm above the socket floor, well inside
 }
+_LOWER_XY_TOLERANCE = {'pick_place': 0.008, 'stack': 0.005, 'insertion': 0.003}
 CARRY_HEIGHT = 0.14        # object-centre height while carrying (clears the socket and the other cube)
 HOVER = 0.08               # ee height above the grasp height before descending
 
@@ -121,10 +122,13 @@ class ScriptedExpert:
                 release_z = _RELEASE_OBJECT_Z[self.task]
                 if self.task == 'stack':
                     release_z = target[2] + 0.006
-                goal = np.array([target[0], target[1], release_z]) + held_offset
+                final = np.array([target[0], target[1], release_z]) + held_offset
+                goal = final.copy()
                 speed = 0.12
-                if np.linalg.norm(goal - ee_pos) < 0.005 or (self._ticks_in_phase > 60 and
-                                                              obj[2] < release_z + 0.01):
+                if np.linalg.norm(final[:2] - ee_pos[:2]) > _LOWER_XY_TOLERANCE[self.task]:
+                    goal[2] = max(final[2], ee_pos[2])   # line up first, then go down (a peg hits the rim)
+                if np.linalg.norm(final - ee_pos) < 0.005 or (self._ticks_in_phase > 60 and
+                                                               obj[2] < release_z + 0.01):
                     self._next('release')
         elif self.phase == 'release':
             goal = ee_pos.copy()

@@ -26,7 +26,7 @@ SPAWN_X = (0.42, 0.62)
 SPAWN_Y = (-0.18, 0.18)
 
 
-@dataclass
+@dataclass(eq=False)
 class TaskState:
     """Privileged state of a task (what /rlhf_sim/task_state carries)."""
 
@@ -37,6 +37,14 @@ class TaskState:
     progress: float = 0.0
     success: bool = False
     grasped: bool = field(default=False)  # both fingers touch the manipulated object
+
+    def __eq__(self, other):
+        if not isinstance(other, TaskState):
+            return NotImplemented
+        return (self.task == other.task and self.object_names == other.object_names
+                and np.array_equal(self.object_poses, other.object_poses)
+                and np.array_equal(self.target_pose, other.target_pose) and self.progress == other.progress
+                and self.success == other.success and self.grasped == other.grasped)
 
 
 def _yaw_quat(yaw: float) -> np.ndarray:

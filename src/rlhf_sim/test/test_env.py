@@ -143,3 +143,9 @@ def test_rendered_observation_and_depth_geometry():
             assert checked >= 2
     finally:
         env.close()
+
+
+def test_gymnasium_env_checker_passes():
+    from gymnasium.utils.env_checker import check_env
+    env = ManipulationEnv('insertion', cameras=())
+    check_env(env, skip_render_check=True)   # spaces, seeding determinism, step/reset signatures
