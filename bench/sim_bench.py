@@ -7,7 +7,7 @@
 3. The node's arrangement without ROS: the real-time physics thread (rlhf_sim.realtime) while a camera
    thread renders 2 cameras at 30 Hz from snapshots and packs them into sensor_msgs/Image: real-time factor,
    dropped physics steps, delivered camera rate.
-4. Scripted expert success rate on seeded pick_place episodes at a few noise levels.
+4. Scripted expert success rate on seeded episodes of each task at a few noise levels.
 5. The real ``sim`` node (a child process) over DDS with its default cameras: message rates received by a
    subscriber (serialised, as the recorder subscribes), the largest gap between messages, and the
    real-time factor the node logs. Skip with ``--no-node``.
@@ -104,8 +104,8 @@ def bench_realtime(width: int, height: int, seconds: float) -> dict:
             'skipped': skipped}
 
 
-def bench_expert(episodes: int, noise: float) -> tuple[float, float]:
-    env = ManipulationEnv('pick_place', cameras=(), max_episode_steps=300)
+def bench_expert(task: str, episodes: int, noise: float) -> tuple[float, float]:
+    env = ManipulationEnv(task, cameras=(), max_episode_steps=300)
     controller = ExpertController(env, noise=noise, seed=0)
     successes, lengths = 0, []
     for seed in range(episodes):
@@ -185,6 +185,7 @@ def main():
     parser.add_argument('--realtime-resolutions', default=f'{DEFAULT_WIDTH}x{DEFAULT_HEIGHT},160x120')
     parser.add_argument('--episodes', type=int, default=20)
     parser.add_argument('--noises', default='0.0,0.05,0.1')
+    parser.add_argument('--expert-tasks', default='pick_place,stack,insertion')
     parser.add_argument('--node-seconds', type=float, default=20.0)
     parser.add_argument('--no-node', action='store_true', help='skip the DDS measurement of the real node')
     args = parser.parse_args()
@@ -219,10 +220,11 @@ def main():
                       load())
 
     console.print('4/5 scripted expert ...')
-    for noise in (float(v) for v in args.noises.split(',')):
-        success, length = bench_expert(args.episodes, noise)
-        table.add_row(f'pick_place expert success, noise {noise:g} ({args.episodes} seeds)', f'{success:.0%}', load())
-        table.add_row(f'  mean successful episode length (sim s), noise {noise:g}', f'{length:.1f}', load())
+    for task in args.expert_tasks.split(','):
+        for noise in (float(v) for v in args.noises.split(',')):
+            success, length = bench_expert(task, args.episodes, noise)
+            table.add_row(f'{task} expert success, noise {noise:g} ({args.episodes} seeds); mean length of a success',
+                          f'{success:.0%}; {length:.1f} s', load())
 
     if not args.no_node:
         console.print(f'5/5 sim node over DDS for {args.node_seconds:g} s ...')

@@ -238,7 +238,7 @@ class CameraThread:
     """Calls ``on_frame(snapshot, images)`` at ``rate_hz`` with images rendered from fresh snapshots.
 
     When rendering is slower than the rate, ticks are skipped (counted in ``skipped``) instead of queueing;
-    a frame less than a period late is rendered at once, so short stalls do not lower the average rate.
+    a frame up to two periods late is rendered at once, so short stalls do not lower the average rate.
     """
 
     def __init__(self, realtime: RealtimeSimulation, cameras, width: int, height: int, depth: bool,
