@@ -8,6 +8,7 @@ opening) and serves /rlhf_sim/reset. Physics runs in real time in its own thread
 of the state in another thread, so rendering never holds physics up. Parameters: config/sim.yaml.
 """
 
+import sys
 import time
 
 import rclpy
@@ -25,6 +26,8 @@ from rlhf_sim.realtime import CameraThread, PeriodicThread, RealtimeSimulation
 from rlhf_sim.robot import CAMERA_NAMES, JOINT_NAMES
 from rlhf_sim.ros_convert import fill_camera_info, fill_image, fill_pose, stamp_from_ns
 from rlhf_sim.tasks import TASKS
+
+MAX_IMAGE_SIZE = (1280, 960)   # the scene's offscreen buffer (rlhf_sim.robot)
 
 PARAMETERS = {
     'task': 'pick_place',
@@ -59,6 +62,10 @@ class SimNode(Node):
             if not p[name] > 0:
                 raise ValueError(f'parameter {name}: must be > 0, got {p[name]}')
         self.cameras = [c for c in p['cameras'] if c and c != 'none']
+        width_ok = 0 < p['camera_width'] <= MAX_IMAGE_SIZE[0]
+        if self.cameras and not (width_ok and 0 < p['camera_height'] <= MAX_IMAGE_SIZE[1]):
+            raise ValueError(f'parameters camera_width, camera_height: {p["camera_width"]}x{p["camera_height"]} is '
+                             f'outside 1x1 .. {MAX_IMAGE_SIZE[0]}x{MAX_IMAGE_SIZE[1]}')
         seed = None if p['seed'] < 0 else p['seed']
         self.realtime = RealtimeSimulation(p['task'], physics_hz=p['physics_hz'], seed=seed)
         self.realtime.reset(seed=seed)
@@ -214,6 +221,9 @@ def main(args=None):
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except ValueError as exc:   # bad parameters: say which, without a traceback
+        print(f'[sim] error: {exc}', file=sys.stderr)
+        return 1
     finally:
         if node is not None:
             node.shutdown()
@@ -222,4 +232,4 @@ def main(args=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -199,3 +199,13 @@ def test_publish_clock_stamps_with_simulated_time(ros_env):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.mark.parametrize('arguments, named', [(['-p', 'task:=juggling'], 'task'),
+                                              (['-p', 'camera_width:=5000'], 'camera_width')])
+def test_bad_parameters_exit_with_a_clear_error(ros_env, arguments, named):
+    cmd = [sys.executable, '-m', 'rlhf_sim.sim_node', '--ros-args', '-r', '__node:=sim_bad', *arguments]
+    result = subprocess.run(cmd, env=ros_env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert f'parameter {named}' in result.stderr or f'parameters {named}' in result.stderr, result.stderr
+    assert 'Traceback' not in result.stderr
