@@ -232,6 +232,8 @@ def main(argv=None) -> int:
                   'all')
     for topic, values in camera_rates.items():
         table.add_row(f'{topic} rate in bag (Hz)', span(values), '30 +- 1')
+    within = sum(all(abs(v - 30.0) <= 1.0 for v in c['camera_hz'].values()) for c in checks)
+    table.add_row('episodes with every camera stream at 30 +- 1 Hz', f'{within} / {len(checks)}', 'all')
     table.add_row('/joint_states rate in bag (Hz)', span(js_rates, '{:.1f}'), '>= 100')
     probe_count = sum(len(v) for v in probe.stamps.values())
     lost = {}
