@@ -134,7 +134,8 @@ def collect_graph(args: dict) -> list:
     if v['sim']:
         sim_parameters = {'task': v['task'], 'cameras': v['cameras'] or ['none'], 'seed': v['seed']}
         sim_parameters.update({name: v[name] for name in ('camera_width', 'camera_height') if v[name] is not None})
-        specs.append(NodeSpec('rlhf_sim', 'sim', 'sim', parameter_files=list(extra_files), parameters=sim_parameters))
+        specs.append(NodeSpec('rlhf_sim', 'sim', 'sim', parameters=sim_parameters,
+                              parameter_files=_defaults('rlhf_sim', 'sim.yaml') + extra_files))
     if v['start_driver'] and v['device'] in DEVICE_DRIVERS:
         package, executable, name = DEVICE_DRIVERS[v['device']]
         specs.append(NodeSpec(package, executable, name, parameter_files=list(extra_files)))
@@ -142,21 +143,33 @@ def collect_graph(args: dict) -> list:
                           parameters={'device': v['device'], 'task': v['task'], 'num_episodes': v['num_episodes'],
                                       'operator_name': v['operator_name'], 'expert_noise': v['expert_noise'],
                                       'seed': v['seed'], 'sim': v['sim']}))
-    specs.append(NodeSpec('rlhf_recorder', 'recorder', 'recorder', parameter_files=list(extra_files), parameters={
-        'data_dir': v['output_dir'], 'topics': recorded_topics(v), 'events_topic': '/episode/events'}))
+    recorder_parameters = {'data_dir': v['output_dir'], 'topics': recorded_topics(v), 'events_topic': '/episode/events'}
+    specs.append(NodeSpec('rlhf_recorder', 'recorder', 'recorder', parameters=recorder_parameters,
+                          parameter_files=_defaults('rlhf_recorder', 'recorder.yaml') + extra_files))
     return specs
 
 
-def teleop_config_file() -> str:
-    """The installed config/teleop.yaml (the documented defaults), or the source tree's copy."""
+def package_config_file(package: str, filename: str) -> str | None:
+    """A package's installed ``config/<filename>`` (its documented defaults), else the source tree's copy, else None."""
     try:
         from ament_index_python.packages import get_package_share_directory
-        path = Path(get_package_share_directory('rlhf_teleop')) / 'config' / 'teleop.yaml'
+        path = Path(get_package_share_directory(package)) / 'config' / filename
         if path.is_file():
             return str(path)
     except (ImportError, LookupError, ValueError):
         pass
-    return str(Path(__file__).resolve().parents[1] / 'config' / 'teleop.yaml')
+    path = Path(__file__).resolve().parents[2] / package / 'config' / filename
+    return str(path) if path.is_file() else None
+
+
+def teleop_config_file() -> str:
+    """rlhf_teleop's config/teleop.yaml."""
+    return package_config_file('rlhf_teleop', 'teleop.yaml')
+
+
+def _defaults(package: str, filename: str) -> list:
+    path = package_config_file(package, filename)
+    return [path] if path else []
 
 
 # -- the embedded launcher ------------------------------------------------------------------------------

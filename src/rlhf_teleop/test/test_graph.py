@@ -66,6 +66,8 @@ def test_sim_graph_has_simulator_teleop_and_recorder(tmp_path):
     assert sim.parameters['cameras'] == ['scene_camera', 'wrist_camera'] and sim.parameters['seed'] == 7
     assert teleop.parameters['num_episodes'] == 20 and teleop.parameters['sim'] is True
     assert teleop.parameter_files[0].endswith('teleop.yaml') and Path(teleop.parameter_files[0]).is_file()
+    # each node starts from its package's documented defaults, then the graph's values
+    assert sim.parameter_files[0].endswith('sim.yaml') and recorder.parameter_files[0].endswith('recorder.yaml')
     assert recorder.parameters['data_dir'] == str(tmp_path)
     topics = recorder.parameters['topics']
     assert '/wrist_camera/depth' in topics and '/arm_controller/commands' in topics
