@@ -116,14 +116,37 @@ def resolve_arguments(args: dict) -> dict:
     return values
 
 
-def recorded_topics(values: dict) -> list:
-    """Topics in every episode bag: proprioception, the commands (actions), cameras, and the sim's task state."""
-    topics = ['/joint_states', '/arm_controller/commands', '/gripper_controller/commands']
-    for camera in values['cameras']:
-        topics += [f'/{camera}/color', f'/{camera}/depth', f'/{camera}/camera_info']
-    if values['sim']:
-        topics.append('/rlhf_sim/task_state')
+ROBOT_TOPICS = {'joint_states': '/joint_states', 'arm_commands': '/arm_controller/commands',
+                'gripper_commands': '/gripper_controller/commands'}
+
+
+def robot_topics(parameter_files: list) -> dict:
+    """The teleop node's ``topics.*`` names for the robot, as its parameter files set them (later files win)."""
+    topics = dict(ROBOT_TOPICS)
+    for path in parameter_files:
+        try:
+            content = yaml.safe_load(Path(path).read_text()) or {}
+        except (OSError, yaml.YAMLError) as err:
+            raise ValueError(f'parameter file {path}: cannot be read as YAML ({err})') from None
+        for key in ('/**', 'teleop', '/teleop'):
+            params = ((content.get(key) or {}).get('ros__parameters') or {}) if isinstance(content, dict) else {}
+            nested = params.get('topics') if isinstance(params.get('topics'), dict) else {}
+            for name in ROBOT_TOPICS:
+                value = nested.get(name, params.get(f'topics.{name}'))
+                if value:
+                    topics[name] = str(value)
     return topics
+
+
+def recorded_topics(values: dict, topics: dict | None = None) -> list:
+    """Topics in every episode bag: proprioception, the commands (actions), cameras, and the sim's task state."""
+    topics = topics or ROBOT_TOPICS
+    recorded = [topics['joint_states'], topics['arm_commands'], topics['gripper_commands']]
+    for camera in values['cameras']:
+        recorded += [f'/{camera}/color', f'/{camera}/depth', f'/{camera}/camera_info']
+    if values['sim']:
+        recorded.append('/rlhf_sim/task_state')
+    return recorded
 
 
 def collect_graph(args: dict) -> list:
@@ -139,11 +162,13 @@ def collect_graph(args: dict) -> list:
     if v['start_driver'] and v['device'] in DEVICE_DRIVERS:
         package, executable, name = DEVICE_DRIVERS[v['device']]
         specs.append(NodeSpec(package, executable, name, parameter_files=list(extra_files)))
-    specs.append(NodeSpec('rlhf_teleop', 'teleop', 'teleop', parameter_files=[teleop_config_file()] + extra_files,
+    teleop_files = [teleop_config_file()] + extra_files
+    specs.append(NodeSpec('rlhf_teleop', 'teleop', 'teleop', parameter_files=teleop_files,
                           parameters={'device': v['device'], 'task': v['task'], 'num_episodes': v['num_episodes'],
                                       'operator_name': v['operator_name'], 'expert_noise': v['expert_noise'],
                                       'seed': v['seed'], 'sim': v['sim']}))
-    recorder_parameters = {'data_dir': v['output_dir'], 'topics': recorded_topics(v), 'events_topic': '/episode/events'}
+    recorder_parameters = {'data_dir': v['output_dir'], 'topics': recorded_topics(v, robot_topics(teleop_files)),
+                           'events_topic': '/episode/events'}
     specs.append(NodeSpec('rlhf_recorder', 'recorder', 'recorder', parameters=recorder_parameters,
                           parameter_files=_defaults('rlhf_recorder', 'recorder.yaml') + extra_files))
     return specs

@@ -76,7 +76,8 @@ def test_sim_graph_has_simulator_teleop_and_recorder(tmp_path):
 
 def test_real_robot_graph_starts_no_simulator(tmp_path):
     config = tmp_path / 'robot.yaml'
-    config.write_text('teleop:\n  ros__parameters:\n    topics:\n      joint_states: /franka/joint_states\n')
+    config.write_text('teleop:\n  ros__parameters:\n    topics:\n      joint_states: /franka/joint_states\n'
+                      '      arm_commands: /position_controller/commands\n')
     specs = collect_graph({'sim': 'false', 'device': 'spacemouse', 'config': str(config), 'cameras': 'front',
                            'start_driver': 'true'})
     names = [s.name for s in specs]
@@ -84,7 +85,10 @@ def test_real_robot_graph_starts_no_simulator(tmp_path):
     teleop = specs[1]
     assert teleop.parameters['sim'] is False and str(config) in teleop.parameter_files
     assert '/rlhf_sim/task_state' not in specs[2].parameters['topics']
-    assert '/front/color' in specs[2].parameters['topics']
+    recorded = specs[2].parameters['topics']
+    assert '/front/color' in recorded
+    # the recorder records the robot's topics, named as the teleop node uses them
+    assert recorded[:3] == ['/franka/joint_states', '/position_controller/commands', '/gripper_controller/commands']
 
 
 @pytest.mark.parametrize('args, field', [({'sim': 'maybe'}, 'sim'), ({'num_episodes': 'x'}, 'num_episodes'),
