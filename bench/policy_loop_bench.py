@@ -110,8 +110,8 @@ def main(argv=None):
     ap.add_argument('--ticks', type=int, default=10000, help='measured control ticks (default 10000)')
     ap.add_argument('--task', default='pick_place')
     ap.add_argument('--keep', default='', help='folder to keep the model, stats CSV and node log in')
-    ap.add_argument('--realtime-priority', type=int, default=0,
-                    help='policy parameter realtime_priority (SCHED_FIFO for the control thread; 0 = off)')
+    ap.add_argument('--realtime-priority', type=int, default=20,
+                    help='policy parameter realtime_priority (SCHED_FIFO of the control thread; 0 = normal scheduling)')
     ns = ap.parse_args(argv)
     tmp_ctx = tempfile.TemporaryDirectory(prefix='policy_bench_')
     work = Path(ns.keep or tmp_ctx.name)

@@ -36,7 +36,7 @@ def generate_launch_description():
                               description='true: the policy commands nothing until /policy/resume'),
         DeclareLaunchArgument('execution_provider', default_value='auto',
                               description='ONNX Runtime provider: auto, cpu or cuda'),
-        DeclareLaunchArgument('realtime_priority', default_value='0',
+        DeclareLaunchArgument('realtime_priority', default_value='20',
                               description='SCHED_FIFO priority of the policy control thread (1..99; 0 = normal '
                                           'scheduling; needs CAP_SYS_NICE)'),
         DeclareLaunchArgument('record', default_value='false',

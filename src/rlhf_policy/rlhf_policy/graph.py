@@ -22,7 +22,7 @@ ARGUMENTS = (
     GraphArgument('seed', '0', 'seed of the simulated scene'),
     GraphArgument('start_in_estop', 'false', 'true: the policy commands nothing until /policy/resume'),
     GraphArgument('execution_provider', 'auto', 'ONNX Runtime provider: auto, cpu or cuda'),
-    GraphArgument('realtime_priority', '0', 'SCHED_FIFO priority of the policy control thread (1..99; 0 = normal '
+    GraphArgument('realtime_priority', '20', 'SCHED_FIFO priority of the policy control thread (1..99; 0 = normal '
                                             'scheduling; needs CAP_SYS_NICE)'),
     GraphArgument('record', 'false', 'true: also start the recorder (episodes as bags, driven by /episode/events)'),
     GraphArgument('output_dir', 'data/policy_episodes', 'recorder data directory (with record:=true)'),

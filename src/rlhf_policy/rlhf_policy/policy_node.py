@@ -14,6 +14,7 @@ until the ``/policy/resume`` service; every start and resume ramps from the meas
 Parameters: see config/policy.yaml.
 """
 
+import gc
 import math
 import os
 from pathlib import Path
@@ -50,7 +51,7 @@ PARAMETERS = {
     'status_window_s': 5.0,            # statistics window of /policy/status
     'start_in_estop': False,           # true: wait for /policy/resume before commanding anything
     'stats_file': '',                  # when set: every tick's timing is written here (CSV) at shutdown
-    'realtime_priority': 0,            # > 0: SCHED_FIFO priority of the control thread (needs CAP_SYS_NICE)
+    'realtime_priority': 20,           # > 0: SCHED_FIFO priority of the control thread (needs CAP_SYS_NICE)
 }
 
 
@@ -252,6 +253,10 @@ def main(args=None):
             print(f'policy: {err}', file=sys.stderr)
             rclpy.try_shutdown()
             sys.exit(2)
+        # Everything allocated so far (model, buffers, modules) lives for the whole run: move it out of the
+        # collector's reach so full collections stay short and do not stall control ticks.
+        gc.collect()
+        gc.freeze()
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
