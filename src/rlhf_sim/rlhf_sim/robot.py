@@ -32,8 +32,8 @@ _HAND_QUAT = (0.92388, 0.0, 0.0, -0.382683)   # the hand/finger frame in link7, 
 _EE_Z = 0.2304       # tool centre point in link7: middle of the finger pads
 _WRIST_CAMERA_POS = np.array([0.05, -0.05, 0.105])
 _WRIST_CAMERA_LOOK_AT = np.array([0.0, 0.0, 0.27])
-_SCENE_CAMERA_POS = np.array([1.4, 0.6, 0.8])
-_SCENE_CAMERA_LOOK_AT = np.array([0.4, 0.0, 0.12])
+_SCENE_CAMERA_POS = np.array([1.1, 0.4, 0.7])
+_SCENE_CAMERA_LOOK_AT = np.array([0.38, 0.0, 0.2])
 
 
 def franka_asset_dir() -> Path:
