@@ -42,4 +42,10 @@ if [ -f "$RLHF_WS/install/local_setup.bash" ]; then
   source "$RLHF_WS/install/local_setup.bash"
   [ "$_rlhf_u" = 1 ] && set -u
   unset _rlhf_u
+  # No `ros2 run` on the embedded default: put the packages' console scripts on PATH instead.
+  for _d in "$RLHF_WS"/install/*/lib/rlhf_*; do
+    case ":$PATH:" in *":$_d:"*) ;; *) [ -d "$_d" ] && PATH="$_d:$PATH";; esac
+  done
+  export PATH
+  unset _d
 fi
