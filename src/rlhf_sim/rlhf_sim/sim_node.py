@@ -93,6 +93,7 @@ class SimNode(Node):
             self.create_timer(p['status_period_s'], self._log_status)
 
         self.camera_thread = None
+        self._last_camera_counts = (0, 0)
         if self.cameras:   # first: creating the GL context takes a while, and physics should not wait on it
             self.camera_thread = CameraThread(self.realtime, self.cameras, p['camera_width'], p['camera_height'],
                                               p['render_depth'], p['camera_rate'], self._publish_images)
@@ -167,7 +168,11 @@ class SimNode(Node):
         stats = self.realtime.stats()
         cams = ''
         if self.camera_thread is not None:
-            cams = f', camera frames {self.camera_thread.frames} (skipped {self.camera_thread.skipped})'
+            frames, skipped = self.camera_thread.frames, self.camera_thread.skipped
+            last_frames, last_skipped = self._last_camera_counts
+            self._last_camera_counts = (frames, skipped)
+            cams = (f', cameras {(frames - last_frames) / max(stats.wall_s, 1e-9):.1f} frames/s '
+                    f'(skipped {skipped - last_skipped})')
         self.get_logger().info(f'real-time factor {stats.real_time_factor:.3f} over {stats.wall_s:.1f} s, '
                                f'dropped physics steps {stats.dropped_steps}{cams}')
 
