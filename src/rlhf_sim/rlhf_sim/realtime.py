@@ -126,9 +126,12 @@ class RealtimeSimulation:
 
     def reset(self, task: str = '', seed=None) -> int:
         """Reset (switching task when ``task`` names another one); returns the seed used."""
+        fresh = None
+        if task and task != self.sim.task_name:   # build the new scene outside the lock: physics keeps running
+            fresh = Simulation(task, physics_hz=self.physics_hz, seed=seed)
         with self.lock:
-            if task and task != self.sim.task_name:
-                self.sim = Simulation(task, physics_hz=self.physics_hz, seed=seed)
+            if fresh is not None:
+                self.sim = fresh
                 self.model_generation += 1
             return self.sim.reset(seed)
 

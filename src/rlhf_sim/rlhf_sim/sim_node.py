@@ -82,9 +82,9 @@ class SimNode(Node):
         images = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
         for cam in self.cameras:
             self.image_pubs[cam] = (
-                self.create_publisher(Image, f'/{cam}/color', images),
-                self.create_publisher(Image, f'/{cam}/depth', images) if p['render_depth'] else None,
-                self.create_publisher(CameraInfo, f'/{cam}/camera_info', reliable))
+                self.create_publisher(Image, f'{cam}/color', images),   # relative: follows the node's namespace
+                self.create_publisher(Image, f'{cam}/depth', images) if p['render_depth'] else None,
+                self.create_publisher(CameraInfo, f'{cam}/camera_info', reliable))
         self.create_subscription(Float64MultiArray, p['arm_command_topic'], self._on_arm_command, reliable)
         self.create_subscription(Float64MultiArray, p['gripper_command_topic'], self._on_gripper_command, reliable)
         self.create_service(ResetSim, p['reset_service'], self._on_reset)
