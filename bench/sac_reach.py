@@ -5,12 +5,12 @@
 Task: rlhf_training.rl.ReachEnv (state only; move the end effector to a random target within +-15 cm of
 its start; reward -10 x distance in m; success: distance < 5 cm at the end of a 60-step (2 s) episode).
 Hyperparameters: the piano preset (config/sac.yaml) except where a flag says otherwise; on this 2-core CPU
-the default budget is 8000 environment steps with UTD 1.
+the default budget is 6000 environment steps with UTD 1 (about 4 minutes when the CPU is free).
 
 Prints the learning curve (deterministic evaluation every --eval-every steps: mean return, final
 distance, success rate) and the final success rate over --final-episodes seeded episodes.
 
-Usage: python bench/sac_reach.py [--steps 8000] [--utd 1] [--seed 0] [--json out.json]
+Usage: python bench/sac_reach.py [--steps 6000] [--utd 1] [--seed 0] [--json out.json]
 """
 
 import argparse
@@ -30,7 +30,7 @@ CONFIG = Path(__file__).resolve().parents[1] / 'src' / 'rlhf_training' / 'config
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--steps', type=int, default=8000, help='environment steps (the budget)')
+    parser.add_argument('--steps', type=int, default=6000, help='environment steps (the budget)')
     parser.add_argument('--utd', type=int, default=1, help='critic updates per environment step (DroQ: 20)')
     parser.add_argument('--warmup', type=int, default=1000)
     parser.add_argument('--eval-every', type=int, default=1000)
