@@ -39,7 +39,7 @@ def test_sim_graph(contract_path, tmp_path):
     assert Path(policy.parameter_files[0]).name == 'policy.yaml'
     assert '/wrist_camera/depth' in recorder.parameters['topics']
     assert '/rlhf_sim/task_state' in recorder.parameters['topics']
-    args = ros_arguments(policy, '/tmp/p.yaml')
+    args = ros_arguments(policy, 'params.yaml')
     assert args[:3] == ['--ros-args', '-r', '__node:=policy']
 
 
