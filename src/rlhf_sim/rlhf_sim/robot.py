@@ -104,11 +104,34 @@ def scene_xml(objects_xml: str) -> tuple[str, np.ndarray]:
 """, wrist_axes
 
 
+# Grid cell (m) for simplifying the visual meshes (rlhf_sim.meshes): 8 mm on the links, about one pixel of
+# the scene camera at 128x96; 2 mm on the hand, which the wrist camera sees from close by. 0 keeps the
+# original meshes (150k triangles, 3x the rendering CPU).
+VISUAL_MESH_CELL = 0.008
+_HAND_MESH_CELL = 0.002
+
+
+def _simplify_visual_meshes(spec: mujoco.MjSpec, cell: float) -> None:
+    from rlhf_sim.meshes import cluster_simplify, read_binary_stl
+    meshdir = Path(spec.meshdir)
+    for mesh in spec.meshes:
+        if not mesh.file.startswith('visual/'):
+            continue
+        vertices, faces = read_binary_stl(meshdir / mesh.file)
+        vertices, faces = cluster_simplify(vertices, faces, _HAND_MESH_CELL if 'hand' in mesh.file else cell)
+        mesh.file = ''
+        mesh.uservert = vertices.reshape(-1).tolist()
+        mesh.userface = faces.reshape(-1).tolist()
+        mesh.inertia = mujoco.mjtMeshInertia.mjMESH_INERTIA_SHELL   # simplified surfaces need not be closed
+
+
 @lru_cache(maxsize=8)
-def _compiled_spec_xml(objects_xml: str) -> str:
+def _compiled_spec_xml(objects_xml: str, visual_mesh_cell: float = VISUAL_MESH_CELL) -> str:
     """Compose, rename and return the final MJCF text (cached: compiling from it is then cheap)."""
     xml, wrist_axes = scene_xml(objects_xml)
     spec = mujoco.MjSpec.from_string(xml)
+    if visual_mesh_cell > 0:
+        _simplify_visual_meshes(spec, visual_mesh_cell)
     renames = {f'{_ASSET_JOINT_PREFIX}joint{i}': f'panda_joint{i}' for i in range(1, 8)}
     renames[f'{_ASSET_JOINT_PREFIX}finger_joint1'] = 'panda_finger_joint1'
     renames[f'{_ASSET_JOINT_PREFIX}finger_joint2'] = 'panda_finger_joint2'
@@ -134,10 +157,11 @@ def _compiled_spec_xml(objects_xml: str) -> str:
     return spec.to_xml()
 
 
-def build_model(objects_xml: str = '', timestep: float = 0.002) -> mujoco.MjModel:
+def build_model(objects_xml: str = '', timestep: float = 0.002,
+                visual_mesh_cell: float = VISUAL_MESH_CELL) -> mujoco.MjModel:
     """Compile the scene with the given task objects (MJCF bodies placed in the worldbody)."""
-    # to_xml writes absolute mesh paths relative to meshdir, so the text compiles on its own.
-    model = mujoco.MjModel.from_xml_string(_compiled_spec_xml(objects_xml))
+    # to_xml keeps the absolute meshdir and inlines simplified meshes, so the text compiles on its own.
+    model = mujoco.MjModel.from_xml_string(_compiled_spec_xml(objects_xml, float(visual_mesh_cell)))
     model.opt.timestep = timestep
     return model
 
