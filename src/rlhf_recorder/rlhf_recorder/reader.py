@@ -12,7 +12,8 @@ Streams
 - actions: the arm command (``/arm_controller/commands``, 7 values) and the gripper command
   (``/gripper_controller/commands``, 1 value), both ``std_msgs/msg/Float64MultiArray``; ``actions[:, :7]``
   is the arm command, ``actions[:, 7]`` the gripper command.
-- ``/rlhf_sim/task_state`` (``rlhf_msgs/msg/TaskState``): progress and success, when recorded.
+- ``/rlhf_sim/task_state`` (``rlhf_msgs/msg/TaskState``): progress, success, the position of the first object
+  (``object_positions``) and of the target (``target_positions``), when recorded.
 
 Alignment rule (all on the bag's log time = receive time at the recorder, one clock for every stream)
 -------------------------------------------------------------------------------------------------
@@ -27,7 +28,11 @@ Alignment rule (all on the bag's log time = receive time at the recorder, one cl
 3. Action at ``t``: the first command with log time ``>= t`` (same time counts): the command that responds to
    that observation. Arm and gripper are looked up independently. A command stream that was never recorded
    gives NaN columns and does not limit the grid.
-4. ``times`` are seconds since the episode start: the recorder's START time (``metadata['start_time_ns']``),
+4. Previous command at ``t`` (``previous_commands``): the latest command with log time ``< t`` (strictly before),
+   i.e. the command just before the action of rule 3 -- what a policy node has last published when its
+   control tick at ``t`` reads the observations. Arm and gripper independently; before a stream's first command
+   the columns are NaN (the policy node uses the measured pose, "hold", there: fill with that).
+5. ``times`` are seconds since the episode start: the recorder's START time (``metadata['start_time_ns']``),
    else the first message in the bag.
 """
 
@@ -69,6 +74,9 @@ class Episode:
     actions: np.ndarray                    # (T, 8) arm command (7) + gripper command (1)
     task_progress: np.ndarray | None       # (T,) or None when no task state was recorded
     task_success: np.ndarray | None        # (T,) bool or None
+    object_positions: np.ndarray | None = None   # (T, 3) first object of the task state, or None
+    target_positions: np.ndarray | None = None   # (T, 3) task state target, or None
+    previous_commands: np.ndarray | None = None  # (T, 8) latest command strictly before t (rule 4), NaN before any
     metadata: dict = field(default_factory=dict)
     cameras: list[str] = field(default_factory=list)
 
@@ -198,6 +206,11 @@ def first_at_or_after(stream_ns: np.ndarray, grid_ns: np.ndarray) -> np.ndarray:
     return np.searchsorted(stream_ns, grid_ns, side='left')
 
 
+def latest_before(stream_ns: np.ndarray, grid_ns: np.ndarray) -> np.ndarray:
+    """Index of the latest message with time < each grid time (-1 where there is none)."""
+    return np.searchsorted(stream_ns, grid_ns, side='left') - 1
+
+
 def make_grid(obs_first_ns: list[int], obs_last_ns: list[int], action_last_ns: list[int], rate_hz: float,
               window_ns: tuple[int | None, int | None] = (None, None)) -> np.ndarray:
     """Grid times (int64 ns) by rule 1 of the module docstring."""
@@ -305,25 +318,35 @@ def _read(reader, path, metadata, rate_hz, cameras, start_s, end_s, images,
     if has_joints and joint_states_topic in obs_index:
         joint_names, positions, velocities = _joint_arrays(
             typestore, raw[joint_states_topic], obs_index[joint_states_topic], joint_states_topic, path)
-    progress = success = None
+    progress = success = object_positions = target_positions = None
     if has_task and task_state_topic in obs_index:
-        msgs = _decode_selected(typestore, raw[task_state_topic], obs_index[task_state_topic], TASK_STATE_TYPE)
-        progress = np.array([msgs[i].progress for i in obs_index[task_state_topic]], dtype=np.float64)
-        success = np.array([bool(msgs[i].success) for i in obs_index[task_state_topic]], dtype=bool)
+        index = obs_index[task_state_topic]
+        msgs = _decode_selected(typestore, raw[task_state_topic], index, TASK_STATE_TYPE)
+        progress = np.array([msgs[i].progress for i in index], dtype=np.float64)
+        success = np.array([bool(msgs[i].success) for i in index], dtype=bool)
+        object_positions = np.array([_position(msgs[i].object_poses[0]) if len(msgs[i].object_poses)
+                                     else (np.nan,) * 3 for i in index], dtype=np.float64).reshape(n, 3)
+        target_positions = np.array([_position(msgs[i].target_pose) for i in index], dtype=np.float64).reshape(n, 3)
 
-    # Actions: first command at or after t.
+    # Actions: first command at or after t (rule 3); previous commands: latest strictly before t (rule 4).
     actions = np.full((n, ARM_DOF + 1), np.nan)
+    previous = np.full((n, ARM_DOF + 1), np.nan)
     for topic, columns in ((arm_topic, slice(0, ARM_DOF)), (gripper_topic, slice(ARM_DOF, ARM_DOF + 1))):
         if topic not in cmd_topics:
             continue
-        index = first_at_or_after(stamps[topic], grid)
-        msgs = _decode_selected(typestore, raw[topic], index, COMMAND_TYPE)
+        after = first_at_or_after(stamps[topic], grid)
+        before = latest_before(stamps[topic], grid)
+        msgs = _decode_selected(typestore, raw[topic], np.r_[after, before[before >= 0]], COMMAND_TYPE)
         width = columns.stop - columns.start
-        for row, i in enumerate(index):
-            values = np.asarray(msgs[i].data, dtype=np.float64)
-            if values.size != width:
-                raise EpisodeReadError(f'{path}: topic {topic} message {i} has {values.size} values, expected {width}')
-            actions[row, columns] = values
+        for out, index in ((actions, after), (previous, before)):
+            for row, i in enumerate(index):
+                if i < 0:
+                    continue
+                values = np.asarray(msgs[i].data, dtype=np.float64)
+                if values.size != width:
+                    raise EpisodeReadError(f'{path}: topic {topic} message {i} has {values.size} values, '
+                                           f'expected {width}')
+                out[row, columns] = values
 
     color: dict[str, np.ndarray] = {}
     depth: dict[str, np.ndarray] = {}
@@ -331,7 +354,12 @@ def _read(reader, path, metadata, rate_hz, cameras, start_s, end_s, images,
         color, depth = _decode_images(reader, typestore, image_topics, obs_index, path)
     return Episode(times=(grid - origin_ns) / 1e9, images=color, depth=depth, joint_names=joint_names,
                    joint_positions=positions, joint_velocities=velocities, actions=actions,
-                   task_progress=progress, task_success=success, metadata=metadata, cameras=list(cameras))
+                   task_progress=progress, task_success=success, metadata=metadata, cameras=list(cameras),
+                   object_positions=object_positions, target_positions=target_positions, previous_commands=previous)
+
+
+def _position(pose) -> tuple[float, float, float]:
+    return (pose.position.x, pose.position.y, pose.position.z)
 
 
 def _decode_selected(typestore, raw: list[bytes], index: np.ndarray, msgtype: str) -> dict[int, object]:

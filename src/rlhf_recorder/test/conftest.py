@@ -41,12 +41,15 @@ class Messages:
         msg = self.t['std_msgs/msg/Float64MultiArray'](layout=layout, data=np.asarray(values, dtype=np.float64))
         return self.store.serialize_cdr(msg, 'std_msgs/msg/Float64MultiArray')
 
-    def task_state(self, progress, success):
-        pose = self.t['geometry_msgs/msg/Pose'](
-            position=self.t['geometry_msgs/msg/Point'](x=0.0, y=0.0, z=0.0),
+    def _pose(self, xyz):
+        return self.t['geometry_msgs/msg/Pose'](
+            position=self.t['geometry_msgs/msg/Point'](x=float(xyz[0]), y=float(xyz[1]), z=float(xyz[2])),
             orientation=self.t['geometry_msgs/msg/Quaternion'](x=0.0, y=0.0, z=0.0, w=1.0))
-        msg = self.t['rlhf_msgs/msg/TaskState'](header=self._header(), task='pick_place', object_names=['cube'],
-                                                object_poses=[pose], target_pose=pose, progress=float(progress),
+
+    def task_state(self, progress, success, object_xyz=(0.0, 0.0, 0.0), target_xyz=(0.0, 0.0, 0.0)):
+        msg = self.t['rlhf_msgs/msg/TaskState'](header=self._header(), task='pick_place', object_names=['cube', 'peg'],
+                                                object_poses=[self._pose(object_xyz), self._pose((9.0, 9.0, 9.0))],
+                                                target_pose=self._pose(target_xyz), progress=float(progress),
                                                 success=bool(success))
         return self.store.serialize_cdr(msg, 'rlhf_msgs/msg/TaskState')
 

@@ -52,7 +52,8 @@ def write_synthetic(msgs, path, topics=TOPICS, outcome='success'):
     for i, ms in enumerate(GRIPPER_MS):
         events.append((ms, '/gripper_controller/commands', msgs.command([0.04 - i * 0.001])))
     for i, ms in enumerate(TASK_MS):
-        events.append((ms, '/rlhf_sim/task_state', msgs.task_state(0.25 * i, i == 2)))
+        events.append((ms, '/rlhf_sim/task_state', msgs.task_state(0.25 * i, i == 2, (i, 10 + i, 20 + i),
+                                                                   (-i, -10 - i, 0.5))))
     for ms, topic, data in sorted(events, key=lambda e: e[0]):
         if topic in topics:
             writer.write(topic, data, T0 + ms * MS)
@@ -250,3 +251,55 @@ def test_interrupted_bag_is_recovered_up_to_last_flushed_chunk(msgs, tmp_path):
     assert 10 <= flushed < 25
     np.testing.assert_array_equal(ep.joint_positions[:, 0], np.arange(flushed, dtype=float))
     assert sorted(p.name for p in path.iterdir()) == ['crashed_0.mcap', 'metadata.yaml']
+
+
+def latest_before(stream_ms, t_ms):
+    return max((i for i, s in enumerate(stream_ms) if s < t_ms), default=None)
+
+
+def test_task_state_positions_and_previous_commands(bag):
+    ep = read_episode(bag, rate_hz=1000 / 33.0, images=False)
+    assert ep.object_positions.shape == (len(ep.times), 3) and ep.previous_commands.shape == (len(ep.times), 8)
+    for row, t in enumerate(ep.times):
+        t_ms = t * 1000
+        task = latest_at_or_before(TASK_MS, t_ms + 1e-6)
+        np.testing.assert_array_equal(ep.object_positions[row], [task, 10 + task, 20 + task])  # the first object
+        np.testing.assert_array_equal(ep.target_positions[row], [-task, -10 - task, 0.5])
+        arm, gripper = latest_before(ARM_MS, t_ms - 1e-6), latest_before(GRIPPER_MS, t_ms - 1e-6)
+        # the command just before the action: what the node last published when its tick reads the observation
+        assert arm == first_at_or_after(ARM_MS, t_ms - 1e-6) - 1
+        np.testing.assert_array_equal(ep.previous_commands[row, :7], np.full(7, float(arm)))
+        assert ep.previous_commands[row, 7] == pytest.approx(0.04 - 0.001 * gripper)
+    # by hand, t = 30 ms: task state #0 (30 ms, "at or before"), previous arm #0 (0 ms), gripper #0 (1 ms)
+    assert ep.times[0] == pytest.approx(0.030)
+    np.testing.assert_array_equal(ep.object_positions[0], [0, 10, 20])
+    assert ep.previous_commands[0, 0] == 0.0 and ep.actions[0, 0] == 1.0
+
+
+def test_previous_command_strictly_before_and_nan_before_the_first(msgs, bag, tmp_path):
+    # t = 100 ms: an arm command arrives exactly then -> it is the action, the previous one is #2 (66 ms)
+    ep = read_episode(bag, rate_hz=10.0, start_s=0.100, end_s=0.100, images=False)
+    assert ep.actions[0, 0] == ARM_MS.index(100) and ep.previous_commands[0, 0] == ARM_MS.index(66)
+    # commands that start after the observations: NaN before the first (the node holds its measured pose there)
+    topics = {'/joint_states': TOPICS['/joint_states'], '/arm_controller/commands': TOPICS['/arm_controller/commands']}
+    writer = EpisodeBagWriter(tmp_path / 'late', topics, {'task': 'pick_place', 'start_time_ns': T0})
+    for ms in range(0, 200, 10):
+        writer.write('/joint_states', msgs.joint_state(JOINTS, np.zeros(9), np.zeros(9)), T0 + ms * MS)
+    for i, ms in enumerate((45, 95, 145, 195)):
+        writer.write('/arm_controller/commands', msgs.command(np.full(7, float(i))), T0 + ms * MS + 1)
+    writer.close('success', end_time_ns=T0 + 200 * MS)
+    late = read_episode(tmp_path / 'late', rate_hz=20.0)
+    np.testing.assert_allclose(late.times, np.arange(0, 0.2, 0.05))
+    np.testing.assert_array_equal(late.actions[:, 0], [0, 1, 2, 3])
+    assert np.isnan(late.previous_commands[0]).all()                  # before the first command
+    np.testing.assert_array_equal(late.previous_commands[1:, 0], [0, 1, 2])
+    assert np.isnan(late.previous_commands[:, 7]).all()               # gripper never recorded
+
+
+def test_no_task_state_gives_none(msgs, tmp_path):
+    topics = {k: v for k, v in TOPICS.items() if k != '/rlhf_sim/task_state'}
+    path = tmp_path / 'no_task'
+    write_synthetic(msgs, path, topics=topics)
+    ep = read_episode(path, rate_hz=10.0, images=False)
+    assert ep.object_positions is None and ep.target_positions is None and ep.task_progress is None
+    assert ep.previous_commands.shape == (len(ep.times), 8)
