@@ -15,7 +15,10 @@ YAML layout (``PolicyContract.save`` writes exactly this, ``PolicyContract.load`
       cameras: [{name: scene_camera, width: 64, height: 64, use_depth: false, max_depth_m: 2.0}]
       joint_names: [panda_joint1, ..., panda_finger_joint2]
       proprio_fields: [position, velocity]
-      proprio_mean: [...]             # len(proprio_fields) * len(joint_names) values
+      state_features: []              # optional, appended to proprio: object_position, target_position,
+                                      # previous_command (see STATE_FEATURES)
+      task_state_topic: /rlhf_sim/task_state   # rlhf_msgs/TaskState source of object/target positions
+      proprio_mean: [...]             # len(proprio_fields) * len(joint_names) + state feature sizes
       proprio_std: [...]
     action:
       arm_joint_names: [panda_joint1, ..., panda_joint7]
@@ -42,6 +45,13 @@ FORMAT_VERSION = 1
 PROPRIO_INPUT = 'proprio'
 PROPRIO_FIELDS = ('position', 'velocity')
 ACTION_DIM = 8  # 7 arm joint targets + 1 gripper opening
+# State features a policy may observe besides its joints (appended to the proprio vector in the listed order):
+#   object_position: position of the first object of rlhf_msgs/TaskState.object_poses (world frame, m)
+#   target_position: position of TaskState.target_pose (world frame, m)
+#   previous_command: the last 8-vector command sent before this control tick (arm targets + gripper)
+STATE_FEATURES = {'object_position': 3, 'target_position': 3, 'previous_command': ACTION_DIM}
+TASK_STATE_FEATURES = ('object_position', 'target_position')  # the ones read from the task state topic
+DEFAULT_TASK_STATE_TOPIC = '/rlhf_sim/task_state'
 
 # Franka Emika Panda joint limits (rad), from the manufacturer's datasheet; a convenient default.
 PANDA_ARM_JOINT_NAMES = tuple(f'panda_joint{i}' for i in range(1, 8))
@@ -128,13 +138,15 @@ class CameraSpec:
 
 @dataclass
 class ObservationSpec:
-    """Cameras plus proprioception (per-joint fields, normalised with mean/std from training data)."""
+    """Cameras plus proprioception (per-joint fields, then state features; normalised with training mean/std)."""
 
     cameras: list
     joint_names: list
     proprio_fields: tuple = PROPRIO_FIELDS
     proprio_mean: np.ndarray = None  # None: zeros (no centring)
     proprio_std: np.ndarray = None   # None: ones (no scaling)
+    state_features: list = field(default_factory=list)  # names of STATE_FEATURES, appended in this order
+    task_state_topic: str = DEFAULT_TASK_STATE_TOPIC
 
     def __post_init__(self):
         if not isinstance(self.cameras, (list, tuple)):
@@ -156,6 +168,19 @@ class ObservationSpec:
         if len(set(fields)) != len(fields):
             _fail('proprio_fields', 'unique fields', list(fields))
         self.proprio_fields = tuple(fields)
+        feats = self.state_features
+        if feats is None:
+            feats = []
+        if isinstance(feats, str) or not isinstance(feats, (list, tuple)):
+            _fail('state_features', f'a list drawn from {list(STATE_FEATURES)}', feats)
+        for i, name in enumerate(feats):
+            if name not in STATE_FEATURES:
+                _fail(f'state_features[{i}]', f'one of {list(STATE_FEATURES)}', name)
+        if len(set(feats)) != len(feats):
+            _fail('state_features', 'unique names', list(feats))
+        self.state_features = list(feats)
+        if not isinstance(self.task_state_topic, str) or not self.task_state_topic.startswith('/'):
+            _fail('task_state_topic', 'an absolute topic name such as /rlhf_sim/task_state', self.task_state_topic)
         dim = self.proprio_dim
         self.proprio_mean = (np.zeros(dim) if self.proprio_mean is None
                              else _vector(self.proprio_mean, 'proprio_mean', dim))
@@ -166,7 +191,12 @@ class ObservationSpec:
 
     @property
     def proprio_dim(self):
-        return len(self.proprio_fields) * len(self.joint_names)
+        return len(self.proprio_fields) * len(self.joint_names) + sum(STATE_FEATURES[n] for n in self.state_features)
+
+    @property
+    def uses_task_state(self):
+        """True when a state feature comes from the task state topic (object or target position)."""
+        return any(n in TASK_STATE_FEATURES for n in self.state_features)
 
     def camera(self, name):
         for cam in self.cameras:
@@ -324,6 +354,8 @@ class PolicyContract:
                              'use_depth': c.use_depth, 'max_depth_m': c.max_depth_m} for c in obs.cameras],
                 'joint_names': list(obs.joint_names),
                 'proprio_fields': list(obs.proprio_fields),
+                'state_features': list(obs.state_features),
+                'task_state_topic': obs.task_state_topic,
                 'proprio_mean': [float(x) for x in obs.proprio_mean],
                 'proprio_std': [float(x) for x in obs.proprio_std],
             },
@@ -347,7 +379,8 @@ class PolicyContract:
             _fail('format_version', f'{FORMAT_VERSION} (the version this rlhf_policy reads)', version)
         obs_data = data['observation']
         _check_keys(obs_data, 'observation.', {'cameras', 'joint_names', 'proprio_fields', 'proprio_mean',
-                                               'proprio_std'}, {'cameras', 'joint_names'})
+                                               'proprio_std', 'state_features', 'task_state_topic'},
+                    {'cameras', 'joint_names'})
         cams_data = obs_data['cameras']
         if not isinstance(cams_data, list):
             _fail('observation.cameras', 'a list of cameras', cams_data)
@@ -359,7 +392,9 @@ class PolicyContract:
             cameras.append(_nested(prefix, CameraSpec, **cam))
         observation = _nested('observation.', ObservationSpec, cameras=cameras, joint_names=obs_data['joint_names'],
                               proprio_fields=obs_data.get('proprio_fields', PROPRIO_FIELDS),
-                              proprio_mean=obs_data.get('proprio_mean'), proprio_std=obs_data.get('proprio_std'))
+                              proprio_mean=obs_data.get('proprio_mean'), proprio_std=obs_data.get('proprio_std'),
+                              state_features=obs_data.get('state_features', []),
+                              task_state_topic=obs_data.get('task_state_topic', DEFAULT_TASK_STATE_TOPIC))
         act_data = data['action']
         _check_keys(act_data, 'action.', {'arm_joint_names', 'max_delta_rad', 'joint_lower', 'joint_upper',
                                           'gripper_range'},

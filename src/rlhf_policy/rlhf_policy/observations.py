@@ -5,11 +5,15 @@ Camera frames are preprocessed once, when they arrive, straight into preallocate
 buffers (batch dim 1) with the functions of ``rlhf_policy.preprocess``; a control tick only
 normalises the proprio vector into its buffer and reads the arrival times. The result equals
 ``preprocess(contract, ...)`` of the same raw frames (tested).
+
+State features (``observation.state_features``): object/target positions come from the task state
+stream (its arrival counts like every other observation), ``previous_command`` is the last command the
+node published (``on_command``); until the first one it is the measured pose ("hold").
 """
 
 import numpy as np
 
-from rlhf_policy.contract import PROPRIO_INPUT
+from rlhf_policy.contract import PROPRIO_INPUT, STATE_FEATURES
 from rlhf_policy.preprocess import ProprioNormaliser, preprocess_color, preprocess_depth
 
 
@@ -31,6 +35,11 @@ class ObservationAssembler:
         self.arrival.update({f'/{n}/depth': None for n, s in self._cameras.items() if s.use_depth})
         self.uses_proprio = PROPRIO_INPUT in contract.onnx_inputs
         self.arrival['/joint_states'] = None  # always needed: the action is relative to the arm pose
+        self.task_state_topic = obs.task_state_topic
+        if obs.uses_task_state:
+            self.arrival[obs.task_state_topic] = None
+        self.state = {name: np.zeros(STATE_FEATURES[name]) for name in obs.state_features}
+        self.commanded = False  # previous_command holds a published command (else: the measured pose)
         self._normalise = ProprioNormaliser(obs)
         num = len(obs.joint_names)
         self.joint_positions = np.zeros(num)
@@ -96,6 +105,23 @@ class ObservationAssembler:
         self.arrival['/joint_states'] = now_s
         return True
 
+    def on_task_state(self, object_positions, target_position, now_s):
+        """A task state arrived: (N, 3) object positions (the first is observed) and the (3,) target position."""
+        objects = np.asarray(object_positions, dtype=np.float64).reshape(-1, 3)
+        if 'object_position' in self.state:
+            if objects.shape[0] == 0:
+                raise ValueError(f'{self.task_state_topic}: no object pose (the contract observes object_position)')
+            self.state['object_position'][:] = objects[0]
+        if 'target_position' in self.state:
+            self.state['target_position'][:] = target_position
+        self.arrival[self.task_state_topic] = now_s
+
+    def on_command(self, command):
+        """The node published ``command`` (8,): the previous command of the next tick."""
+        if 'previous_command' in self.state:
+            self.state['previous_command'][:] = command
+        self.commanded = True
+
     def missing(self):
         """Streams that never arrived (sorted)."""
         return sorted(k for k, v in self.arrival.items() if v is None)
@@ -112,7 +138,12 @@ class ObservationAssembler:
     def assemble(self):
         """Normalise the latest joint state into the proprio buffer; returns the model inputs (buffers)."""
         if self.uses_proprio:
-            self._normalise(self.joint_positions, self.joint_velocities, out=self.inputs[PROPRIO_INPUT][0])
+            previous = self.state.get('previous_command')
+            if previous is not None and not self.commanded:
+                previous[:7] = self.arm_positions
+                previous[7] = self.gripper_opening
+            self._normalise(self.joint_positions, self.joint_velocities, out=self.inputs[PROPRIO_INPUT][0],
+                            state=self.state)
         return self.inputs
 
     def current_command_pose(self):

@@ -2,7 +2,8 @@
 """ROS node ``policy``: runs an exported ONNX policy at its contract's rate with a safety layer.
 
 Subscribes ``/<camera>/color`` (and ``/<camera>/depth`` when the contract uses depth) for every camera
-the contract names, and ``/joint_states``. A timer at the contract's rate assembles the latest
+the contract names, ``/joint_states``, and the contract's ``task_state_topic`` (rlhf_msgs/TaskState) when
+it observes ``object_position`` / ``target_position``. A timer at the contract's rate assembles the latest
 observations (preprocessed on arrival with ``rlhf_policy.preprocess``), runs ONNX Runtime, converts the
 action with ``ActionSpec.to_command``, limits it and publishes ``/arm_controller/commands`` (7 targets)
 and ``/gripper_controller/commands`` (1 opening). Safety (``rlhf_policy.safety``): stale/missing
@@ -30,7 +31,7 @@ from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Bool, Float64MultiArray
 from std_srvs.srv import Trigger
 
-from rlhf_msgs.msg import PolicyStatus
+from rlhf_msgs.msg import PolicyStatus, TaskState
 from rlhf_policy.contract import ContractError, PolicyContract
 from rlhf_policy.inference import ModelError, OnnxPolicy
 from rlhf_policy.limiter import CommandLimiter
@@ -95,6 +96,8 @@ class PolicyNode(Node):
             if spec.use_depth:
                 self.create_subscription(Image, f'/{name}/depth', self._depth_callback(name), latest)
         self.create_subscription(JointState, '/joint_states', self._on_joint_state, latest)
+        if contract.observation.uses_task_state:
+            self.create_subscription(TaskState, contract.observation.task_state_topic, self._on_task_state, latest)
         self.create_subscription(Bool, '/policy/estop', self._on_estop_topic, 10)
         self.create_service(Trigger, '/policy/estop', self._on_estop_service)
         self.create_service(Trigger, '/policy/resume', self._on_resume_service)
@@ -137,6 +140,14 @@ class PolicyNode(Node):
 
     def _on_joint_state(self, msg):
         self.assembler.on_joint_state(msg.name, msg.position, msg.velocity, time.monotonic())
+
+    def _on_task_state(self, msg):
+        objects = [(p.position.x, p.position.y, p.position.z) for p in msg.object_poses[:1]]
+        t = msg.target_pose.position
+        try:
+            self.assembler.on_task_state(np.array(objects).reshape(-1, 3), (t.x, t.y, t.z), time.monotonic())
+        except ValueError as err:
+            self.get_logger().error(str(err), throttle_duration_sec=5.0)
 
     # --- e-stop / resume -----------------------------------------------------------------------------------
     def _on_estop_topic(self, msg):
@@ -208,6 +219,7 @@ class PolicyNode(Node):
             self._gripper_msg.data = command[7:].tolist()
             self.arm_pub.publish(self._arm_msg)
             self.gripper_pub.publish(self._gripper_msg)
+            self.assembler.on_command(command)
             latency_ms = (time.monotonic() - start) * 1e3
         self.ticks.record(start, inference_ms, latency_ms, self._last_age_ms, self.period_s,
                           (time.thread_time() - cpu_start) * 1e3)

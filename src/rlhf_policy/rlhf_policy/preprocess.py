@@ -11,7 +11,9 @@ Per camera (``preprocess_camera``):
   3. with ``use_depth``: depth (H, W) float32 metres; non-finite values (no return) become max_depth_m,
      then clipped to [0, max_depth_m], resized the same way and divided by max_depth_m -> 4th channel.
 Proprioception (``preprocess_proprio``): the contract's fields concatenated in order (all joint
-positions, then all joint velocities, joints in ``joint_names`` order), then (x - mean) / max(std, 1e-3).
+positions, then all joint velocities, joints in ``joint_names`` order), then the contract's
+``state_features`` in their listed order (``state``: {name: (3,) / (8,) or (T, 3) / (T, 8)}, see
+``rlhf_policy.contract.STATE_FEATURES``), then (x - mean) / max(std, 1e-3).
 
 ``preprocess`` (one frame, batch dim 1) and ``preprocess_batch`` (T frames) run the same per-frame
 code, so they give identical tensors for the same inputs.
@@ -21,7 +23,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from rlhf_policy.contract import PROPRIO_INPUT
+from rlhf_policy.contract import PROPRIO_INPUT, STATE_FEATURES
 
 PROPRIO_STD_FLOOR = 1e-3  # std below this (a joint that never moved in the data) is treated as this
 _INV_255 = np.float32(1.0 / 255.0)
@@ -131,14 +133,16 @@ class ProprioNormaliser:
 
     def __init__(self, observation_spec):
         self.fields = observation_spec.proprio_fields
+        self.state_features = tuple(observation_spec.state_features)
         self.num_joints = len(observation_spec.joint_names)
         self.mean = np.asarray(observation_spec.proprio_mean, dtype=np.float32)
         self.inv_std = (1.0 / np.maximum(np.asarray(observation_spec.proprio_std, dtype=np.float64),
                                          PROPRIO_STD_FLOOR)).astype(np.float32)
 
-    def __call__(self, joint_positions, joint_velocities, out=None):
-        """(J,) or (T, J) positions/velocities -> float32 (P,) or (T, P)."""
-        raw = assemble_proprio(self.fields, self.num_joints, joint_positions, joint_velocities)
+    def __call__(self, joint_positions, joint_velocities, out=None, state=None):
+        """(J,) or (T, J) positions/velocities (+ state features {name: (D,) or (T, D)}) -> float32 (P,) or (T, P)."""
+        raw = assemble_proprio(self.fields, self.num_joints, joint_positions, joint_velocities,
+                               self.state_features, state)
         if out is None:
             out = np.empty(raw.shape, dtype=np.float32)
         np.subtract(raw, self.mean, out=out)
@@ -146,8 +150,8 @@ class ProprioNormaliser:
         return out
 
 
-def assemble_proprio(fields, num_joints, joint_positions, joint_velocities):
-    """Concatenate the requested fields along the last axis -> float32 (..., len(fields) * J)."""
+def assemble_proprio(fields, num_joints, joint_positions, joint_velocities, state_features=(), state=None):
+    """Concatenate the joint fields, then the state features, along the last axis -> float32 (..., P)."""
     parts = {'position': joint_positions, 'velocity': joint_velocities}
     arrays = []
     for name in fields:
@@ -156,19 +160,30 @@ def assemble_proprio(fields, num_joints, joint_positions, joint_velocities):
             raise PreprocessError(f'proprio field {name!r}: expected {num_joints} values per frame '
                                   f'(the contract\'s joint_names), got shape {arr.shape}')
         arrays.append(arr)
+    lead = arrays[0].shape[:-1]
+    for name in state_features:
+        if state is None or name not in state or state[name] is None:
+            raise PreprocessError(f'state feature {name!r}: the contract observes it but the state has no '
+                                  f'{name!r} (have {sorted(state or {})})')
+        arr = np.asarray(state[name], dtype=np.float32)
+        if arr.shape != lead + (STATE_FEATURES[name],):
+            raise PreprocessError(f'state feature {name!r}: expected shape {lead + (STATE_FEATURES[name],)}, '
+                                  f'got {arr.shape}')
+        arrays.append(arr)
     return np.concatenate(arrays, axis=-1)
 
 
-def preprocess_proprio(observation_spec, joint_positions, joint_velocities):
-    """(J,) or (T, J) joint positions/velocities -> normalised float32 (P,) or (T, P)."""
-    return ProprioNormaliser(observation_spec)(joint_positions, joint_velocities)
+def preprocess_proprio(observation_spec, joint_positions, joint_velocities, state=None):
+    """(J,) or (T, J) joint positions/velocities (+ state features) -> normalised float32 (P,) or (T, P)."""
+    return ProprioNormaliser(observation_spec)(joint_positions, joint_velocities, state=state)
 
 
 def proprio_statistics(joint_positions, joint_velocities, proprio_fields=('position', 'velocity'),
-                       std_floor=PROPRIO_STD_FLOOR):
+                       std_floor=PROPRIO_STD_FLOOR, state_features=(), state=None):
     """Mean and std (floored) of the proprio vector over (N, J) arrays -> (mean (P,), std (P,)) float64.
 
-    Pass them to ``ObservationSpec(proprio_mean=..., proprio_std=...)`` when building a contract.
+    ``state_features`` / ``state`` ({name: (N, D)}): the contract's state features, appended in order.
+    Pass the result to ``ObservationSpec(proprio_mean=..., proprio_std=...)`` when building a contract.
     """
     pos = np.asarray(joint_positions, dtype=np.float64)
     vel = np.asarray(joint_velocities, dtype=np.float64)
@@ -177,9 +192,19 @@ def proprio_statistics(joint_positions, joint_velocities, proprio_fields=('posit
     if vel.shape != pos.shape:
         raise PreprocessError(f'joint_velocities: expected shape {pos.shape} like joint_positions, got {vel.shape}')
     parts = {'position': pos, 'velocity': vel}
-    raw = np.concatenate([parts[name] for name in proprio_fields], axis=1)
+    arrays = [parts[name] for name in proprio_fields]
+    for name in state_features:
+        arr = None if state is None else state.get(name)
+        if arr is None:
+            raise PreprocessError(f'state feature {name!r}: no values given (state has {sorted(state or {})})')
+        arr = np.asarray(arr, dtype=np.float64)
+        if arr.shape != (pos.shape[0], STATE_FEATURES[name]):
+            raise PreprocessError(f'state feature {name!r}: expected shape {(pos.shape[0], STATE_FEATURES[name])}, '
+                                  f'got {arr.shape}')
+        arrays.append(arr)
+    raw = np.concatenate(arrays, axis=1)
     if not np.all(np.isfinite(raw)):
-        raise PreprocessError('joint_positions/joint_velocities: expected finite values (found NaN or inf)')
+        raise PreprocessError('joint_positions/joint_velocities/state: expected finite values (found NaN or inf)')
     return raw.mean(axis=0), np.maximum(raw.std(axis=0), std_floor)
 
 
@@ -194,8 +219,11 @@ def _camera_frames(contract, images, depths, cam):
     return images[cam.name], depth
 
 
-def preprocess(contract, images, depths, joint_positions, joint_velocities):
-    """One observation -> {onnx input name: float32 array with batch dim 1}."""
+def preprocess(contract, images, depths, joint_positions, joint_velocities, state=None):
+    """One observation -> {onnx input name: float32 array with batch dim 1}.
+
+    ``state``: {feature: (D,)} for the contract's ``observation.state_features`` (None when it lists none).
+    """
     batch = {}
     for name in contract.onnx_inputs:
         if name == PROPRIO_INPUT:
@@ -209,12 +237,15 @@ def preprocess(contract, images, depths, joint_positions, joint_velocities):
         if pos.ndim != 1 or vel.ndim != 1:
             raise PreprocessError(f'joint_positions/joint_velocities: expected (J,) arrays for one frame, '
                                   f'got {pos.shape} and {vel.shape} (use preprocess_batch for T frames)')
-        batch[PROPRIO_INPUT] = preprocess_proprio(contract.observation, pos, vel)[None]
+        batch[PROPRIO_INPUT] = preprocess_proprio(contract.observation, pos, vel, state)[None]
     return {name: batch[name] for name in contract.onnx_inputs}
 
 
-def preprocess_batch(contract, images, depths, joint_positions, joint_velocities):
-    """T observations -> {onnx input name: float32 array (T, ...)}; frame t equals ``preprocess`` of frame t."""
+def preprocess_batch(contract, images, depths, joint_positions, joint_velocities, state=None):
+    """T observations -> {onnx input name: float32 array (T, ...)}; frame t equals ``preprocess`` of frame t.
+
+    ``state``: {feature: (T, D)} for the contract's ``observation.state_features``.
+    """
     batch = {}
     num_frames = None
     for name in contract.onnx_inputs:
@@ -242,5 +273,5 @@ def preprocess_batch(contract, images, depths, joint_positions, joint_velocities
                                   f'got {pos.shape} and {vel.shape}')
         if num_frames is not None and pos.shape[0] != num_frames:
             raise PreprocessError(f'joint_positions: expected {num_frames} frames like the images, got {pos.shape[0]}')
-        batch[PROPRIO_INPUT] = preprocess_proprio(contract.observation, pos, vel)
+        batch[PROPRIO_INPUT] = preprocess_proprio(contract.observation, pos, vel, state)
     return {name: batch[name] for name in contract.onnx_inputs}

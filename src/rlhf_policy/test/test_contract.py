@@ -114,3 +114,43 @@ def test_from_command_inverts_to_command():
     # a command further than max_delta saturates at +-1
     far = np.r_[q + 1.0, 0.08]
     np.testing.assert_array_equal(spec.from_command(far, q), np.ones(8))
+
+
+def test_state_features_round_trip_and_old_contracts(tmp_path):
+    contract = make_contract()
+    obs = contract.observation
+    contract.observation = ObservationSpec(obs.cameras, JOINTS, proprio_mean=np.arange(32.0),
+                                           proprio_std=np.full(32, 2.0),
+                                           state_features=['object_position', 'target_position', 'previous_command'],
+                                           task_state_topic='/sim/task_state')
+    assert contract.input_shapes()['proprio'] == (18 + 3 + 3 + 8,)
+    assert contract.observation.uses_task_state
+    loaded = PolicyContract.load(contract.save(tmp_path / 'contract.yaml'))
+    assert loaded.observation.state_features == ['object_position', 'target_position', 'previous_command']
+    assert loaded.observation.task_state_topic == '/sim/task_state'
+    assert loaded.to_dict() == contract.to_dict()
+    # a contract written before state features existed loads with none
+    data = make_contract().to_dict()
+    del data['observation']['state_features'], data['observation']['task_state_topic']
+    (tmp_path / 'old.yaml').write_text(yaml.safe_dump(data))
+    old = PolicyContract.load(tmp_path / 'old.yaml')
+    assert old.observation.state_features == [] and old.observation.proprio_dim == 18
+    assert not old.observation.uses_task_state
+    only_command = ObservationSpec([], JOINTS, state_features=['previous_command'])
+    assert only_command.proprio_dim == 26 and not only_command.uses_task_state
+
+
+@pytest.mark.parametrize('mutate, field, expected', [
+    (lambda d: d['observation'].update(state_features=['object_pose']), 'observation.state_features[0]', 'one of'),
+    (lambda d: d['observation'].update(state_features='object_position'), 'observation.state_features', 'a list'),
+    (lambda d: d['observation'].update(state_features=['object_position', 'object_position']),
+     'observation.state_features', 'unique'),
+    (lambda d: d['observation'].update(state_features=['object_position']), 'observation.proprio_mean', '21 numbers'),
+    (lambda d: d['observation'].update(task_state_topic='task_state'), 'observation.task_state_topic', 'absolute'),
+])
+def test_state_feature_validation_names_the_field(tmp_path, mutate, field, expected):
+    path = _write(tmp_path, mutate)
+    with pytest.raises(ContractError) as err:
+        PolicyContract.load(path)
+    msg = str(err.value)
+    assert str(path) in msg and f"'{field}'" in msg and expected in msg, msg

@@ -86,3 +86,37 @@ def test_depth_16uc1_millimetres():
     msg = fill_image(FakeImage(), mm, '16UC1')
     metres = depth_to_metres(msg)
     assert np.isnan(metres[0, 0]) and metres[0, 1] == pytest.approx(1.0) and metres[1, 0] == pytest.approx(1.5)
+
+
+def test_assembler_state_features_equal_preprocess():
+    features = ['object_position', 'target_position', 'previous_command']
+    rng = np.random.default_rng(4)
+    obs = ObservationSpec([], JOINTS, state_features=features, task_state_topic='/sim/task_state',
+                          proprio_mean=rng.normal(size=32), proprio_std=rng.uniform(0.5, 2, 32))
+    contract = PolicyContract(obs, ActionSpec.for_panda())
+    asm = ObservationAssembler(contract)
+    assert asm.missing() == ['/joint_states', '/sim/task_state']
+    pos, vel = rng.normal(size=9), rng.normal(size=9)
+    assert asm.on_joint_state(JOINTS, pos, vel, 1.0)
+    objects, target = rng.normal(size=(2, 3)), rng.normal(size=3)
+    asm.on_task_state(objects, target, 1.1)
+    assert asm.missing() == [] and asm.oldest(1.5) == ('/joint_states', pytest.approx(0.5))
+    # before the node has published: the previous command is the measured pose ("hold")
+    hold = np.r_[pos[:7], pos[7]]
+    state = {'object_position': objects[0], 'target_position': target, 'previous_command': hold}
+    np.testing.assert_array_equal(asm.assemble()['proprio'], preprocess(contract, {}, {}, pos, vel, state)['proprio'])
+    command = rng.normal(size=8)
+    asm.on_command(command)
+    command_copy = command.copy()
+    command[:] = 0.0  # the node reuses its command buffer: the assembler keeps its own copy
+    got = asm.assemble()['proprio']
+    np.testing.assert_array_equal(got, preprocess(contract, {}, {}, pos, vel,
+                                                  {**state, 'previous_command': command_copy})['proprio'])
+    with pytest.raises(ValueError, match='no object pose'):
+        asm.on_task_state(np.zeros((0, 3)), target, 1.2)
+
+
+def test_assembler_previous_command_only_needs_no_task_state():
+    obs = ObservationSpec([], JOINTS, state_features=['previous_command'])
+    asm = ObservationAssembler(PolicyContract(obs, ActionSpec.for_panda()))
+    assert asm.missing() == ['/joint_states']

@@ -23,7 +23,7 @@ from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Bool, Float64MultiArray
 from std_srvs.srv import Trigger
 
-from rlhf_msgs.msg import PolicyStatus
+from rlhf_msgs.msg import PolicyStatus, TaskState
 from rlhf_policy.contract import ActionSpec, CameraSpec, ObservationSpec, PolicyContract
 from rlhf_policy.onnx_models import build_policy_model
 from rlhf_policy.ros_images import fill_image
@@ -44,6 +44,7 @@ class FakeRobot:
         rclpy.init(context=self.context)
         self.node = rclpy.create_node('fake_robot', context=self.context)
         self.camera_on = True
+        self.task_state_on = False  # /rlhf_sim/task_state, as the simulator publishes it (30 Hz)
         self.commands = []  # (receive time, arm (7,)) in order
         self.statuses = []
         self.lock = threading.RLock()
@@ -54,7 +55,9 @@ class FakeRobot:
         self.node.create_subscription(PolicyStatus, '/policy/status', self._on_status, 10)
         self.resume_client = self.node.create_client(Trigger, '/policy/resume')
         self.t0 = time.monotonic()
+        self.task_pub = self.node.create_publisher(TaskState, '/rlhf_sim/task_state', 10)
         self.node.create_timer(1 / 30, self._publish_image)
+        self.node.create_timer(1 / 30, self._publish_task_state)
         self.node.create_timer(1 / 100, self._publish_joints)
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
@@ -68,6 +71,18 @@ class FakeRobot:
             msg = fill_image(Image(), img, 'rgb8')
             msg.header.stamp = self.node.get_clock().now().to_msg()
             self.image_pub.publish(msg)
+
+    def _publish_task_state(self):
+        if self.task_state_on:
+            msg = TaskState()
+            msg.header.stamp = self.node.get_clock().now().to_msg()
+            msg.task = 'pick_place'
+            msg.object_names = ['cube']
+            cube = msg.target_pose.__class__()
+            cube.position.x, cube.position.y, cube.position.z = 0.5, 0.1 * np.sin(time.monotonic()), 0.02
+            msg.object_poses = [cube]
+            msg.target_pose.position.x = 0.4
+            self.task_pub.publish(msg)
 
     def _publish_joints(self):
         t = time.monotonic() - self.t0
@@ -252,3 +267,29 @@ def test_missing_model_input_holds(tmp_path, robot, start_policy):
     t = time.monotonic()
     assert robot.wait_for(lambda r: len(r.commands_since(t)) > 10)
     assert changed(robot.commands_since(t)) == 0
+
+
+def test_task_state_feature_missing_and_stale_hold(tmp_path, robot, start_policy):
+    obs = ObservationSpec([], JOINTS, proprio_fields=('position',), state_features=['object_position',
+                                                                                    'previous_command'],
+                          proprio_mean=np.r_[Q0, 0.5, 0.0, 0.02, Q0[:8]], proprio_std=np.full(20, 0.01))
+    contract = PolicyContract(obs, ActionSpec.for_panda(0.05), rate_hz=RATE_HZ)
+    build_policy_model(contract, tmp_path / 'policy.onnx', hidden=16, seed=3)
+    policy = start_policy(contract.save(tmp_path / 'contract.yaml'))
+    # joint states flow but the task state never arrived: nothing is commanded (waiting, like a missing camera)
+    assert robot.wait_for(lambda r: len(r.statuses) > 5), policy.output()
+    assert robot.last_state() != RUNNING and robot.commands_since(0.0) == []
+    assert 'waiting' in robot.statuses[-1].reason
+    robot.task_state_on = True
+    assert robot.wait_for(lambda r: r.last_state() == RUNNING), policy.output()
+    t = time.monotonic()
+    assert robot.wait_for(lambda r: len(r.commands_since(t)) > 10)
+    assert changed(robot.commands_since(t)) > 5
+    robot.task_state_on = False
+    assert robot.wait_for(lambda r: r.last_state() == HOLD), policy.output()
+    assert '/rlhf_sim/task_state is stale' in robot.statuses[-1].reason
+    t_hold = time.monotonic()
+    assert robot.wait_for(lambda r: len(r.commands_since(t_hold)) > 10)
+    assert changed(robot.commands_since(t_hold)) == 0
+    robot.task_state_on = True
+    assert robot.wait_for(lambda r: r.last_state() == RUNNING), policy.output()

@@ -117,3 +117,51 @@ def test_resize_matches_the_area_matrix_definition(size_in, size_out):
     reference = np.einsum('yh,hwc,xw->cyx', area_weights(size_in[0], size_out[0]), img.astype(np.float64),
                           area_weights(size_in[1], size_out[1]))
     np.testing.assert_allclose(resize_area(img, *size_out), reference, atol=1e-3)
+
+
+FEATURES = ['previous_command', 'object_position', 'target_position']
+
+
+def _state(num, rng):
+    return {'object_position': rng.normal(size=(num, 3)), 'target_position': rng.normal(size=(num, 3)),
+            'previous_command': rng.normal(size=(num, 8))}
+
+
+def test_state_features_preprocess_and_batch_identical():
+    rng = np.random.default_rng(5)
+    pos, vel, state = rng.normal(size=(40, 10)), rng.normal(size=(40, 10)), _state(40, rng)
+    mean, std = proprio_statistics(pos, vel, state_features=FEATURES, state=state)
+    assert mean.shape == (20 + 8 + 3 + 3,)
+    contract = make_contract()
+    contract.observation = ObservationSpec(contract.observation.cameras, JOINTS, proprio_mean=mean, proprio_std=std,
+                                           state_features=FEATURES)
+    images, depths, _, _ = _frames(5, rng)
+    batch = preprocess_batch(contract, images, depths, pos[:5], vel[:5], state={k: v[:5] for k, v in state.items()})
+    assert batch['proprio'].shape == (5, 34)
+    # layout: positions, velocities, then the features in the listed order, each normalised by its own stats
+    raw = np.concatenate([pos[:5], vel[:5], state['previous_command'][:5], state['object_position'][:5],
+                          state['target_position'][:5]], axis=1)
+    np.testing.assert_allclose(batch['proprio'], (raw - mean) / std, rtol=1e-5, atol=1e-5)
+    for t in range(5):
+        single = preprocess(contract, {k: v[t] for k, v in images.items()}, {k: v[t] for k, v in depths.items()},
+                            pos[t], vel[t], state={k: v[t] for k, v in state.items()})
+        for name in batch:
+            np.testing.assert_array_equal(single[name][0], batch[name][t])
+    contract.onnx_inputs = ['proprio']
+    whole = preprocess_batch(contract, {}, None, pos, vel, state=state)['proprio']
+    np.testing.assert_allclose(whole.mean(axis=0), 0.0, atol=1e-4)
+    np.testing.assert_allclose(whole.std(axis=0), 1.0, atol=1e-4)
+
+
+def test_state_feature_errors_name_the_feature():
+    rng = np.random.default_rng(6)
+    contract = make_contract()
+    contract.observation = ObservationSpec([], JOINTS, state_features=['object_position'])
+    contract.onnx_inputs = ['proprio']
+    pos, vel = rng.normal(size=10), rng.normal(size=10)
+    with pytest.raises(PreprocessError, match="state feature 'object_position'.*has no"):
+        preprocess(contract, {}, None, pos, vel)
+    with pytest.raises(PreprocessError, match=r"state feature 'object_position': expected shape \(3,\)"):
+        preprocess(contract, {}, None, pos, vel, state={'object_position': np.zeros(8)})
+    with pytest.raises(PreprocessError, match="state feature 'target_position'"):
+        proprio_statistics(pos[None], vel[None], state_features=['target_position'], state={})
