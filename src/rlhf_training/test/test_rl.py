@@ -42,16 +42,17 @@ def test_wrapper_replaces_reward_with_normalised_model_reward():
     model = LinearReward([1.0, -2.0, 0.5, 0.0, 3.0, 1.0])
     env = LearnedRewardWrapper(PointReachEnv(), model)
     obs, _ = env.reset(seed=0)
+    rng = np.random.default_rng(0)
     raw = []
     for _ in range(20):
-        action = env.action_space.sample()
+        action = rng.uniform(-1, 1, 2).astype(np.float32)
         expected = float(np.dot(model.w.detach().numpy(), np.concatenate([obs, action])))
         obs, reward, _, _, info = env.step(action)
         raw.append(expected)
         assert info['model_reward'] == pytest.approx(expected, abs=1e-5)
         assert info['env_reward'] == pytest.approx(-info['distance'])
         # Scale-only normalisation by the running std of everything seen so far (sign kept).
-        if len(raw) > 1:
+        if len(raw) >= 5:  # past the first steps, where the statistics' tiny prior still matters
             assert reward == pytest.approx(np.clip(expected / np.std(raw), -10, 10), rel=1e-3, abs=1e-4)
     ens = RewardEnsemble([LinearReward([1.0] * 6), LinearReward([3.0] * 6)])
     plain = LearnedRewardWrapper(PointReachEnv(), ens, normalize=False)
