@@ -19,7 +19,8 @@ from rlhf_training.evaluate import (
     preference_alignment,
     squared_jerk,
 )
-from rlhf_training.models import PROPRIO_KEY, DeterministicActor, GaussianPolicy, RewardModel
+from rlhf_training.export import export_policy
+from rlhf_training.models import PROPRIO_KEY, GaussianPolicy, RewardModel
 
 JOINTS = [f'panda_joint{i}' for i in range(1, 8)] + ['panda_finger_joint1', 'panda_finger_joint2']
 
@@ -31,17 +32,14 @@ def _one_thread():
 
 @pytest.fixture(scope='module')
 def policy_and_contract(tmp_path_factory):
-    """A small state-only policy, its contract and its ONNX export (written with torch.onnx.export)."""
+    """A small state-only policy, its contract and its ONNX export (rlhf_training.export, self-checked)."""
     torch.manual_seed(0)
     contract = PolicyContract(ObservationSpec(cameras=[], joint_names=JOINTS), ActionSpec.for_panda(0.05),
                               rate_hz=30.0)
     policy = GaussianPolicy(contract.observation, 8, hidden_dims=(32, 32)).eval()
     folder = tmp_path_factory.mktemp('policy')
-    torch.onnx.export(DeterministicActor(policy), (torch.zeros(1, 18),), str(folder / 'policy.onnx'),
-                      input_names=[PROPRIO_KEY], output_names=['action'], dynamic_axes={PROPRIO_KEY: {0: 'b'}},
-                      opset_version=17, dynamo=False)
-    contract.save(folder / 'contract.yaml')
-    return policy, contract, folder
+    export_policy(policy, contract, folder)
+    return policy, PolicyContract.load(folder / 'contract.yaml'), folder
 
 
 def test_squared_jerk_and_action_change_known_values():
