@@ -41,6 +41,9 @@ class TrainConfig:
     task: str = ''                  # catalog filter when episodes is empty ('' = any task)
     outcome: str = ''               # catalog filter ('' = any outcome; 'success' for clean demonstrations)
     cameras: list[str] = field(default_factory=lambda: ['scene_camera', 'wrist_camera'])  # [] = state only
+    # extra policy observations (rlhf_policy.contract.STATE_FEATURES): object_position, target_position,
+    # previous_command; appended to the proprio vector in this order
+    state_features: list[str] = field(default_factory=list)
     image_width: int = 64
     image_height: int = 64
     use_depth: bool = False         # 4th channel = depth / max_depth_m

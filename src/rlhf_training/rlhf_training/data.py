@@ -4,7 +4,10 @@
 Observations go through `rlhf_policy.preprocess.preprocess_batch` with the run's `PolicyContract`, whose
 proprioception statistics are computed once here from the training episodes and then saved with the model.
 Actions are `contract.action.from_commands(recorded command, arm joint positions at that frame)`, the
-normalised action the exported policy will output. Every problem with the inputs (no episodes, a preference
+normalised action the exported policy will output. State features (config ``state_features``, the contract's
+``observation.state_features``) come from the episode: ``object_positions`` / ``target_positions`` (the recorded
+task state) and ``previous_commands`` (the latest command strictly before each frame; before the first command the
+measured pose, as the policy node does). Every problem with the inputs (no episodes, a preference
 file naming missing episodes, no frames) is a `DataError` raised before training starts.
 """
 
@@ -73,7 +76,7 @@ def read_episodes(paths: Sequence[Path], config: TrainConfig, progress: bool = T
 
 def make_contract(config: TrainConfig, episodes: Sequence, metadata: dict | None = None):
     """PolicyContract of the run: cameras and image size from config, proprio statistics from `episodes`."""
-    from rlhf_policy.contract import ActionSpec, CameraSpec, ObservationSpec, PolicyContract
+    from rlhf_policy.contract import STATE_FEATURES, ActionSpec, CameraSpec, ObservationSpec, PolicyContract
     from rlhf_policy.preprocess import proprio_statistics
     if not episodes:
         raise DataError('empty dataset: no episodes to compute normalisation statistics from')
@@ -82,13 +85,58 @@ def make_contract(config: TrainConfig, episodes: Sequence, metadata: dict | None
         if list(ep.joint_names) != joint_names:
             raise DataError(f'{ep.metadata.get("path", "episode")}: joint_names {ep.joint_names} differ from '
                             f'the first episode\'s {joint_names}')
+    features = list(config.state_features)
+    unknown = [n for n in features if n not in STATE_FEATURES]
+    if unknown:
+        raise DataError(f'state_features: {unknown} are not state features (expected names from '
+                        f'{list(STATE_FEATURES)})')
+    action = ActionSpec.for_panda(config.max_delta_rad)
+    states = [episode_state(features, ep, np.arange(len(ep.times)), action.arm_joint_names) for ep in episodes]
     mean, std = proprio_statistics(np.concatenate([ep.joint_positions for ep in episodes]),
-                                   np.concatenate([ep.joint_velocities for ep in episodes]))
+                                   np.concatenate([ep.joint_velocities for ep in episodes]),
+                                   state_features=features,
+                                   state={k: np.concatenate([s[k] for s in states]) for k in features})
     cameras = [CameraSpec(name, config.image_width, config.image_height, config.use_depth, config.max_depth_m)
                for name in config.cameras]
-    return PolicyContract(ObservationSpec(cameras, joint_names, proprio_mean=mean, proprio_std=std),
-                          ActionSpec.for_panda(config.max_delta_rad), rate_hz=config.control_hz,
-                          metadata=dict(metadata or {}))
+    try:
+        observation = ObservationSpec(cameras, joint_names, proprio_mean=mean, proprio_std=std,
+                                      state_features=features)
+    except ValueError as err:
+        raise DataError(f'state_features: {err}') from None
+    return PolicyContract(observation, action, rate_hz=config.control_hz, metadata=dict(metadata or {}))
+
+
+def episode_state(state_features, episode, idx, arm_joint_names) -> dict:
+    """{feature: (len(idx), D) float64} of the episode's frames ``idx`` for the contract's state features.
+
+    previous_command before the first recorded command (NaN from the reader) is the measured pose: arm joint
+    positions + the first finger joint's opening, exactly what the policy node uses before it has published.
+    """
+    where = episode.metadata.get('path', 'episode')
+    state = {}
+    for name in state_features:
+        if name == 'previous_command':
+            previous = episode.previous_commands
+            if previous is None:
+                raise DataError(f'{where}: state feature previous_command needs the recorded commands')
+            values = np.array(previous[idx], dtype=np.float64)
+            names = list(episode.joint_names)
+            missing = [n for n in arm_joint_names if n not in names]
+            fingers = sorted(n for n in names if 'finger' in n)
+            if missing or not fingers:
+                raise DataError(f'{where}: joint_states lack the arm joints {missing} or a finger joint '
+                                f'(needed for previous_command)')
+            hold = np.concatenate([episode.joint_positions[idx][:, [names.index(n) for n in arm_joint_names]],
+                                   episode.joint_positions[idx][:, [names.index(fingers[0])]]], axis=1)
+            values = np.where(np.isnan(values), hold, values)
+        else:
+            source = episode.object_positions if name == 'object_position' else episode.target_positions
+            if source is None:
+                raise DataError(f'{where}: state feature {name} needs the task state (/rlhf_sim/task_state), '
+                                f'which this episode did not record')
+            values = np.asarray(source[idx], dtype=np.float64)
+        state[name] = values
+    return state
 
 
 def episode_arrays(contract, episode, start_s: float | None = None, end_s: float | None = None):
@@ -108,7 +156,9 @@ def episode_arrays(contract, episode, start_s: float | None = None, end_s: float
     arm = [names.index(n) for n in contract.action.arm_joint_names]
     images = {k: v[idx] for k, v in episode.images.items()}
     depths = {k: v[idx] for k, v in episode.depth.items()}
-    obs = preprocess_batch(contract, images, depths, episode.joint_positions[idx], episode.joint_velocities[idx])
+    state = episode_state(contract.observation.state_features, episode, idx, contract.action.arm_joint_names)
+    obs = preprocess_batch(contract, images, depths, episode.joint_positions[idx], episode.joint_velocities[idx],
+                           state=state)
     actions = contract.action.from_commands(episode.actions[idx], episode.joint_positions[idx][:, arm])
     return obs, actions.astype(np.float32)
 
@@ -153,11 +203,13 @@ def load_transitions(config: TrainConfig, contract=None, progress: bool = True):
 
 def episode_from_rollout(observations: Sequence[dict], commands, rate_hz: float, joint_names: Sequence[str],
                          cameras: Sequence[str] = (), task_progress=None, task_success=None,
-                         metadata: dict | None = None):
+                         metadata: dict | None = None, task_states: Sequence | None = None):
     """An rlhf_recorder `Episode` from a simulated rollout, so rollouts use the same dataset code as bags.
 
     observations[t]: a ManipulationEnv observation ('<camera>/color', '<camera>/depth', 'joint_positions',
-    'joint_velocities'); commands[t]: the (8,) command sent after observing it (the reader's alignment rule).
+    'joint_velocities'); commands[t]: the (8,) command sent after observing it (the reader's alignment rule);
+    previous_commands[t] = commands[t - 1] (NaN at t = 0: the measured pose is used, as the reader's rule 4).
+    task_states[t]: the env's ``info['task_state']`` when observations[t] was made (object/target positions).
     """
     from rlhf_recorder.reader import Episode
     n = len(observations)
@@ -167,13 +219,22 @@ def episode_from_rollout(observations: Sequence[dict], commands, rate_hz: float,
     images = {c: np.stack([o[f'{c}/color'] for o in observations]) for c in cameras}
     depth = {c: np.stack([o[f'{c}/depth'] for o in observations]) for c in cameras
              if f'{c}/depth' in observations[0]}
+    previous = np.full_like(commands, np.nan)
+    previous[1:] = commands[:-1]
+    objects = targets = None
+    if task_states is not None:
+        if len(task_states) != n:
+            raise DataError(f'episode_from_rollout: {len(task_states)} task states for {n} observations')
+        objects = np.stack([np.asarray(s.object_poses, np.float64)[0, :3] for s in task_states])
+        targets = np.stack([np.asarray(s.target_pose, np.float64)[:3] for s in task_states])
     return Episode(times=np.arange(n) / float(rate_hz), images=images, depth=depth, joint_names=list(joint_names),
                    joint_positions=np.stack([o['joint_positions'] for o in observations]).astype(np.float64),
                    joint_velocities=np.stack([o['joint_velocities'] for o in observations]).astype(np.float64),
                    actions=commands,
                    task_progress=None if task_progress is None else np.asarray(task_progress, np.float64),
                    task_success=None if task_success is None else np.asarray(task_success, bool),
-                   metadata=dict(metadata or {}), cameras=list(cameras))
+                   metadata=dict(metadata or {}), cameras=list(cameras), object_positions=objects,
+                   target_positions=targets, previous_commands=previous)
 
 
 # ------------------------------------------------------------------------------------- preferences

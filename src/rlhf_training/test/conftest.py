@@ -43,8 +43,20 @@ class EpisodeFactory:
         msg = self.t['std_msgs/msg/Float64MultiArray'](layout=layout, data=np.asarray(values, np.float64))
         return self.store.serialize_cdr(msg, 'std_msgs/msg/Float64MultiArray')
 
+    def _task_state(self, object_xyz, target_xyz):
+        def pose(xyz):
+            return self.t['geometry_msgs/msg/Pose'](
+                position=self.t['geometry_msgs/msg/Point'](x=float(xyz[0]), y=float(xyz[1]), z=float(xyz[2])),
+                orientation=self.t['geometry_msgs/msg/Quaternion'](x=0.0, y=0.0, z=0.0, w=1.0))
+        msg = self.t['rlhf_msgs/msg/TaskState'](header=self._header(), task='pick_place', object_names=['cube'],
+                                                object_poses=[pose(object_xyz)], target_pose=pose(target_xyz),
+                                                progress=0.0, success=False)
+        return self.store.serialize_cdr(msg, 'rlhf_msgs/msg/TaskState')
+
     def write(self, episode_id, q0_offset=0.0, delta=0.02, gripper=0.04, duration_s=2.0,
-              cameras=('scene_camera',), size=(24, 32), task='pick_place', outcome='success', catalog=True):
+              cameras=('scene_camera',), size=(24, 32), task='pick_place', outcome='success', catalog=True,
+              object_xyz=None, target_xyz=(0.5, 0.0, 0.1)):
+        """``object_xyz`` given: also a /rlhf_sim/task_state stream (30 Hz) with that object and target position."""
         from rlhf_recorder.bag import EpisodeBagWriter
         from rlhf_recorder.catalog import Catalog, EpisodeRecord
         path = self.data_dir / 'episodes' / episode_id
@@ -52,6 +64,8 @@ class EpisodeFactory:
                   '/arm_controller/commands': 'std_msgs/msg/Float64MultiArray',
                   '/gripper_controller/commands': 'std_msgs/msg/Float64MultiArray'}
         topics.update({f'/{c}/color': 'sensor_msgs/msg/Image' for c in cameras})
+        if object_xyz is not None:
+            topics['/rlhf_sim/task_state'] = 'rlhf_msgs/msg/TaskState'
         writer = EpisodeBagWriter(path, topics, {'task': task, 'start_time_ns': T0, 'episode_id': episode_id})
         q = np.concatenate([Q_HOME + q0_offset, [0.02, 0.02]])
         events = []
@@ -61,6 +75,9 @@ class EpisodeFactory:
         for ms in range(2, end_ms, 33):
             events.append((ms, '/arm_controller/commands', self._command(q[:7] + delta)))
             events.append((ms + 1, '/gripper_controller/commands', self._command([gripper])))
+        if object_xyz is not None:
+            for ms in range(0, end_ms, 33):
+                events.append((ms, '/rlhf_sim/task_state', self._task_state(object_xyz, target_xyz)))
         rng = np.random.default_rng(abs(hash(episode_id)) % 2**32)
         for ms in range(0, end_ms, 33):
             for cam in cameras:

@@ -1,6 +1,8 @@
 # Copyright 2026 RLHF Robotics contributors. Apache-2.0.
 """Datasets from real episode bags and preference exports; clear errors before training; the train CLI."""
 
+from pathlib import Path
+
 from conftest import segment, write_preferences
 import numpy as np
 import onnxruntime as ort
@@ -13,6 +15,7 @@ from rlhf_training.data import DataError, SegmentLoader, load_preference_pairs, 
 from rlhf_training.train import main as train_main
 
 torch.set_num_threads(1)
+CONFIG_DIR = Path(__file__).resolve().parents[1] / 'config'
 
 SMALL = ['image_width=16', 'image_height=16', 'hidden_dims=[16]', 'image_feature_dim=8', 'proprio_feature_dim=8',
          'progress=false', 'log_every=1', 'eval_every=2', 'checkpoint_every=2', 'rate_hz=5', 'device=cpu']
@@ -187,3 +190,52 @@ def test_sim_rollout_episode_feeds_the_same_datasets():
     expected = np.stack([contract.action.from_command(c, qq) for c, qq in zip(commands, q)])
     np.testing.assert_allclose(data.actions, expected, atol=1e-6)
     np.testing.assert_allclose(data.extra['task_progress'], progress, atol=1e-6)
+
+
+STATE = ['object_position', 'target_position', 'previous_command']
+
+
+def test_state_features_from_bags_train_bc_and_export(episodes, tmp_path):
+    """Two demonstrations that differ only in the object position: BC must read it to act (known answer)."""
+    episodes.write('ep0', delta=0.02, cameras=(), object_xyz=(0.6, 0.1, 0.02))
+    episodes.write('ep1', delta=-0.01, gripper=0.0, cameras=(), object_xyz=(0.4, -0.1, 0.02))
+    out = tmp_path / 'bc'
+    assert train_main(['--config', str(CONFIG_DIR / 'bc.yaml'), *SMALL, f'data_dir={episodes.data_dir}',
+                       'cameras=[]', f'state_features={STATE}'.replace("'", ''), 'val_fraction=0', 'steps=300',
+                       'batch_size=16', 'loss=mse', 'lr=3e-3', 'hidden_dims=[32]', f'out_dir={out}']) == 0
+    from rlhf_policy.contract import PolicyContract
+    from rlhf_policy.preprocess import preprocess
+    from rlhf_recorder.reader import read_episode
+    from rlhf_training.checkpoint import load_policy
+    contract = PolicyContract.load(out / 'export' / 'contract.yaml')
+    assert contract.observation.state_features == STATE and contract.input_shapes()['proprio'] == (18 + 14,)
+    # statistics cover the whole vector: the object x of the two episodes (0.6 and 0.4) averages to 0.5
+    assert contract.observation.proprio_mean[18] == pytest.approx(0.5, abs=1e-6)
+    assert contract.observation.proprio_std[18] == pytest.approx(0.1, abs=1e-6)
+    session = ort.InferenceSession(str(out / 'export' / 'policy.onnx'), providers=['CPUExecutionProvider'])
+    policy, _ = load_policy(out)
+    for name, arm, grip in (('ep0', 0.4, 1.0), ('ep1', -0.2, -1.0)):
+        ep = read_episode(episodes.data_dir / 'episodes' / name, rate_hz=5.0, images=False)
+        np.testing.assert_allclose(ep.previous_commands[1:, 7], ep.actions[1:, 7])  # constant commands
+        t = 3
+        inputs = preprocess(contract, {}, {}, ep.joint_positions[t], ep.joint_velocities[t],
+                            state={'object_position': ep.object_positions[t], 'target_position': ep.target_positions[t],
+                                   'previous_command': ep.previous_commands[t]})
+        action = session.run(['action'], inputs)[0]
+        with torch.no_grad():
+            expected = policy.deterministic({k: torch.from_numpy(v) for k, v in inputs.items()}).numpy()
+        np.testing.assert_allclose(action, expected, atol=1e-4)
+        np.testing.assert_allclose(action[0, :7], arm, atol=0.1)
+        assert action[0, 7] == pytest.approx(grip, abs=0.15)
+
+
+def test_state_features_need_the_task_state(episodes):
+    episodes.write('ep0', cameras=())
+    cfg = BCConfig(data_dir=str(episodes.data_dir), cameras=[], state_features=['target_position'], rate_hz=5.0,
+                   val_fraction=0.0, progress=False)
+    with pytest.raises(DataError, match='target_position needs the task state'):
+        load_transitions(cfg, progress=False)
+    cfg = BCConfig(data_dir=str(episodes.data_dir), cameras=[], state_features=['joint_torque'], rate_hz=5.0,
+                   val_fraction=0.0, progress=False)
+    with pytest.raises(DataError, match=r"state_features.*joint_torque"):
+        load_transitions(cfg, progress=False)
