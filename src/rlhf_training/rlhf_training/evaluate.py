@@ -168,6 +168,21 @@ def _joint_index(contract_names, env_names, what):
     return np.array([env_names.index(n) for n in contract_names])
 
 
+def state_features(contract, task_state, q, arm_idx, previous_command):
+    """The contract's state features from the env's task state and the last command (None: hold the pose)."""
+    from rlhf_sim.robot import FINGER_JOINT_NAMES, JOINT_NAMES
+    state = {}
+    for name in contract.observation.state_features:
+        if name == 'object_position':
+            state[name] = np.asarray(task_state.object_poses, np.float64)[0, :3]
+        elif name == 'target_position':
+            state[name] = np.asarray(task_state.target_pose, np.float64)[:3]
+        else:
+            state[name] = (np.r_[q[arm_idx], q[list(JOINT_NAMES).index(FINGER_JOINT_NAMES[0])]]
+                           if previous_command is None else previous_command)
+    return state
+
+
 def evaluate_policy(runner, contract, task='pick_place', episodes=50, seed=0, max_steps=300,
                     video_dir=None, video_episodes=2, video_camera='scene_camera', video_size=(320, 240),
                     progress=True):
@@ -198,15 +213,18 @@ def evaluate_policy(runner, contract, task='pick_place', episodes=50, seed=0, ma
             if video_renderer is not None and ep < video_episodes:
                 writer = VideoWriter(Path(video_dir) / f'{task}_seed{ep_seed}.mp4', contract.rate_hz, *video_size)
             positions, actions, total, success_step = [], [], 0.0, None
+            previous = None  # the last command sent (None before the first: the measured pose, as the node)
             for step in range(max_steps):
                 if writer is not None:
                     writer.write(video_renderer.render(env.data)[f'{video_camera}/color'])
                 q, qd = np.asarray(obs['joint_positions']), np.asarray(obs['joint_velocities'])
                 images = {c: obs[f'{c}/color'] for c in cameras}
                 depths = {c: obs[f'{c}/depth'] for c in cameras if f'{c}/depth' in obs}
-                inputs = preprocess(contract, images, depths, q[obs_idx], qd[obs_idx])
+                state = state_features(contract, info['task_state'], q, arm_idx, previous)
+                inputs = preprocess(contract, images, depths, q[obs_idx], qd[obs_idx], state=state)
                 action = np.asarray(runner(inputs), dtype=np.float64).reshape(-1)
                 command = contract.action.to_command(action, q[arm_idx])
+                previous = command
                 positions.append(q[arm_idx])
                 actions.append(np.clip(action, -1.0, 1.0))
                 obs, reward, terminated, truncated, info = env.step(command)
