@@ -174,6 +174,29 @@ def collect_graph(args: dict) -> list:
     return specs
 
 
+def launch_description(arguments, make_specs):
+    """The ``ros2 launch`` form of a graph: declare ``arguments``, then start the nodes of ``make_specs(args)``.
+
+    Launch files are two lines around this, so the launch arguments and nodes cannot drift from the
+    graph description the console scripts start. ``launch`` is imported here: it exists only on ROS installs.
+    """
+    from launch.actions import DeclareLaunchArgument, OpaqueFunction
+    from launch.substitutions import LaunchConfiguration
+    from launch_ros.actions import Node
+
+    from launch import LaunchDescription
+
+    def nodes(context):
+        specs = make_specs({a.name: LaunchConfiguration(a.name).perform(context) for a in arguments})
+        return [Node(package=s.package, executable=s.executable, name=s.name, output=s.output,
+                     parameters=[*s.parameter_files, s.parameters], remappings=s.remappings) for s in specs]
+
+    return LaunchDescription([
+        *[DeclareLaunchArgument(a.name, default_value=a.default, description=a.description) for a in arguments],
+        OpaqueFunction(function=nodes),
+    ])
+
+
 def package_config_file(package: str, filename: str) -> str | None:
     """A package's installed ``config/<filename>`` (its documented defaults), else the source tree's copy, else None."""
     try:

@@ -25,29 +25,11 @@ from rlhf_teleop.graph import (
 LAUNCH_FILE = Path(__file__).resolve().parents[1] / 'launch' / 'collect.launch.py'
 
 
-def declared_launch_arguments():
-    """(name, default, description) of every DeclareLaunchArgument call in the launch file, read via ast."""
+def test_launch_file_uses_the_graph_description():
     tree = ast.parse(LAUNCH_FILE.read_text(), filename=str(LAUNCH_FILE), feature_version=(3, 10))
-    declared = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and getattr(node.func, 'id', None) == 'DeclareLaunchArgument':
-            keywords = {k.arg: ast.literal_eval(k.value) for k in node.keywords}
-            declared.append((ast.literal_eval(node.args[0]), keywords.get('default_value'),
-                             keywords.get('description')))
-    return declared
-
-
-def test_launch_file_declares_exactly_the_graph_arguments():
-    declared = declared_launch_arguments()
-    assert declared, 'no DeclareLaunchArgument found'
-    assert declared == [(a.name, a.default, a.description) for a in ARGUMENTS]
-
-
-def test_launch_file_builds_nodes_from_collect_graph():
-    tree = ast.parse(LAUNCH_FILE.read_text(), feature_version=(3, 10))
     imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
                 and node.module == 'rlhf_teleop.graph' for alias in node.names}
-    assert 'collect_graph' in imported
+    assert {'ARGUMENTS', 'collect_graph', 'launch_description'} <= imported
     functions = {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
     assert 'generate_launch_description' in functions
 
@@ -167,6 +149,8 @@ def test_launch_file_turns_the_specs_into_nodes(monkeypatch, tmp_path):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     actions = module.generate_launch_description()
+    assert [(a.args[0], a.kwargs['default_value'], a.kwargs['description']) for a in actions[:-1]] == \
+        [(a.name, a.default, a.description) for a in ARGUMENTS]
     declared = {a.args[0]: a.kwargs['default_value'] for a in actions[:-1]}
     context = {**declared, 'device': 'gamepad', 'sim': 'false', 'output_dir': str(tmp_path)}
     nodes = actions[-1].kwargs['function'](context)
