@@ -122,6 +122,10 @@ class ObservationAssembler:
             self.state['previous_command'][:] = command
         self.commanded = True
 
+    def forget_command(self):
+        """Start over (e-stop): until the next published command, the previous command is the measured pose."""
+        self.commanded = False
+
     def missing(self):
         """Streams that never arrived (sorted)."""
         return sorted(k for k, v in self.arrival.items() if v is None)

@@ -169,6 +169,9 @@ class PolicyNode(Node):
         return response
 
     def _log_transition(self, transition, initial=False, detail=''):
+        if transition is not None and transition.state == ESTOP:
+            # nothing is commanded until resume, which ramps from the measured pose: so is the previous command
+            self.assembler.forget_command()
         if initial:
             self.get_logger().info(f'safety state {STATE_NAMES[self.safety.state]}: {self.safety.reason}')
         elif transition is not None:

@@ -112,6 +112,8 @@ def test_assembler_state_features_equal_preprocess():
     got = asm.assemble()['proprio']
     np.testing.assert_array_equal(got, preprocess(contract, {}, {}, pos, vel,
                                                   {**state, 'previous_command': command_copy})['proprio'])
+    asm.forget_command()  # e-stop: the next start ramps from the measured pose, and so does the previous command
+    np.testing.assert_array_equal(asm.assemble()['proprio'], preprocess(contract, {}, {}, pos, vel, state)['proprio'])
     with pytest.raises(ValueError, match='no object pose'):
         asm.on_task_state(np.zeros((0, 3)), target, 1.2)
 
