@@ -16,7 +16,7 @@ YAML layout (``PolicyContract.save`` writes exactly this, ``PolicyContract.load`
       joint_names: [panda_joint1, ..., panda_finger_joint2]
       proprio_fields: [position, velocity]
       state_features: []              # optional, appended to proprio: object_position, target_position,
-                                      # previous_command (see STATE_FEATURES)
+                                      # previous_command, end_effector_position (see STATE_FEATURES)
       task_state_topic: /rlhf_sim/task_state   # rlhf_msgs/TaskState source of object/target positions
       proprio_mean: [...]             # len(proprio_fields) * len(joint_names) + state feature sizes
       proprio_std: [...]
@@ -49,7 +49,11 @@ ACTION_DIM = 8  # 7 arm joint targets + 1 gripper opening
 #   object_position: position of the first object of rlhf_msgs/TaskState.object_poses (world frame, m)
 #   target_position: position of TaskState.target_pose (world frame, m)
 #   previous_command: the last 8-vector command sent before this control tick (arm targets + gripper)
-STATE_FEATURES = {'object_position': 3, 'target_position': 3, 'previous_command': ACTION_DIM}
+#   end_effector_position: tool centre point (world frame, m), forward kinematics of the measured arm joints;
+#     derived inside preprocessing (rlhf_policy.kinematics), so callers never pass it
+STATE_FEATURES = {'object_position': 3, 'target_position': 3, 'previous_command': ACTION_DIM,
+                  'end_effector_position': 3}
+DERIVED_FEATURES = ('end_effector_position',)  # computed from the joint positions, not observed
 TASK_STATE_FEATURES = ('object_position', 'target_position')  # the ones read from the task state topic
 DEFAULT_TASK_STATE_TOPIC = '/rlhf_sim/task_state'
 
@@ -179,6 +183,11 @@ class ObservationSpec:
         if len(set(feats)) != len(feats):
             _fail('state_features', 'unique names', list(feats))
         self.state_features = list(feats)
+        if 'end_effector_position' in feats:
+            missing = [n for n in PANDA_ARM_JOINT_NAMES if n not in self.joint_names]
+            if missing:
+                _fail('state_features', f'joint_names with the arm joints {missing} (end_effector_position is '
+                      'their forward kinematics)', list(feats))
         if not isinstance(self.task_state_topic, str) or not self.task_state_topic.startswith('/'):
             _fail('task_state_topic', 'an absolute topic name such as /rlhf_sim/task_state', self.task_state_topic)
         dim = self.proprio_dim

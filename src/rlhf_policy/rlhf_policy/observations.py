@@ -13,7 +13,7 @@ node published (``on_command``); until the first one it is the measured pose ("h
 
 import numpy as np
 
-from rlhf_policy.contract import PROPRIO_INPUT, STATE_FEATURES
+from rlhf_policy.contract import DERIVED_FEATURES, PROPRIO_INPUT, STATE_FEATURES
 from rlhf_policy.preprocess import ProprioNormaliser, preprocess_color, preprocess_depth
 
 
@@ -38,7 +38,9 @@ class ObservationAssembler:
         self.task_state_topic = obs.task_state_topic
         if obs.uses_task_state:
             self.arrival[obs.task_state_topic] = None
-        self.state = {name: np.zeros(STATE_FEATURES[name]) for name in obs.state_features}
+        # observed state features (derived ones, e.g. end_effector_position, are computed by the normaliser)
+        self.state = {name: np.zeros(STATE_FEATURES[name]) for name in obs.state_features
+                      if name not in DERIVED_FEATURES}
         self.commanded = False  # previous_command holds a published command (else: the measured pose)
         self._normalise = ProprioNormaliser(obs)
         num = len(obs.joint_names)

@@ -23,7 +23,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from rlhf_policy.contract import PROPRIO_INPUT, STATE_FEATURES
+from rlhf_policy.contract import DERIVED_FEATURES, PROPRIO_INPUT, STATE_FEATURES
 
 PROPRIO_STD_FLOOR = 1e-3  # std below this (a joint that never moved in the data) is treated as this
 _INV_255 = np.float32(1.0 / 255.0)
@@ -128,12 +128,25 @@ def preprocess_camera(spec, image, depth=None, out=None):
     return out
 
 
+def with_derived_state(observation_spec, joint_positions, state=None):
+    """``state`` plus the derived features the spec lists (end_effector_position: FK of the arm joints)."""
+    derived = [n for n in observation_spec.state_features if n in DERIVED_FEATURES]
+    if not derived:
+        return state
+    from rlhf_policy.kinematics import arm_indices, end_effector_positions
+    state = dict(state or {})
+    pos = np.asarray(joint_positions, dtype=np.float64)
+    state['end_effector_position'] = end_effector_positions(pos[..., arm_indices(observation_spec.joint_names)])
+    return state
+
+
 class ProprioNormaliser:
     """Precomputed (x - mean) / max(std, floor) for one observation spec (float32, no per-call allocation)."""
 
     def __init__(self, observation_spec):
         self.fields = observation_spec.proprio_fields
         self.state_features = tuple(observation_spec.state_features)
+        self._spec = observation_spec
         self.num_joints = len(observation_spec.joint_names)
         self.mean = np.asarray(observation_spec.proprio_mean, dtype=np.float32)
         self.inv_std = (1.0 / np.maximum(np.asarray(observation_spec.proprio_std, dtype=np.float64),
@@ -141,6 +154,7 @@ class ProprioNormaliser:
 
     def __call__(self, joint_positions, joint_velocities, out=None, state=None):
         """(J,) or (T, J) positions/velocities (+ state features {name: (D,) or (T, D)}) -> float32 (P,) or (T, P)."""
+        state = with_derived_state(self._spec, joint_positions, state)
         raw = assemble_proprio(self.fields, self.num_joints, joint_positions, joint_velocities,
                                self.state_features, state)
         if out is None:

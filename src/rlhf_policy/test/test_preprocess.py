@@ -165,3 +165,36 @@ def test_state_feature_errors_name_the_feature():
         preprocess(contract, {}, None, pos, vel, state={'object_position': np.zeros(8)})
     with pytest.raises(PreprocessError, match="state feature 'target_position'"):
         proprio_statistics(pos[None], vel[None], state_features=['target_position'], state={})
+
+
+def test_end_effector_position_is_derived_from_the_joints():
+    """The derived feature equals the simulator's own tool-centre-point site after moving the arm."""
+    import mujoco
+
+    from rlhf_sim.env import ManipulationEnv
+    from rlhf_sim.robot import EE_SITE, JOINT_NAMES
+    env = ManipulationEnv(task='pick_place', cameras=(), seed=0)
+    site = mujoco.mj_name2id(env.model, mujoco.mjtObj.mjOBJ_SITE, EE_SITE)
+    rng = np.random.default_rng(7)
+    positions, sites = [], []
+    try:
+        obs, _ = env.reset(seed=1)
+        for _ in range(3):
+            command = np.r_[obs['joint_positions'][:7] + rng.uniform(-0.1, 0.1, 7), 0.04]
+            for _ in range(5):
+                obs, *_ = env.step(command)
+            positions.append(obs['joint_positions'].copy())
+            sites.append(env.data.site_xpos[site].copy())
+    finally:
+        env.close()
+    positions = np.array(positions)
+    obs_spec = ObservationSpec([], JOINT_NAMES, proprio_fields=('position',), state_features=['end_effector_position'])
+    contract = PolicyContract(obs_spec, ActionSpec.for_panda())
+    batch = preprocess_batch(contract, {}, None, positions, np.zeros_like(positions))['proprio']
+    np.testing.assert_allclose(batch[:, 9:], np.array(sites), atol=1e-5)
+    assert np.ptp(np.array(sites), axis=0).max() > 0.01  # the arm really moved between frames
+    for t in range(3):
+        np.testing.assert_array_equal(preprocess(contract, {}, None, positions[t], positions[t] * 0)['proprio'][0],
+                                      batch[t])
+    with pytest.raises(ValueError, match='end_effector_position'):
+        ObservationSpec([], JOINT_NAMES[2:], state_features=['end_effector_position'])
