@@ -77,7 +77,7 @@ def read_episodes(paths: Sequence[Path], config: TrainConfig, progress: bool = T
 def make_contract(config: TrainConfig, episodes: Sequence, metadata: dict | None = None):
     """PolicyContract of the run: cameras and image size from config, proprio statistics from `episodes`."""
     from rlhf_policy.contract import STATE_FEATURES, ActionSpec, CameraSpec, ObservationSpec, PolicyContract
-    from rlhf_policy.preprocess import proprio_statistics
+    from rlhf_policy.preprocess import proprio_statistics, with_derived_state
     if not episodes:
         raise DataError('empty dataset: no episodes to compute normalisation statistics from')
     joint_names = list(episodes[0].joint_names)
@@ -92,10 +92,14 @@ def make_contract(config: TrainConfig, episodes: Sequence, metadata: dict | None
                         f'{list(STATE_FEATURES)})')
     action = ActionSpec.for_panda(config.max_delta_rad)
     states = [episode_state(features, ep, np.arange(len(ep.times)), action.arm_joint_names) for ep in episodes]
-    mean, std = proprio_statistics(np.concatenate([ep.joint_positions for ep in episodes]),
-                                   np.concatenate([ep.joint_velocities for ep in episodes]),
-                                   state_features=features,
-                                   state={k: np.concatenate([s[k] for s in states]) for k in features})
+    positions = np.concatenate([ep.joint_positions for ep in episodes])
+    try:
+        state = with_derived_state(ObservationSpec([], joint_names, state_features=features), positions,
+                                   {k: np.concatenate([s[k] for s in states]) for k in states[0]})
+    except ValueError as err:
+        raise DataError(f'state_features: {err}') from None
+    mean, std = proprio_statistics(positions, np.concatenate([ep.joint_velocities for ep in episodes]),
+                                   state_features=features, state=state)
     cameras = [CameraSpec(name, config.image_width, config.image_height, config.use_depth, config.max_depth_m)
                for name in config.cameras]
     try:
@@ -113,8 +117,11 @@ def episode_state(state_features, episode, idx, arm_joint_names) -> dict:
     positions + the first finger joint's opening, exactly what the policy node uses before it has published.
     """
     where = episode.metadata.get('path', 'episode')
+    from rlhf_policy.contract import DERIVED_FEATURES
     state = {}
     for name in state_features:
+        if name in DERIVED_FEATURES:
+            continue  # computed from the joint positions by rlhf_policy.preprocess
         if name == 'previous_command':
             previous = episode.previous_commands
             if previous is None:

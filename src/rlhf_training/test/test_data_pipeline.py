@@ -3,7 +3,7 @@
 
 from pathlib import Path
 
-from conftest import segment, write_preferences
+from conftest import Q_HOME, segment, write_preferences
 import numpy as np
 import onnxruntime as ort
 import pytest
@@ -192,7 +192,7 @@ def test_sim_rollout_episode_feeds_the_same_datasets():
     np.testing.assert_allclose(data.extra['task_progress'], progress, atol=1e-6)
 
 
-STATE = ['object_position', 'target_position', 'previous_command']
+STATE = ['object_position', 'target_position', 'previous_command', 'end_effector_position']
 
 
 def test_state_features_from_bags_train_bc_and_export(episodes, tmp_path):
@@ -208,7 +208,10 @@ def test_state_features_from_bags_train_bc_and_export(episodes, tmp_path):
     from rlhf_recorder.reader import read_episode
     from rlhf_training.checkpoint import load_policy
     contract = PolicyContract.load(out / 'export' / 'contract.yaml')
-    assert contract.observation.state_features == STATE and contract.input_shapes()['proprio'] == (18 + 14,)
+    assert contract.observation.state_features == STATE and contract.input_shapes()['proprio'] == (18 + 17,)
+    # end_effector_position (derived from the joints): its mean is the forward kinematics of the (fixed) arm pose
+    from rlhf_policy.kinematics import end_effector_positions
+    np.testing.assert_allclose(contract.observation.proprio_mean[-3:], end_effector_positions(Q_HOME), atol=1e-6)
     # statistics cover the whole vector: the object x of the two episodes (0.6 and 0.4) averages to 0.5
     assert contract.observation.proprio_mean[18] == pytest.approx(0.5, abs=1e-6)
     assert contract.observation.proprio_std[18] == pytest.approx(0.1, abs=1e-6)
