@@ -177,7 +177,7 @@ def state_features(contract, task_state, q, arm_idx, previous_command):
             state[name] = np.asarray(task_state.object_poses, np.float64)[0, :3]
         elif name == 'target_position':
             state[name] = np.asarray(task_state.target_pose, np.float64)[:3]
-        else:
+        elif name == 'previous_command':
             state[name] = (np.r_[q[arm_idx], q[list(JOINT_NAMES).index(FINGER_JOINT_NAMES[0])]]
                            if previous_command is None else previous_command)
     return state
