@@ -64,7 +64,10 @@ fi
 if [ "$BUILD" = 1 ]; then
   cd "$WS"
   marker=install/.rlhf-built
-  if [ -f "$marker" ] && [ -z "$(find src "$VENV/.rlhf-lock" -newer "$marker" -print -quit)" ]; then
+  # (caches that running the tests writes under src/ do not count)
+  changed="$(find src "$VENV/.rlhf-lock" -newer "$marker" -not -path '*/__pycache__*' \
+             -not -path '*/.pytest_cache*' -not -path '*/*.egg-info*' -print -quit 2>/dev/null)"
+  if [ -f "$marker" ] && [ -z "$changed" ]; then
     say "workspace up to date (colcon build skipped)"
   else
     say "colcon build"
