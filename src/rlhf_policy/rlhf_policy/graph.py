@@ -18,7 +18,7 @@ ARGUMENTS = (
     GraphArgument('contract', '', 'path of the policy contract.yaml (the model file is resolved next to it)'),
     GraphArgument('sim', 'true', "true: start the MuJoCo simulator; false: only the policy, against the robot's "
                                  'own ros2_control and camera topics'),
-    GraphArgument('task', 'pick_place', 'simulated task: pick_place, stack or insertion'),
+    GraphArgument('task', 'pick_place', 'simulated task: pick_place, stack, insertion or reach'),
     GraphArgument('seed', '0', 'seed of the simulated scene'),
     GraphArgument('start_in_estop', 'false', 'true: the policy commands nothing until /policy/resume'),
     GraphArgument('execution_provider', 'auto', 'ONNX Runtime provider: auto, cpu or cuda'),

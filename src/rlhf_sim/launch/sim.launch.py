@@ -18,7 +18,7 @@ from launch_ros.actions import Node
 from launch import LaunchDescription
 
 ARGUMENTS = {
-    'task': ('pick_place', 'task: pick_place, stack or insertion'),
+    'task': ('pick_place', 'task: pick_place, stack, insertion or reach'),
     'seed': ('0', 'object pose seed of the first episode; -1 draws one'),
     'camera_width': ('128', 'camera image width in pixels'),
     'camera_height': ('96', 'camera image height in pixels'),

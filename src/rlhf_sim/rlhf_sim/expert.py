@@ -15,7 +15,7 @@ from rlhf_sim.tasks import CUBE_HALF, PEG_HALF_LENGTH, SOCKET_HEIGHT, TASKS, Tas
 _DOWN = np.diag([1.0, -1.0, -1.0])   # gripper pointing down, fingers closing along world y (yaw 0)
 
 # Per task: ee height above the object centre when grasping, and the object-centre height to release at.
-_GRASP_DZ = {'pick_place': 0.012, 'stack': 0.012, 'insertion': 0.03}
+_GRASP_DZ = {'pick_place': 0.012, 'stack': 0.012, 'insertion': 0.03, 'reach': 0.0}
 _RELEASE_OBJECT_Z = {
     'pick_place': CUBE_HALF + 0.004,
     'stack': 3 * CUBE_HALF + 0.006,           # on top of the base cube (adjusted to its actual height)
@@ -43,7 +43,10 @@ def _down_quat(yaw: float) -> np.ndarray:
 
 
 class ScriptedExpert:
-    """approach -> descend -> close -> lift -> carry -> lower -> release -> retreat, with regrasp on a drop."""
+    """approach -> descend -> close -> lift -> carry -> lower -> release -> retreat, with regrasp on a drop.
+
+    For ``reach`` there is no object to handle: the expert moves the gripper to the goal marker.
+    """
 
     PHASES = ('approach', 'descend', 'close', 'lift', 'carry', 'lower', 'release', 'retreat', 'done')
 
@@ -89,7 +92,9 @@ class ScriptedExpert:
         gripper = GRIPPER_OPEN
         held_offset = ee_pos - obj   # where the object sits in the hand once grasped
 
-        if self.phase == 'approach':
+        if self.task == 'reach':
+            goal = target.copy()   # no phases: straight to the goal marker and stay there
+        elif self.phase == 'approach':
             goal = np.array([obj[0], obj[1], grasp_z + HOVER])
             if np.linalg.norm(goal - ee_pos) < 0.012:
                 self._next('descend')

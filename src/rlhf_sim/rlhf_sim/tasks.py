@@ -75,6 +75,7 @@ class Task:
     def __init__(self):
         self._model = None
         self._start_xy_dist = 0.2
+        self._start_dist = 0.2
 
     def objects_xml(self) -> str:
         raise NotImplementedError
@@ -250,7 +251,44 @@ class Insertion(Task):
         return bool(centred and bottom < SOCKET_HEIGHT - self.INSERT_DEPTH)
 
 
-TASKS = {task.name: task for task in (PickPlace, Stack, Insertion)}
+class Reach(Task):
+    """Bring the gripper to a floating goal marker: no contact, learnable from a few demonstrations.
+
+    The warm-up task of the pipeline: a policy must get within ``TOLERANCE`` of the goal; progress is the
+    fraction of the start distance covered.
+    """
+
+    name = 'reach'
+    object_names = ('goal',)
+    TOLERANCE = 0.03
+    GOAL_Z = (0.08, 0.25)
+
+    def objects_xml(self) -> str:
+        return ('<body name="goal" mocap="true" pos="0.5 0 0.15"><geom name="goal_geom" type="sphere" '
+                'size="0.015" rgba=".2 .8 .3 .7" contype="0" conaffinity="0"/></body>')
+
+    def randomise(self, data, rng):
+        x, y = rng.uniform(SPAWN_X[0], SPAWN_X[1]), rng.uniform(SPAWN_Y[0], SPAWN_Y[1])
+        self._set_mocap(data, 'goal', [x, y, rng.uniform(*self.GOAL_Z)])
+
+    def target_pose(self, data):
+        return np.array([*data.mocap_pos[self.mocap_ids['goal']], 1.0, 0.0, 0.0, 0.0])
+
+    def _distance(self, data) -> float:
+        return float(np.linalg.norm(data.site_xpos[self.idx.ee_site] - self.target_pose(data)[:3]))
+
+    def start_episode(self, data) -> None:
+        self._start_dist = max(self._distance(data), 0.05)
+
+    def evaluate(self, data) -> TaskState:
+        distance = self._distance(data)
+        success = distance < self.TOLERANCE
+        progress = 1.0 if success else float(min(np.clip(1.0 - distance / self._start_dist, 0.0, 1.0), 0.99))
+        return TaskState(task=self.name, object_names=list(self.object_names), object_poses=self.object_poses(data),
+                         target_pose=self.target_pose(data), progress=progress, success=success, grasped=False)
+
+
+TASKS = {task.name: task for task in (PickPlace, Stack, Insertion, Reach)}
 
 
 def make_task(name: str) -> Task:

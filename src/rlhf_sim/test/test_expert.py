@@ -35,7 +35,7 @@ def test_pick_place_expert_succeeds_without_noise():
             assert total > 1.5
 
 
-@pytest.mark.parametrize('task', ['stack', 'insertion'])
+@pytest.mark.parametrize('task', ['stack', 'insertion', 'reach'])
 def test_other_tasks_expert_succeeds(task):
     outcomes = run_episodes(task, seeds=range(3))
     assert sum(s for s, _ in outcomes) >= 2, outcomes

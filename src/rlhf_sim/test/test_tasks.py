@@ -5,8 +5,9 @@ import mujoco
 import numpy as np
 import pytest
 
+from rlhf_sim.ik import DifferentialIK
 from rlhf_sim.simulation import Simulation
-from rlhf_sim.tasks import CUBE_HALF, PEG_HALF_LENGTH, TASKS, TaskState
+from rlhf_sim.tasks import CUBE_HALF, PEG_HALF_LENGTH, TASKS, Reach, TaskState
 
 
 def place(sim, index, xyz, settle_steps=200):
@@ -21,7 +22,7 @@ def place(sim, index, xyz, settle_steps=200):
 
 
 def test_task_names_and_state_fields():
-    assert sorted(TASKS) == ['insertion', 'pick_place', 'stack']
+    assert sorted(TASKS) == ['insertion', 'pick_place', 'reach', 'stack']
     fields = set(TaskState.__dataclass_fields__)
     assert {'task', 'object_names', 'object_poses', 'target_pose', 'progress', 'success'} <= fields
 
@@ -57,6 +58,24 @@ def test_insertion_success_in_the_hole_only():
     # standing on the table next to the socket: right height, wrong place
     beside = place(sim, 0, [socket[0] + 0.1, socket[1], PEG_HALF_LENGTH + 0.002])
     assert not beside.success
+
+
+def test_reach_success_within_tolerance_of_the_goal():
+    sim = Simulation('reach')
+    sim.reset(seed=3)
+    start = sim.task_state()
+    assert not start.success and start.progress < 0.05
+    goal = start.target_pose[:3]
+    ik = DifferentialIK(sim.model)
+    for _ in range(300):   # drive the arm there through IK, then check the task agrees
+        q = sim.data.qpos[:7].copy()
+        ee, _ = ik.ee_pose(q)
+        q_target = ik.twist_to_joint_targets(q, np.concatenate([3.0 * (goal - ee), np.zeros(3)]), 1 / 30)
+        sim.set_command(np.concatenate([q_target, [0.04]]))
+        sim.step(17)
+    reached = sim.task_state()
+    assert reached.success and reached.progress == 1.0
+    assert np.linalg.norm(ik.ee_pose(sim.data.qpos[:7].copy())[0] - goal) < Reach.TOLERANCE
 
 
 @pytest.mark.parametrize('task', sorted(TASKS))

@@ -34,7 +34,7 @@ class GraphArgument:
 ARGUMENTS = (
     GraphArgument('sim', 'true', 'true: start the MuJoCo simulator; false: use the robot\'s own ros2_control '
                                  'and camera drivers (topic names from the config file)'),
-    GraphArgument('task', 'pick_place', 'task: pick_place, stack or insertion'),
+    GraphArgument('task', 'pick_place', 'task: pick_place, stack, insertion or reach'),
     GraphArgument('device', 'expert', 'input device: spacemouse, gamepad, keyboard, pose or expert'),
     GraphArgument('num_episodes', '0', 'episodes to record unattended, then stop (expert); 0 = interactive'),
     GraphArgument('output_dir', 'data/demos', 'data directory: episodes/<episode_id>/ bags and catalog.sqlite'),
