@@ -90,9 +90,16 @@ def policy_config_file():
     return str(Path(__file__).resolve().parents[1] / 'config' / 'policy.yaml')
 
 
+def graph_cameras(values):
+    """The contract's cameras; a simulation also renders the scene camera for a state-only policy, so that
+    its recorded episodes can be shown to annotators."""
+    cameras = [c.name for c in values['contract_obj'].observation.cameras]
+    return cameras or (['scene_camera'] if values['sim'] else [])
+
+
 def recorded_topics(values):
     """What an evaluation episode bag holds: the same streams as a demonstration."""
-    cameras = [c.name for c in values['contract_obj'].observation.cameras]
+    cameras = graph_cameras(values)
     topics = ['/joint_states', '/arm_controller/commands', '/gripper_controller/commands', '/policy/status']
     for cam in cameras:
         topics += [f'/{cam}/color', f'/{cam}/depth', f'/{cam}/camera_info']
@@ -107,9 +114,8 @@ def deploy_graph(args):
     extra = [v['config']] if v['config'] else []
     specs = []
     if v['sim']:
-        cameras = [c.name for c in v['contract_obj'].observation.cameras]
         specs.append(NodeSpec('rlhf_sim', 'sim', 'sim', parameter_files=list(extra), parameters={
-            'task': v['task'], 'cameras': cameras or ['scene_camera'], 'seed': v['seed']}))
+            'task': v['task'], 'cameras': graph_cameras(v), 'seed': v['seed']}))
     specs.append(NodeSpec('rlhf_policy', 'policy', 'policy', parameter_files=[policy_config_file()] + extra,
                           parameters={'contract': v['contract'], 'start_in_estop': v['start_in_estop'],
                                       'execution_provider': v['execution_provider'], 'stats_file': v['stats_file'],

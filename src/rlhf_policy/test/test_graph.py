@@ -40,6 +40,14 @@ def test_sim_graph(contract_path, tmp_path):
     assert args[:3] == ['--ros-args', '-r', '__node:=policy']
 
 
+def test_state_only_policy_in_simulation_records_the_scene_camera(tmp_path):
+    obs = ObservationSpec([], [f'panda_joint{i}' for i in range(1, 8)], proprio_mean=np.zeros(14))
+    path = str(PolicyContract(obs, ActionSpec.for_panda()).save(tmp_path / 'contract.yaml'))
+    sim, _, recorder = deploy_graph({'contract': path, 'record': 'true', 'output_dir': str(tmp_path)})
+    assert sim.parameters['cameras'] == ['scene_camera']
+    assert '/scene_camera/color' in recorder.parameters['topics']
+
+
 def test_robot_graph_has_only_the_policy(contract_path):
     specs = deploy_graph({'contract': contract_path, 'sim': 'false', 'start_in_estop': 'true'})
     assert [(s.package, s.executable) for s in specs] == [('rlhf_policy', 'policy')]
