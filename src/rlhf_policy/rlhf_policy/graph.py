@@ -91,8 +91,10 @@ def policy_config_file():
 
 
 def graph_cameras(values):
-    """The contract's cameras; a simulation also renders the scene camera for a state-only policy, so that
-    its recorded episodes can be shown to annotators."""
+    """The cameras the graph publishes: the contract's, and the scene camera for a simulated state-only policy.
+
+    The scene camera lets recorded episodes of a state-only policy be shown to annotators.
+    """
     cameras = [c.name for c in values['contract_obj'].observation.cameras]
     return cameras or (['scene_camera'] if values['sim'] else [])
 
