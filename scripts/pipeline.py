@@ -76,8 +76,10 @@ class Pipeline:
                         '--expert-noise', noise, '--seed', seed, '--output-dir', self.path('data', name)])
 
     def train(self, stage, algorithm, **overrides):
+        """`train` with the algorithm's config, the shared policy keys, the stage's keys and ``overrides``."""
         config = SRC / 'rlhf_training' / 'config' / f'{algorithm}.yaml'
-        items = [f'{k}={json.dumps(v) if isinstance(v, list) else v}' for k, v in overrides.items()]
+        keys = {**self.s['policy'], **self.s.get(algorithm, {}), **overrides}
+        items = [f'{k}={json.dumps(v) if isinstance(v, list) else v}' for k, v in keys.items()]
         self.run(stage, ['train', '--config', config, f'out_dir={self.path("runs", stage)}', 'progress=false',
                          'resume=false', *items])
 
@@ -112,12 +114,10 @@ class Pipeline:
 
     def all_stages(self):
         s = self.s
-        cams = list(s['cameras'])
         return [
             ('demos', lambda: self.collect('demos', s['demo_episodes'], 0.0, 0)),
             ('noisy', lambda: self.collect('noisy', s['noisy_episodes'], s['noisy_expert_noise'], 1000)),
-            ('bc', lambda: self.train('bc', 'bc', data_dir=self.path('data', 'demos'), steps=s['bc_steps'],
-                                      batch_size=s['bc_batch_size'], cameras=cams)),
+            ('bc', lambda: self.train('bc', 'bc', data_dir=self.path('data', 'demos'))),
             ('rollouts_bc', lambda: self.evaluate('rollouts_bc', 'bc', s['rollout_episodes'], 2000, record=True)),
             ('pairs', lambda: self.run('pairs', [
                 'make_pairs', '--data', self.path('data', 'demos'), '--source', 'expert',
@@ -126,10 +126,9 @@ class Pipeline:
                 '--task', s['task'], '--num-pairs', s['num_pairs'], '--segment-length', s['segment_length_s'],
                 '--output', self.path('prefs', 'pairs.json')])),
             ('label', self.label),
-            ('reward', lambda: self.train('reward', 'reward', preferences=self.path('prefs', 'preferences.json'),
-                                          steps=s['reward_steps'], cameras=cams)),
+            ('reward', lambda: self.train('reward', 'reward', preferences=self.path('prefs', 'preferences.json'))),
             ('cpl', lambda: self.train('cpl', 'cpl', pretrained=self.path('runs', 'bc'),
-                                       preferences=self.path('prefs', 'preferences.json'), steps=s['cpl_steps'])),
+                                       preferences=self.path('prefs', 'preferences.json'))),
             ('eval_bc', lambda: self.evaluate('eval_bc', 'bc', s['eval_episodes'], s['eval_seed'])),
             ('eval_cpl', lambda: self.evaluate('eval_cpl', 'cpl', s['eval_episodes'], s['eval_seed'])),
             ('report', self.report),
@@ -150,7 +149,8 @@ def load_settings(path, overrides):
         if not sep or key not in settings:
             raise SystemExit(f'pipeline: --set {item!r}: expected key=value with a key of {path.name}: '
                              f'{", ".join(settings)}')
-        settings[key] = yaml.safe_load(value)
+        value = yaml.safe_load(value)
+        settings[key] = {**settings[key], **value} if isinstance(settings[key], dict) else value
     return settings
 
 

@@ -10,8 +10,10 @@ from torch import nn
 from rlhf_training.models.encoders import ObservationEncoder
 from rlhf_training.models.mlp import MLP
 
-# Actions are clamped to +-(1 - ACTION_EPS) before atanh, so recorded actions at the limits stay finite.
-ACTION_EPS = 1e-6
+# Actions are clamped to +-(1 - ACTION_EPS) before atanh. Demonstrations sit at the limits often (a gripper
+# fully open or closed, joint steps clipped to max_delta_rad); with a tiny epsilon, atanh(1 - eps) ~ 7 and the
+# tanh correction of those samples dominates log pi, which drives CPL into saturated, useless actions.
+ACTION_EPS = 0.02
 _LOG2 = math.log(2.0)
 
 
@@ -62,7 +64,7 @@ class GaussianPolicy(nn.Module):
         return torch.tanh(u), self._gaussian_log_prob(u, mean, log_std) - tanh_log_det(u)
 
     def log_prob(self, obs: Mapping[str, torch.Tensor], action: torch.Tensor) -> torch.Tensor:
-        """Log pi(action | obs), (B,), for actions in [-1, 1] (clamped to +-(1-1e-6) before atanh)."""
+        """Log pi(action | obs), (B,), for actions in [-1, 1] (clamped to +-(1 - ACTION_EPS) before atanh)."""
         return self.squashed_log_prob(*self(obs), action)
 
     @classmethod
