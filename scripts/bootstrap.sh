@@ -65,9 +65,12 @@ if [ "$BUILD" = 1 ]; then
   cd "$WS"
   marker=install/.rlhf-built
   # (caches that running the tests writes under src/ do not count)
-  changed="$(find src "$VENV/.rlhf-lock" -newer "$marker" -not -path '*/__pycache__*' \
-             -not -path '*/.pytest_cache*' -not -path '*/*.egg-info*' -print -quit 2>/dev/null)"
-  if [ -f "$marker" ] && [ -z "$changed" ]; then
+  changed=never-built
+  if [ -f "$marker" ]; then
+    changed="$(find src "$VENV/.rlhf-lock" -newer "$marker" -not -path '*/__pycache__*' \
+               -not -path '*/.pytest_cache*' -not -path '*/*.egg-info*' -print -quit)"
+  fi
+  if [ -z "$changed" ]; then
     say "workspace up to date (colcon build skipped)"
   else
     say "colcon build"
