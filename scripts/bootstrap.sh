@@ -67,7 +67,7 @@ if [ "$BUILD" = 1 ]; then
   # (caches that running the tests writes under src/ do not count)
   changed=never-built
   if [ -f "$marker" ]; then
-    changed="$(find src "$VENV/.rlhf-lock" -newer "$marker" -not -path '*/__pycache__*' \
+    changed="$(find src "$VENV/.rlhf-lock" -type f -newer "$marker" -not -path '*/__pycache__*' \
                -not -path '*/.pytest_cache*' -not -path '*/*.egg-info*' -print -quit)"
   fi
   if [ -z "$changed" ]; then
