@@ -68,7 +68,7 @@ if [ "$BUILD" = 1 ]; then
   changed=never-built
   if [ -f "$marker" ]; then
     changed="$(find src "$VENV/.rlhf-lock" -type f -newer "$marker" -not -path '*/__pycache__*' \
-               -not -path '*/.pytest_cache*' -not -path '*/*.egg-info*' -print -quit)"
+               -not -path '*/.pytest_cache*' -not -path '*/.ruff_cache*' -not -path '*/*.egg-info*' -print -quit)"
   fi
   if [ -z "$changed" ]; then
     say "workspace up to date (colcon build skipped)"

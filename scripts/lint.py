@@ -77,7 +77,7 @@ def main(argv=None):
     problems = [p for f in files for p in check_file(f)]
     for problem in problems:
         print(problem)
-    ruff = subprocess.run([sys.executable, '-m', 'ruff', 'check', '--quiet',
+    ruff = subprocess.run([sys.executable, '-m', 'ruff', 'check', '--quiet', '--no-cache',
                            '--config', str(WORKSPACE / 'pyproject.toml'), *map(str, files)])
     ok = not problems and ruff.returncode == 0
     print(f'lint: {len(files)} files, {len(problems)} header/compatibility problems, '
