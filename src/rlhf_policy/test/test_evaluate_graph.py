@@ -3,29 +3,19 @@
 
 import json
 import os
-from pathlib import Path
 import shutil
 import subprocess
 import sys
 
 import numpy as np
-import pytest
 
 from rlhf_policy.contract import ActionSpec, CameraSpec, ObservationSpec, PolicyContract
 from rlhf_policy.onnx_models import build_policy_model
+from rlhf_sim.robot import ARM_JOINT_NAMES, FINGER_JOINT_NAMES
 
-JOINTS = [f'panda_joint{i}' for i in range(1, 8)] + ['panda_finger_joint1', 'panda_finger_joint2']
-
-
-def _installed(package, executable):
-    try:
-        from ament_index_python.packages import get_package_prefix
-        return (Path(get_package_prefix(package)) / 'lib' / package / executable).is_file()
-    except Exception:  # noqa: BLE001 (PackageNotFoundError or no ament index)
-        return False
+JOINTS = ARM_JOINT_NAMES + FINGER_JOINT_NAMES
 
 
-@pytest.mark.skipif(not _installed('rlhf_sim', 'sim'), reason='the rlhf_sim `sim` node is not built yet')
 def test_evaluate_two_recorded_episodes(tmp_path):
     obs = ObservationSpec([CameraSpec('wrist_camera', 32, 24)], JOINTS, proprio_std=np.full(18, 0.5))
     contract = PolicyContract(obs, ActionSpec.for_panda(0.05))
