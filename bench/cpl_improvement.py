@@ -2,14 +2,16 @@
 # Copyright 2026 RLHF Robotics contributors. Apache-2.0.
 """CPL fine-tuning raises the success rate of a deliberately mediocre BC policy (issue 5 acceptance).
 
-1. Demonstrations of mixed quality, as from a team of operators: a few clean runs of the scripted expert
-   (rlhf_sim.expert.ExpertController) and many with a noisy hand (--demo-noise), state only.
-2. BC (rlhf_training.bc.train_bc, MSE) on all of them, deliberately short (--bc-steps): mediocre.
-3. Segments: windows of --segment-length ticks every --segment-stride ticks of every demonstration; pairs of
-   windows that start at the same tick of different episodes (same phase of the motion), labelled from the
-   simulation's true task progress: the window that gained more progress (success counts +1) is preferred.
-4. CPL (rlhf_training.cpl.train_cpl, piano preset: lr 1e-4, batch 32, alpha 0.1, lambda 0.5, conservative
-   weight 0.01) fine-tunes the BC policy on those pairs.
+1. Demonstrations of mixed quality, as from a team of two operators: on every scene (reset seed) a careful
+   operator (rlhf_sim.expert.ExpertController) and a sloppy one who aims --aim-offset off the goal (a depth
+   misjudgement) each make --attempts attempts, all with a noisy hand (--demo-noise); state observations.
+2. BC (rlhf_training.bc.train_bc, MSE, spread calibrated afterwards) on all of them: it learns the average
+   of the two operators, which is mediocre however long it trains.
+3. Segments: windows of --segment-length ticks every --segment-stride ticks; pairs of windows that start at the
+   same tick of two attempts at the same scene, labelled from the simulation's true task progress: the window
+   that gained more progress (success counts +1) is preferred.
+4. CPL (rlhf_training.cpl.train_cpl; lr 1e-4, batch 32, alpha 0.1, conservative weight 0.01 as in the piano
+   preset) fine-tunes the BC policy on those pairs, once per lambda in --lams.
 5. Control: the same BC policy trained --cpl-steps more steps on the demonstrations at CPL's learning rate, so
    the table separates what the preferences add from what more training adds.
 
@@ -88,9 +90,9 @@ def rollout(env, features, act, action_spec, seed, max_steps):
     return np.stack(states), np.stack(actions), np.asarray(progress), np.asarray(success)
 
 
-def expert_act(env, action_spec, noise, seed):
+def expert_act(env, action_spec, noise, seed, aim_offset=(0.0, 0.0, 0.0)):
     from rlhf_sim.expert import ExpertController
-    expert = ExpertController(env, noise=noise, seed=seed)
+    expert = ExpertController(env, noise=noise, seed=seed, aim_offset=aim_offset)
     expert.reset()
 
     def act(obs, info):
@@ -122,34 +124,33 @@ def segment_score(progress, success, start, end):
     return float(progress[end] - progress[start]) + float(success[start + 1:end + 1].any())
 
 
-def phase_aligned_pairs(episodes, norm, length, stride, num_pairs, tie_margin, rng):
-    """Windows of every episode; random pairs of windows with the same start tick from different episodes.
+def same_scene_pairs(episodes, scenes, norm, length, stride, num_pairs, tie_margin, rng):
+    """Windows of every episode; pairs of windows that start at the same tick of two attempts at the same scene.
 
-    A window cut short by success is kept (its end is the best part); one cut short by the episode's end
-    without success is not. Pairs whose scores differ by less than ``tie_margin`` carry no label and are dropped.
+    Two attempts at one scene start from the same state, so the better window is the better behaviour, not the
+    easier start. A window cut short by success is kept (its end is the best part); one cut short by the
+    episode's end without success is not. Pairs whose scores differ by less than ``tie_margin`` carry no label
+    and are dropped; at most ``num_pairs`` distinct pairs are drawn from the rest.
     """
-    segments, scores, starts, owners = [], [], [], []
+    segments, keys, scores = [], [], []
     for k, (states, actions, progress, success) in enumerate(episodes):
         for start in range(0, len(actions), stride):
             end = min(start + length, len(actions))
             if end - start < length and not success[end]:
                 continue
             segments.append(({PROPRIO_KEY: norm(states[start:end])}, actions[start:end]))
+            keys.append((scenes[k], start))
             scores.append(segment_score(progress, success, start, end))
-            starts.append(start)
-            owners.append(k)
-    scores, starts, owners = np.asarray(scores), np.asarray(starts), np.asarray(owners)
-    pairs = []
-    by_start = {t: np.flatnonzero(starts == t) for t in np.unique(starts)}
-    candidates = [ids for ids in by_start.values() if len(ids) > 1]
-    for _ in range(num_pairs * 20):
-        if len(pairs) == num_pairs or not candidates:
-            break
-        ids = candidates[rng.integers(len(candidates))]
-        i, j = rng.choice(ids, 2, replace=False)
-        if owners[i] != owners[j] and abs(scores[i] - scores[j]) >= tie_margin:
-            pairs.append((i, j))
+    groups = {}
+    for i, key in enumerate(keys):
+        groups.setdefault(key, []).append(i)
+    pairs = [(i, j) for ids in groups.values() for n, i in enumerate(ids) for j in ids[n + 1:]
+             if abs(scores[i] - scores[j]) >= tie_margin]
     pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    pairs = pairs[rng.permutation(len(pairs))[:num_pairs]]
+    swap = rng.random(len(pairs)) < 0.5   # no side is the careful operator's by construction
+    pairs[swap] = pairs[swap][:, ::-1]
+    scores = np.asarray(scores)
     labels = (scores[pairs[:, 0]] > scores[pairs[:, 1]]).astype(np.float32)
     return SegmentPairDataset(segments, pairs, labels)
 
@@ -166,10 +167,13 @@ def run_seed(args, seed):
     work = Path(tempfile.mkdtemp(prefix='cpl_bench_'))
 
     # Seeds: demonstrations 100 * seed + i, evaluation 20_000 + 100 * seed + i (disjoint).
-    noises = [0.0] * args.clean_demos + [args.demo_noise] * args.noisy_demos
-    demo_seeds = [100 * seed + i for i in range(len(noises))]
-    episodes = [rollout(env, features, expert_act(env, action_spec, n, s), action_spec, s, args.max_steps)
-                for n, s in tqdm(list(zip(noises, demo_seeds)), desc='demonstrations', dynamic_ncols=True)]
+    # Every scene (reset seed) is attempted by both operators, args.attempts times each, with different hand noise.
+    jobs = [(100 * seed + j, offset, 1000 * k + j) for j in range(args.scenes)
+            for offset in [(0.0, 0.0, 0.0), tuple(args.aim_offset)] for k in range(args.attempts)]
+    episodes = [rollout(env, features, expert_act(env, action_spec, args.demo_noise, noise_seed, offset),
+                        action_spec, scene, args.max_steps)
+                for scene, offset, noise_seed in tqdm(jobs, desc='demonstrations', dynamic_ncols=True)]
+    scenes = [scene for scene, _, _ in jobs]
     demo_success = float(np.mean([ep[3].any() for ep in episodes]))
     states = np.concatenate([ep[0] for ep in episodes])
     actions = np.concatenate([ep[1] for ep in episodes])
@@ -188,21 +192,23 @@ def run_seed(args, seed):
                                          'out_dir': str(work / 'more_bc')}))
     more_bc.eval()
 
-    data = phase_aligned_pairs(episodes, norm, args.segment_length, args.segment_stride, args.pairs,
+    data = same_scene_pairs(episodes, scenes, norm, args.segment_length, args.segment_stride, args.pairs,
                                args.tie_margin, np.random.default_rng(seed))
     if len(data) == 0:
-        raise SystemExit('no informative preference pairs; raise --noisy-demos or lower --tie-margin')
+        raise SystemExit('no informative preference pairs; raise --scenes or lower --tie-margin')
     train_data, val_data = data.split(0.2, seed=seed)
-    cpl_cfg = CPLConfig(steps=args.cpl_steps, lr=args.cpl_lr, alpha=args.alpha, lam=args.lam,
-                        conservative_weight=args.conservative_weight, out_dir=str(work / 'cpl'), seed=seed,
-                        **QUIET)
-    cpl_policy = copy.deepcopy(bc_policy).train()
-    train_cpl(cpl_policy, train_data, cpl_cfg, reference=bc_policy)
-    cpl_policy.eval()
+    policies = {'BC (before)': bc_policy, 'BC + more steps': more_bc}
+    for lam in args.lams:
+        cpl_cfg = CPLConfig(steps=args.cpl_steps, lr=args.cpl_lr, alpha=args.alpha, lam=lam,
+                            conservative_weight=args.conservative_weight, out_dir=str(work / f'cpl_{lam}'),
+                            seed=seed, **QUIET)
+        cpl_policy = copy.deepcopy(bc_policy).train()
+        train_cpl(cpl_policy, train_data, cpl_cfg, reference=bc_policy)
+        policies[f'BC + CPL lam {lam:g}'] = cpl_policy.eval()
 
     eval_seeds = list(range(20_000 + 100 * seed, 20_000 + 100 * seed + args.eval_episodes))
     rows = {}
-    for name, policy in (('BC (before)', bc_policy), ('BC + more steps', more_bc), ('BC + CPL', cpl_policy)):
+    for name, policy in policies.items():
         rows[name] = evaluate(env, features, policy, norm, action_spec, eval_seeds, args.max_steps, name)
         rows[name]['preference_agreement'] = policy_preference_accuracy(policy, val_data)['accuracy']
     env.close()
@@ -213,18 +219,22 @@ def run_seed(args, seed):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--task', default='reach')
-    parser.add_argument('--clean-demos', type=int, default=5, help='demonstrations of the clean scripted expert')
-    parser.add_argument('--noisy-demos', type=int, default=25, help='demonstrations with a noisy hand')
-    parser.add_argument('--demo-noise', type=float, default=0.8, help='twist noise of the noisy demonstrations')
-    parser.add_argument('--bc-steps', type=int, default=600, help='deliberately short: a mediocre start')
-    parser.add_argument('--segment-length', type=int, default=15, help='control ticks per segment (0.5 s)')
+    parser.add_argument('--scenes', type=int, default=20, help='scenes (reset seeds) demonstrated')
+    parser.add_argument('--attempts', type=int, default=2, help='attempts per scene by each operator')
+    parser.add_argument('--aim-offset', type=float, nargs=3, default=[0.0, 0.0, 0.06],
+                        help="the sloppy operator's systematic aiming error (m, world frame)")
+    parser.add_argument('--demo-noise', type=float, default=0.3, help='twist noise of every demonstration')
+    parser.add_argument('--bc-steps', type=int, default=3000)
+    parser.add_argument('--segment-length', type=int, default=45,
+                        help='control ticks per segment (1.5 s: long enough to show whether the goal is reached)')
     parser.add_argument('--segment-stride', type=int, default=5)
     parser.add_argument('--pairs', type=int, default=2000)
-    parser.add_argument('--tie-margin', type=float, default=0.01)
+    parser.add_argument('--tie-margin', type=float, default=0.05)
     parser.add_argument('--cpl-steps', type=int, default=1500)
     parser.add_argument('--cpl-lr', type=float, default=1e-4)
     parser.add_argument('--alpha', type=float, default=0.1)
-    parser.add_argument('--lam', type=float, default=0.5)
+    parser.add_argument('--lams', type=float, nargs='+', default=[0.1, 0.5],
+                        help='CPL lambda values to compare (0.5: the piano preset)')
     parser.add_argument('--conservative-weight', type=float, default=0.01)
     parser.add_argument('--eval-episodes', type=int, default=50)
     parser.add_argument('--max-steps', type=int, default=150, help='control ticks per episode (30 Hz)')
@@ -242,23 +252,23 @@ def main(argv=None):
     print()
     print(f'task {args.task}, state only, {args.eval_episodes} evaluation episodes per seed (seeds 20000 + 100 * '
           f'seed + 0..{args.eval_episodes - 1}), at most {args.max_steps} ticks at 30 Hz')
-    print(f'demonstrations: {args.clean_demos} clean + {args.noisy_demos} with noise {args.demo_noise}; BC '
-          f'{args.bc_steps} steps (MSE, lr 1e-3)')
-    print(f'preferences: up to {args.pairs} phase-aligned pairs of {args.segment_length}-tick segments (20 % held '
-          f'out); CPL {args.cpl_steps} steps (lr {args.cpl_lr}, batch 32, alpha {args.alpha}, lambda {args.lam}, '
+    print(f'demonstrations: {args.scenes} scenes x {args.attempts} attempts by a careful and a sloppy operator '
+          f'(aim offset {args.aim_offset} m), hand noise {args.demo_noise}; BC {args.bc_steps} steps (MSE, lr 1e-3)')
+    print(f'preferences: up to {args.pairs} same-scene pairs of {args.segment_length}-tick segments (20 % held '
+          f'out); CPL {args.cpl_steps} steps (lr {args.cpl_lr}, batch 32, alpha {args.alpha}, lambda {args.lams}, '
           f'conservative {args.conservative_weight}); "BC + more steps": {args.cpl_steps} more BC steps at lr '
           f'{args.cpl_lr}')
     print()
-    print(f"{'seed':>4} {'policy':<16} {'success rate':>12} {'final progress':>15} {'held-out pref. agreement':>25}")
+    print(f"{'seed':>4} {'policy':<20} {'success rate':>12} {'final progress':>15} {'held-out pref. agreement':>25}")
     for seed, run in runs.items():
         for name, row in run['results'].items():
-            print(f"{seed:>4} {name:<16} {row['success_rate']:>12.2f} {row['final_progress']:>15.3f} "
+            print(f"{seed:>4} {name:<20} {row['success_rate']:>12.2f} {row['final_progress']:>15.3f} "
                   f"{row['preference_agreement']:>25.3f}")
     if len(runs) > 1:
         for name in first['results']:
             mean = {k: np.mean([r['results'][name][k] for r in runs.values()])
                     for k in ('success_rate', 'final_progress', 'preference_agreement')}
-            print(f"{'mean':>4} {name:<16} {mean['success_rate']:>12.2f} {mean['final_progress']:>15.3f} "
+            print(f"{'mean':>4} {name:<20} {mean['success_rate']:>12.2f} {mean['final_progress']:>15.3f} "
                   f"{mean['preference_agreement']:>25.3f}")
     print(f'total wall time {total_s:.0f} s')
     if args.json:

@@ -50,13 +50,17 @@ class ScriptedExpert:
 
     PHASES = ('approach', 'descend', 'close', 'lift', 'carry', 'lower', 'release', 'retreat', 'done')
 
-    def __init__(self, task: str, noise: float = 0.0, seed=None, max_speed: float = 0.3, gain: float = 6.0):
+    def __init__(self, task: str, noise: float = 0.0, seed=None, max_speed: float = 0.3, gain: float = 6.0,
+                 aim_offset=(0.0, 0.0, 0.0)):
         if task not in TASKS:
             raise ValueError(f'unknown task {task!r}; expected one of {sorted(TASKS)}')
         if noise < 0:
             raise ValueError(f'noise must be >= 0, got {noise}')
         self.task = task
         self.noise = float(noise)
+        # A systematic error of where this operator puts the hand or the object (m, world frame), as a person
+        # misjudging depth on a camera image: demonstrations of a sloppy operator, not of random noise.
+        self.aim_offset = np.asarray(aim_offset, dtype=float).reshape(3)
         self.max_speed = float(max_speed)
         self.gain = float(gain)
         self._rng = np.random.default_rng(seed)
@@ -81,7 +85,7 @@ class ScriptedExpert:
         """Twist (6,) [m/s, rad/s, world frame] and gripper target (m per finger) for this control tick."""
         ee_pos = np.asarray(ee_pos, dtype=float)
         obj = np.asarray(task_state.object_poses[0][:3], dtype=float)
-        target = np.asarray(task_state.target_pose[:3], dtype=float)
+        target = np.asarray(task_state.target_pose[:3], dtype=float) + self.aim_offset
         self._ticks_in_phase += 1
         if self._grasp_yaw is None or self.phase in ('approach', 'descend'):
             current_yaw = _yaw_of(ee_quat)
@@ -170,10 +174,10 @@ class ExpertController:
     kept within ``max_lead`` rad of the measured joints so that a blocked arm does not wind up.
     """
 
-    def __init__(self, env, noise: float = 0.0, seed=None, max_lead: float = 0.15):
+    def __init__(self, env, noise: float = 0.0, seed=None, max_lead: float = 0.15, aim_offset=(0.0, 0.0, 0.0)):
         self.env = env.unwrapped
         self.ik = DifferentialIK(self.env.model)
-        self.expert = ScriptedExpert(self.env.task, noise=noise, seed=seed)
+        self.expert = ScriptedExpert(self.env.task, noise=noise, seed=seed, aim_offset=aim_offset)
         self.dt = 1.0 / self.env.control_hz
         self.max_lead = float(max_lead)
         self._q_cmd = None

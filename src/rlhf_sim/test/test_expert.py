@@ -46,6 +46,20 @@ def test_pick_place_expert_mostly_succeeds_with_small_noise():
     assert sum(s for s, _ in outcomes) >= 3, outcomes
 
 
+def test_aim_offset_makes_a_sloppy_operator_who_stops_off_the_goal():
+    env = ManipulationEnv('reach', cameras=(), max_episode_steps=90)
+    controller = ExpertController(env, aim_offset=(0.0, 0.0, 0.06))
+    obs, info = env.reset(seed=3)
+    truncated = False
+    while not truncated:
+        obs, _, terminated, truncated, info = env.step(controller.action(obs))
+        assert not terminated, 'the sloppy operator reached the goal'
+    ee = controller.ik.ee_pose(np.asarray(obs['joint_positions'][:7], dtype=float))[0]
+    miss = ee - info['task_state'].target_pose[:3]
+    np.testing.assert_allclose(miss, [0.0, 0.0, 0.06], atol=0.01)
+    env.close()
+
+
 def test_noise_changes_the_commands():
     env = ManipulationEnv('pick_place', cameras=())
     obs, _ = env.reset(seed=0)

@@ -3,7 +3,9 @@
 
 Two losses (config `loss`): 'nll' = -log pi(a|o) of the tanh-squashed Gaussian (the likelihood CPL and SAC use
 later, and it also fits the action spread); 'mse' = mean squared error between tanh(mean) and the action (fits
-only the mean; the spread stays at its initialisation).
+only the mean). After MSE training the spread is calibrated (`calibrate_spread`): set per action dimension to
+the RMS of the residuals, so that the log-likelihoods CPL and SAC use later weigh each joint by how precisely
+the demonstrations determine it, not by an arbitrary initialisation.
 """
 
 import numpy as np
@@ -12,7 +14,7 @@ from torch import nn
 
 from rlhf_training.config import BCConfig
 from rlhf_training.datasets import TransitionDataset
-from rlhf_training.models import GaussianPolicy
+from rlhf_training.models import ACTION_EPS, GaussianPolicy
 from rlhf_training.trainer import Trainer
 
 LOSSES = ('nll', 'mse')
@@ -55,6 +57,29 @@ def evaluate_bc(policy: GaussianPolicy, dataset: TransitionDataset, max_rows: in
     return {'mse': sse / max(len(rows), 1), 'nll': nll / max(len(rows), 1)}
 
 
+@torch.no_grad()
+def calibrate_spread(policy: GaussianPolicy, dataset: TransitionDataset, max_rows: int = 20000,
+                     batch_size: int = 1024) -> list[float]:
+    """Set the policy's spread to the per-dimension RMS of its pre-tanh residuals on (up to max_rows of) dataset.
+
+    The spread becomes state-independent; the mean is untouched. Returns the spread per action dimension.
+    """
+    was_training = policy.training
+    policy.eval()
+    device = next(policy.parameters()).device
+    rows = np.arange(min(len(dataset), max_rows))
+    sq = torch.zeros(policy.action_dim, dtype=torch.float64)
+    for start in range(0, len(rows), batch_size):
+        batch = dataset.batch(rows[start:start + batch_size])
+        mean, _ = policy({k: v.to(device) for k, v in batch['obs'].items()})
+        target = torch.atanh(batch['actions'].to(device).clamp(-1.0 + ACTION_EPS, 1.0 - ACTION_EPS))
+        sq += (target - mean).pow(2).sum(0).double().cpu()
+    std = (sq / max(len(rows), 1)).sqrt().float()
+    policy.set_constant_spread(std)
+    policy.train(was_training)
+    return std.tolist()
+
+
 def train_bc(policy: GaussianPolicy, dataset: TransitionDataset, config: BCConfig | None = None,
              val_dataset: TransitionDataset | None = None, build_info: dict | None = None,
              extra: dict | None = None) -> dict:
@@ -63,7 +88,11 @@ def train_bc(policy: GaussianPolicy, dataset: TransitionDataset, config: BCConfi
     models = {'policy': (policy, build_info)} if build_info is not None else None
     evaluate = (lambda step: evaluate_bc(policy, val_dataset)) if val_dataset is not None and len(val_dataset) else None
     trainer = Trainer(BCLoss(policy, config.loss), dataset, config, models=models, evaluate=evaluate, extra=extra)
-    return trainer.train()
+    summary = trainer.train()
+    if config.loss == 'mse':
+        summary['spread'] = calibrate_spread(policy, dataset)
+        trainer.save_checkpoint()   # the final checkpoint holds the calibrated policy
+    return summary
 
 
 def run(config: BCConfig) -> dict:

@@ -40,6 +40,28 @@ def test_bc_recovers_linear_policy(tmp_path, loss):
     assert summary['steps'] == 400 and summary['val/mse'] == pytest.approx(after, rel=1e-5)
 
 
+def test_mse_bc_calibrates_the_spread_to_its_residuals(tmp_path):
+    # Actions tanh(x W + e) with known pre-tanh noise per dimension: the calibrated spread must find it.
+    rng = np.random.default_rng(0)
+    weights = np.array([[0.6, -0.4, 0.2, 0.0], [-0.3, 0.1, 0.5, 0.4]], np.float32)
+    noise_std = np.array([0.05, 0.3], np.float32)
+    states = rng.normal(size=(4000, 4)).astype(np.float32)
+    actions = np.tanh(states @ weights.T + rng.normal(size=(4000, 2)).astype(np.float32) * noise_std)
+    data = TransitionDataset({'proprio': states}, actions.astype(np.float32))
+    seed_everything(0)
+    policy = GaussianPolicy({'proprio': (4,)}, action_dim=2, hidden_dims=(64, 64), proprio_feature_dim=32)
+    cfg = BCConfig(steps=600, batch_size=128, lr=3e-3, loss='mse', out_dir=str(tmp_path), **QUIET)
+    summary = train_bc(policy, data, cfg)
+    np.testing.assert_allclose(summary['spread'], noise_std, rtol=0.25)
+    with torch.no_grad():
+        _, log_std = policy({'proprio': torch.from_numpy(states[:100])})
+    np.testing.assert_allclose(log_std.exp().numpy(), np.broadcast_to(summary['spread'], (100, 2)), rtol=1e-4)
+    # the final checkpoint holds the calibrated policy
+    saved = torch.load(summary['checkpoint'], weights_only=False)['loss_module']
+    for name, value in policy.state_dict().items():
+        torch.testing.assert_close(saved[f'policy.{name}'], value)
+
+
 def random_segments(rng, count, length, obs_dim, act_dim):
     return (rng.normal(size=(count, length, obs_dim)).astype(np.float32),
             rng.uniform(-1, 1, size=(count, length, act_dim)).astype(np.float32))

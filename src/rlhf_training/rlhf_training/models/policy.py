@@ -52,6 +52,15 @@ class GaussianPolicy(nn.Module):
         log_std = self.log_std_min + 0.5 * (self.log_std_max - self.log_std_min) * (torch.tanh(raw) + 1.0)
         return mean, log_std
 
+    @torch.no_grad()
+    def set_constant_spread(self, std: torch.Tensor) -> None:
+        """Make the spread state-independent and equal to `std` (A,) (clipped to the log_std bounds)."""
+        last = self.head.net[-1]
+        log_std = std.to(last.bias).clamp_min(1e-8).log().clamp(self.log_std_min + 1e-3, self.log_std_max - 1e-3)
+        unit = 2.0 * (log_std - self.log_std_min) / (self.log_std_max - self.log_std_min) - 1.0
+        last.weight[self.action_dim:].zero_()
+        last.bias[self.action_dim:] = torch.atanh(unit)
+
     @staticmethod
     def _gaussian_log_prob(u: torch.Tensor, mean: torch.Tensor, log_std: torch.Tensor) -> torch.Tensor:
         z = (u - mean) * torch.exp(-log_std)
