@@ -10,6 +10,7 @@ DEFAULTS = {
     'stride_s': 2.5,
     'num_pairs': 200,
     'strategy': 'uniform',
+    'pairing': 'any',
     'camera': 'scene_camera',
     'clip_fps': 10.0,
     'clip_width': 320,

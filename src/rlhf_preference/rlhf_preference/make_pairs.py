@@ -16,9 +16,11 @@ import numpy as np
 
 from rlhf_preference.clips import render_clips
 from rlhf_preference.config import load_config
-from rlhf_preference.pairs import STRATEGIES, pair_id_of, select_pairs, write_pairs_file
+from rlhf_preference.pairs import STRATEGIES, pair_id_of, same_start, select_pairs, write_pairs_file
 from rlhf_preference.segments import SegmentError, cut_segments, find_episodes
 from rlhf_preference.store import PairRecord
+
+PAIRINGS = ('any', 'same_start')
 
 
 def gold_pairs(segments, count, margin, seed, exclude=()):
@@ -55,6 +57,8 @@ def main(args=None):
     parser.add_argument('--num-pairs', type=int, default=config['num_pairs'])
     parser.add_argument('--strategy', choices=STRATEGIES[:2], default=config['strategy'],
                         help='disagreement needs a reward ensemble: use rlhf_preference.pairs.select_pairs')
+    parser.add_argument('--pairing', choices=PAIRINGS, default=config['pairing'],
+                        help='same_start: only segments starting at the same time of two attempts at one scene')
     parser.add_argument('--segment-length', type=float, default=config['segment_length_s'])
     parser.add_argument('--stride', type=float, default=config['stride_s'])
     parser.add_argument('--camera', default=config['camera'])
@@ -70,13 +74,16 @@ def main(args=None):
     output = Path(opts.output)
     clip_dir = Path(opts.clips) if opts.clips else output.parent / 'clips'
     try:
-        segments = []
+        segments, seed_of = [], {}
         for i, location in enumerate(opts.data):
             episodes = find_episodes(location, task=opts.task)
+            seed_of.update({episode.path: episode.seed for episode in episodes})
             segments += cut_segments(episodes, opts.segment_length, opts.stride,
                                      source=opts.source[i] if opts.source else None)
         print(f'segments: {len(segments)} of {opts.segment_length} s from {len(opts.data)} location(s)')
-        chosen = [(a, b, None) for a, b in select_pairs(segments, opts.num_pairs, opts.strategy, seed=opts.seed)]
+        group_of = same_start(seed_of) if opts.pairing == 'same_start' else None
+        chosen = [(a, b, None) for a, b in select_pairs(segments, opts.num_pairs, opts.strategy, seed=opts.seed,
+                                                        group_of=group_of)]
         if opts.gold:
             chosen += gold_pairs(segments, opts.gold, opts.gold_margin, opts.seed, exclude=[c[:2] for c in chosen])
         needed = {s for a, b, _g in chosen for s in (a, b)}

@@ -1,7 +1,8 @@
 # Copyright 2026 RLHF Robotics contributors. Apache-2.0.
 """Choosing which segment pairs people compare, and the pairs file that hands them to the server.
 
-Strategies of :func:`select_pairs` (pairs are always two different segments of the same task):
+Strategies of :func:`select_pairs` (pairs are always two different segments of the same task; with
+``group_of=same_start(...)`` only segments that start at the same time of two attempts at the same scene):
 
 - ``uniform``: a random sample of the candidate pairs;
 - ``diversity``: greedy k-center over pair features (built from cheap per-segment features read
@@ -49,24 +50,40 @@ def pair_id_of(segment_a: Segment, segment_b: Segment) -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
-def candidate_pairs(segments, rng, max_candidates=20000):
-    """All unordered same-task pairs, or a random sample of ``max_candidates`` of them."""
-    by_task = defaultdict(list)
+def same_start(seed_of):
+    """Grouping for :func:`candidate_pairs` by (task, scene seed, start time).
+
+    ``seed_of`` maps episode paths to the seed their scene was reset with; episodes without a seed (-1: a real
+    robot) get no group and are never paired. Two attempts at the same scene, compared over the same stretch of
+    time, differ by what was done, not by how hard the scene was: the comparison that methods like CPL assume.
+    """
+    def group_of(segment):
+        seed = seed_of.get(segment.episode_path, -1)
+        return None if seed < 0 else (segment.task, seed, segment.start_s)
+    return group_of
+
+
+def candidate_pairs(segments, rng, max_candidates=20000, group_of=None):
+    """All unordered pairs within a group (default: the task), or a random sample of ``max_candidates``."""
+    group_of = group_of or (lambda segment: segment.task)
+    groups = defaultdict(list)
     for segment in segments:
-        by_task[segment.task].append(segment)
-    sizes = {task: len(s) * (len(s) - 1) // 2 for task, s in by_task.items()}
+        group = group_of(segment)
+        if group is not None:
+            groups[group].append(segment)
+    sizes = {group: len(s) * (len(s) - 1) // 2 for group, s in groups.items()}
     total = sum(sizes.values())
     if total <= max_candidates:
-        return [pair for task in sorted(by_task) for pair in itertools.combinations(by_task[task], 2)]
+        return [pair for group in sorted(groups) for pair in itertools.combinations(groups[group], 2)]
     seen, out = set(), []
-    tasks = sorted(t for t in by_task if sizes[t])
-    weights = np.array([sizes[t] for t in tasks], dtype=float)
+    keys = sorted(g for g in groups if sizes[g])
+    weights = np.array([sizes[g] for g in keys], dtype=float)
     while len(out) < max_candidates:
-        task = tasks[rng.choice(len(tasks), p=weights / weights.sum())]
-        i, j = sorted(rng.choice(len(by_task[task]), size=2, replace=False))
-        if (task, i, j) not in seen:
-            seen.add((task, i, j))
-            out.append((by_task[task][i], by_task[task][j]))
+        group = keys[rng.choice(len(keys), p=weights / weights.sum())]
+        i, j = sorted(rng.choice(len(groups[group]), size=2, replace=False))
+        if (group, i, j) not in seen:
+            seen.add((group, i, j))
+            out.append((groups[group][i], groups[group][j]))
     return out
 
 
@@ -114,7 +131,7 @@ def _k_center(points, k, rng):
 
 
 def select_pairs(segments, num_pairs, strategy='uniform', scorer=None, seed=0, features=None,
-                 max_candidates=20000) -> list[tuple[Segment, Segment]]:
+                 max_candidates=20000, group_of=None) -> list[tuple[Segment, Segment]]:
     """Choose up to ``num_pairs`` distinct same-task segment pairs (see the module doc for strategies).
 
     ``features`` (``{Segment: vector}``) skips reading episodes for ``diversity``. Left/right order is
@@ -127,7 +144,7 @@ def select_pairs(segments, num_pairs, strategy='uniform', scorer=None, seed=0, f
     if num_pairs < 1:
         return []
     rng = np.random.default_rng(seed)
-    candidates = candidate_pairs(list(segments), rng, max_candidates)
+    candidates = candidate_pairs(list(segments), rng, max_candidates, group_of)
     if not candidates:
         return []
     k = min(num_pairs, len(candidates))

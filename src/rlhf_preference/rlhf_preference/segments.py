@@ -84,6 +84,7 @@ class EpisodeRef:
     task: str
     duration_s: float
     source: str = ''
+    seed: int = -1          # the scene's reset seed (-1: not a seeded simulation, e.g. a real robot)
 
 
 def episode_exists(path) -> bool:
@@ -115,7 +116,7 @@ def episodes_from_catalog(data_dir, task=None, outcome=None, is_sim=None, status
         if not path.is_absolute():
             path = data_dir / path
         refs.append(EpisodeRef(record.episode_id, str(path), record.task, float(record.duration_s or 0.0),
-                               source=str(record.device or record.operator_name or '')))
+                               source=str(record.device or record.operator_name or ''), seed=int(record.seed)))
     return refs
 
 
@@ -137,7 +138,8 @@ def episodes_from_folder(folder, task=None):
         # the recorded duration (start to stop) is longer than the span of the messages by up to one period
         duration = metadata.get('duration_s') or info.get('duration_s') or 0.0
         refs.append(EpisodeRef(str(metadata.get('episode_id') or path.name), str(path), episode_task,
-                               float(duration), source=_source_of(metadata, '')))
+                               float(duration), source=_source_of(metadata, ''),
+                               seed=int(metadata.get('seed', -1))))
     return refs
 
 

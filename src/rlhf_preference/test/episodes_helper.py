@@ -58,12 +58,12 @@ class _Cdr:
 
 
 def write_episode(data_dir, episode_id, progress, task='pick_place', rate_hz=10.0, size=(48, 64), device='sim',
-                  catalog=True):
+                  catalog=True, seed=-1):
     """Write episode ``episode_id`` whose task progress at step i is ``progress[i]``; return its bag path."""
     cdr = _Cdr()
     path = data_dir / 'episodes' / episode_id
     writer = EpisodeBagWriter(path, TOPICS, {'episode_id': episode_id, 'task': task, 'start_time_ns': T0,
-                                             'device': device, 'is_sim': True})
+                                             'device': device, 'is_sim': True, 'seed': seed})
     h, w = size
     step_ns = int(1e9 / rate_hz)
     for i, p in enumerate(progress):
@@ -81,5 +81,5 @@ def write_episode(data_dir, episode_id, progress, task='pick_place', rate_hz=10.
     if catalog:
         Catalog(data_dir).add(EpisodeRecord(episode_id, str(path), task=task, device=device,
                                             outcome=summary['outcome'], status='complete',
-                                            duration_s=summary['duration_s']))
+                                            duration_s=summary['duration_s'], seed=seed))
     return path

@@ -11,7 +11,7 @@ import pytest
 
 from rlhf_preference.clips import render_clips, write_mp4
 from rlhf_preference.make_pairs import main as make_pairs_main
-from rlhf_preference.pairs import PairsFileError, load_pairs_file, segment_features, select_pairs
+from rlhf_preference.pairs import PairsFileError, load_pairs_file, same_start, segment_features, select_pairs
 from rlhf_preference.segments import Segment, SegmentError, cut_segments, episodes_from_folder, find_episodes
 
 
@@ -82,6 +82,21 @@ def test_select_pairs_strategies(data_dir):
     chosen = select_pairs(pick, 2, 'diversity', features=points, seed=0)
     has_outlier = [('fast@0-2500' in (a.segment_id, b.segment_id)) for a, b in chosen]
     assert sorted(has_outlier) == [False, True]
+
+
+def test_same_start_pairs_two_attempts_at_one_scene_over_the_same_time(tmp_path):
+    write_episode(tmp_path, 'careful', np.linspace(0.0, 1.0, 20), seed=5)    # 2 s at 10 Hz
+    write_episode(tmp_path, 'sloppy', np.linspace(0.0, 0.6, 20), seed=5)
+    write_episode(tmp_path, 'other_scene', np.linspace(0.0, 0.6, 20), seed=6)
+    write_episode(tmp_path, 'robot', np.linspace(0.0, 0.6, 20))              # no seed: never paired
+    for episodes in (find_episodes(tmp_path), episodes_from_folder(tmp_path / 'episodes')):
+        seed_of = {e.path: e.seed for e in episodes}
+        assert sorted(seed_of.values()) == [-1, 5, 5, 6]
+        segments = cut_segments(episodes, 1.0, stride_s=0.5)
+        pairs = select_pairs(segments, 100, 'uniform', seed=0, group_of=same_start(seed_of))
+        assert sorted((a.start_s, {a.episode_id, b.episode_id} == {'careful', 'sloppy'}) for a, b in pairs) == [
+            (0.0, True), (0.5, True), (1.0, True)]
+        assert all(a.start_s == b.start_s for a, b in pairs)
 
 
 def test_clips_are_h264_and_cached(tmp_path, data_dir):
