@@ -49,9 +49,12 @@ def make_episode_id(task: str, number: int, wall_time: float) -> str:
 class EpisodeManager:
     """Counts and transitions of one session; times are passed in (monotonic ``now``, Unix ``wall_time``)."""
 
-    def __init__(self, task: str, seed: int = 0, first_number: int = 1):
+    def __init__(self, task: str, seed: int = 0, first_number: int = 1, scene_count: int = 0):
+        if scene_count < 0:
+            raise ValueError(f'scene_count must be >= 0, got {scene_count}')
         self.task = task
         self.base_seed = int(seed)
+        self.scene_count = int(scene_count)   # 0: every attempt a new scene; N: cycle through N scenes
         self.next_number = int(first_number)
         self.state = IDLE
         self.current: Episode | None = None
@@ -70,11 +73,14 @@ class EpisodeManager:
                 f'discarded {self.discarded}')
 
     def begin(self, wall_time: float, seed: int | None = None) -> Episode:
-        """Reserve the next episode (state ``starting``); ``seed`` None or < 0 takes base seed + attempt."""
+        """Reserve the next episode (state ``starting``).
+
+        ``seed`` None or < 0 takes base seed + attempt, or + (attempt mod scene_count) when scenes are cycled.
+        """
         if self.state != IDLE:
             raise EpisodeError(f'cannot start: episode {self.current.episode_id} is {self.state}')
         if seed is None or seed < 0:
-            seed = self.base_seed + self.attempts
+            seed = self.base_seed + (self.attempts % self.scene_count if self.scene_count else self.attempts)
         number = self.next_number
         self.current = Episode(make_episode_id(self.task, number, wall_time), number, int(seed))
         self.next_number += 1

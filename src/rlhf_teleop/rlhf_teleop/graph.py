@@ -44,6 +44,8 @@ ARGUMENTS = (
     GraphArgument('camera_height', '', 'simulated camera image height in pixels ("" = the simulator\'s default)'),
     GraphArgument('operator_name', '', 'who drives (stored with every episode); default: user name or expert'),
     GraphArgument('expert_noise', '0.0', 'std of the scripted expert\'s twist perturbation'),
+    GraphArgument('expert_aim_offset', '0,0,0', 'x,y,z in m: where the scripted expert aims off the goal '
+                                                '(a sloppy operator\'s systematic error)'),
     GraphArgument('seed', '0', 'seed of the first episode\'s scene (the next ones count up)'),
     GraphArgument('config', '', 'extra YAML parameter file for all nodes (ros__parameters per node name), '
                                 'e.g. robot topic names for sim:=false'),
@@ -85,6 +87,17 @@ def _as_number(name, value, kind):
                          f'got {value!r}') from None
 
 
+def _as_vector(name, value, size):
+    items = value if isinstance(value, (list, tuple)) else str(value).split(',')
+    try:
+        vector = [float(v) for v in items]
+    except (TypeError, ValueError):
+        vector = []
+    if len(vector) != size:
+        raise ValueError(f'argument {name}: expected {size} comma-separated numbers, got {value!r}')
+    return vector
+
+
 def resolve_arguments(args: dict) -> dict:
     """Defaults filled in and values typed; unknown names and bad values raise ValueError naming the argument."""
     unknown = sorted(set(args) - set(ARGUMENT_NAMES))
@@ -101,6 +114,7 @@ def resolve_arguments(args: dict) -> dict:
         'output_dir': os.path.abspath(os.path.expanduser(str(raw['output_dir']))),
         'cameras': list(cameras), 'operator_name': str(raw['operator_name']),
         'expert_noise': _as_number('expert_noise', raw['expert_noise'], float),
+        'expert_aim_offset': _as_vector('expert_aim_offset', raw['expert_aim_offset'], 3),
         'seed': _as_number('seed', raw['seed'], int), 'config': str(raw['config']),
         'start_driver': _as_bool('start_driver', raw['start_driver']),
     }
@@ -166,7 +180,7 @@ def collect_graph(args: dict) -> list:
     specs.append(NodeSpec('rlhf_teleop', 'teleop', 'teleop', parameter_files=teleop_files,
                           parameters={'device': v['device'], 'task': v['task'], 'num_episodes': v['num_episodes'],
                                       'operator_name': v['operator_name'], 'expert_noise': v['expert_noise'],
-                                      'seed': v['seed'], 'sim': v['sim']}))
+                                      'expert_aim_offset': v['expert_aim_offset'], 'seed': v['seed'], 'sim': v['sim']}))
     recorder_parameters = {'data_dir': v['output_dir'], 'topics': recorded_topics(v, robot_topics(teleop_files)),
                            'events_topic': '/episode/events'}
     specs.append(NodeSpec('rlhf_recorder', 'recorder', 'recorder', parameters=recorder_parameters,

@@ -87,7 +87,7 @@ class TeleopNode(Node):
         self.finger_names = list(FINGER_JOINT_NAMES)
         self.gripper = GripperToggle(open_m=GRIPPER_OPEN, closed_m=GRIPPER_CLOSED)
 
-        self.manager = EpisodeManager(p['task'], seed=p['seed'])
+        self.manager = EpisodeManager(p['task'], seed=p['seed'], scene_count=p['scene_count'])
         self.q_meas = None          # measured arm joints (7,)
         self.finger = GRIPPER_OPEN  # measured opening per finger (m), mean of the two fingers
         self.q_cmd = None           # last commanded arm targets (7,)
@@ -127,7 +127,8 @@ class TeleopNode(Node):
             'sim': True, 'control_rate': 30.0, 'max_linear_speed': 0.15, 'max_angular_speed': 0.6,
             'deadband': 0.1, 'device_timeout_s': 0.5, 'long_press_discard_s': 1.0, 'max_joint_lead': 0.15,
             'num_episodes': 0, 'episode_timeout_s': 30.0, 'success_settle_s': 0.5, 'start_delay_s': 2.0,
-            'wait_for_recorder': True, 'reset_timeout_s': 15.0, 'expert_noise': 0.0, 'seed': 0,
+            'wait_for_recorder': True, 'reset_timeout_s': 15.0, 'expert_noise': 0.0,
+            'expert_aim_offset': [0.0, 0.0, 0.0], 'seed': 0, 'scene_count': 0,
             'status_period_s': 5.0,
             'spacemouse.linear_signs': [1.0, 1.0, 1.0], 'spacemouse.angular_signs': [1.0, 1.0, 1.0],
             'gamepad.linear_axes': [1, 0, 4], 'gamepad.linear_signs': [1.0, 1.0, 1.0],
@@ -196,7 +197,7 @@ class TeleopNode(Node):
                                      qos_profile_sensor_data)
             return self.pose_buttons
         from rlhf_sim.expert import ScriptedExpert
-        return ScriptedExpert(p['task'], noise=p['expert_noise'], seed=p['seed'])
+        return ScriptedExpert(p['task'], noise=p['expert_noise'], seed=p['seed'], aim_offset=p['expert_aim_offset'])
 
     def _on_target_pose(self, msg: PoseStamped):
         o = msg.pose.orientation

@@ -52,6 +52,18 @@ def test_full_cycle_counts_and_feedback():
     assert re.search(r'saved 2 \(1 success, 1 failure\), discarded 1', manager.status_text(40.0))
 
 
+def test_scene_count_cycles_the_scenes():
+    manager = EpisodeManager('reach', seed=10, scene_count=3)
+    seeds = []
+    for k in range(7):
+        seeds.append(manager.begin(WALL + k).seed)
+        manager.start_recording(float(k))
+        manager.finish(FAILURE, k + 0.5)
+    assert seeds == [10, 11, 12, 10, 11, 12, 10]
+    with pytest.raises(ValueError, match='scene_count'):
+        EpisodeManager('reach', scene_count=-1)
+
+
 def test_explicit_seed_and_refused_transitions():
     manager = EpisodeManager('stack', seed=0)
     with pytest.raises(EpisodeError):

@@ -41,12 +41,13 @@ def test_collect_options_are_the_graph_arguments():
 
 def test_sim_graph_has_simulator_teleop_and_recorder(tmp_path):
     specs = collect_graph({'device': 'expert', 'num_episodes': '20', 'output_dir': str(tmp_path),
-                           'cameras': 'scene_camera, wrist_camera', 'seed': '7'})
+                           'cameras': 'scene_camera, wrist_camera', 'seed': '7', 'expert_aim_offset': '0,0,0.06'})
     assert [(s.package, s.executable, s.name) for s in specs] == [
         ('rlhf_sim', 'sim', 'sim'), ('rlhf_teleop', 'teleop', 'teleop'), ('rlhf_recorder', 'recorder', 'recorder')]
     sim, teleop, recorder = specs
     assert sim.parameters['cameras'] == ['scene_camera', 'wrist_camera'] and sim.parameters['seed'] == 7
     assert teleop.parameters['num_episodes'] == 20 and teleop.parameters['sim'] is True
+    assert teleop.parameters['expert_aim_offset'] == [0.0, 0.0, 0.06]
     assert teleop.parameter_files[0].endswith('teleop.yaml') and Path(teleop.parameter_files[0]).is_file()
     # each node starts from its package's documented defaults, then the graph's values
     assert sim.parameter_files[0].endswith('sim.yaml') and recorder.parameter_files[0].endswith('recorder.yaml')
@@ -75,7 +76,9 @@ def test_real_robot_graph_starts_no_simulator(tmp_path):
 
 @pytest.mark.parametrize('args, field', [({'sim': 'maybe'}, 'sim'), ({'num_episodes': 'x'}, 'num_episodes'),
                                           ({'num_episodes': '-1'}, 'num_episodes'), ({'bogus': 1}, 'bogus'),
-                                          ({'config': '/nonexistent/robot.yaml'}, 'config')])
+                                          ({'config': '/nonexistent/robot.yaml'}, 'config'),
+                                          ({'expert_aim_offset': '0,0.06'}, 'expert_aim_offset'),
+                                          ({'expert_aim_offset': '0,up,0'}, 'expert_aim_offset')])
 def test_bad_arguments_name_the_argument(args, field):
     with pytest.raises(ValueError, match=field):
         resolve_arguments(args)
