@@ -201,7 +201,7 @@ def run_seed(args, seed):
     for lam in args.lams:
         cpl_cfg = CPLConfig(steps=args.cpl_steps, lr=args.cpl_lr, alpha=args.alpha, lam=lam,
                             conservative_weight=args.conservative_weight, out_dir=str(work / f'cpl_{lam}'),
-                            seed=seed, **QUIET)
+                            relative_to_pretrained=args.relative_to_pretrained, seed=seed, **QUIET)
         cpl_policy = copy.deepcopy(bc_policy).train()
         train_cpl(cpl_policy, train_data, cpl_cfg, reference=bc_policy)
         policies[f'BC + CPL lam {lam:g}'] = cpl_policy.eval()
@@ -236,6 +236,8 @@ def main(argv=None):
     parser.add_argument('--lams', type=float, nargs='+', default=[0.1, 0.5],
                         help='CPL lambda values to compare (0.5: the piano preset)')
     parser.add_argument('--conservative-weight', type=float, default=0.01)
+    parser.add_argument('--relative-to-pretrained', action='store_true',
+                        help='CPL advantages from log pi - log pi_pretrained (CPLConfig.relative_to_pretrained)')
     parser.add_argument('--eval-episodes', type=int, default=50)
     parser.add_argument('--max-steps', type=int, default=150, help='control ticks per episode (30 Hz)')
     parser.add_argument('--max-delta-rad', type=float, default=0.15, help='arm target change per tick at +-1')
@@ -256,8 +258,8 @@ def main(argv=None):
           f'(aim offset {args.aim_offset} m), hand noise {args.demo_noise}; BC {args.bc_steps} steps (MSE, lr 1e-3)')
     print(f'preferences: up to {args.pairs} same-scene pairs of {args.segment_length}-tick segments (20 % held '
           f'out); CPL {args.cpl_steps} steps (lr {args.cpl_lr}, batch 32, alpha {args.alpha}, lambda {args.lams}, '
-          f'conservative {args.conservative_weight}); "BC + more steps": {args.cpl_steps} more BC steps at lr '
-          f'{args.cpl_lr}')
+          f'conservative {args.conservative_weight}, relative to pretrained {args.relative_to_pretrained}); '
+          f'"BC + more steps": {args.cpl_steps} more BC steps at lr {args.cpl_lr}')
     print()
     print(f"{'seed':>4} {'policy':<20} {'success rate':>12} {'final progress':>15} {'held-out pref. agreement':>25}")
     for seed, run in runs.items():

@@ -6,8 +6,9 @@
     scripts/pipeline.sh --human                 # label on the Flask page instead of the scripted annotators
     scripts/pipeline.sh --fresh                 # redo every stage (otherwise finished stages are kept)
 
-Stages: demonstrations (scripted expert, clean and noisy) -> BC pretraining -> recorded rollouts of the
-pretrained policy through the graph -> preference pairs and clips -> labels (scripted annotators through the
+Stages: demonstrations (two scripted operators, careful and sloppy, on the same scenes) -> BC pretraining on
+all of them -> recorded rollouts of the pretrained policy on those scenes through the graph -> preference pairs
+(same scene, same time span) and clips -> labels (scripted annotators through the
 label store the page uses, or people on the page) -> preference export -> Bradley-Terry reward ensemble ->
 CPL fine-tuning -> evaluation of both policies through the graph (simulator + ONNX policy node over DDS,
 same seeds) -> report (Markdown with plots). A finished stage leaves a marker and is skipped on the next run,
@@ -71,9 +72,19 @@ class Pipeline:
         marker.write_text(f'{self.timings[name]:.1f}\n')
 
     # ----- stages -----
-    def collect(self, name, episodes, noise, seed):
-        self.run(name, ['collect', '--task', self.s['task'], '--device', 'expert', '--num-episodes', episodes,
-                        '--expert-noise', noise, '--seed', seed, '--output-dir', self.path('data', name)])
+    def collect(self, operator, aim_offset):
+        """One scripted operator's attempts at scenes 0..demo_scenes-1, into data/demos (BC learns from all)."""
+        s = self.s
+        params = self.path('logs', 'collect_params.yaml')   # teleop parameters that are no graph argument
+        params.write_text(yaml.safe_dump({'teleop': {'ros__parameters': {
+            'scene_count': int(s['demo_scenes']), 'episode_timeout_s': float(s['demo_timeout_s']),
+            'success_settle_s': float(s['demo_settle_s'])}}}))
+        self.run(operator, ['collect', '--task', s['task'], '--device', 'expert', '--seed', 0,
+                            '--num-episodes', s['demo_scenes'] * s['demo_attempts'],
+                            '--expert-noise', s['demo_noise'],
+                            '--expert-aim-offset', ','.join(str(float(v)) for v in aim_offset),
+                            '--operator-name', operator, '--config', params,
+                            '--output-dir', self.path('data', 'demos')])
 
     def train(self, stage, algorithm, **overrides):
         """`train` with the algorithm's config, the shared policy keys, the stage's keys and ``overrides``."""
@@ -115,15 +126,16 @@ class Pipeline:
     def all_stages(self):
         s = self.s
         return [
-            ('demos', lambda: self.collect('demos', s['demo_episodes'], 0.0, 0)),
-            ('noisy', lambda: self.collect('noisy', s['noisy_episodes'], s['noisy_expert_noise'], 1000)),
+            ('careful', lambda: self.collect('careful', [0.0, 0.0, 0.0])),
+            ('sloppy', lambda: self.collect('sloppy', s['sloppy_aim_offset'])),
             ('bc', lambda: self.train('bc', 'bc', data_dir=self.path('data', 'demos'))),
-            ('rollouts_bc', lambda: self.evaluate('rollouts_bc', 'bc', s['rollout_episodes'], 2000, record=True)),
+            # on the demonstrated scenes, so that its segments pair with the operators'
+            ('rollouts_bc', lambda: self.evaluate('rollouts_bc', 'bc', s['rollout_episodes'], 0, record=True)),
             ('pairs', lambda: self.run('pairs', [
-                'make_pairs', '--data', self.path('data', 'demos'), '--source', 'expert',
-                '--data', self.path('data', 'noisy'), '--source', 'noisy_expert',
+                'make_pairs', '--data', self.path('data', 'demos'), '--source', 'operators',
                 '--data', self.path('data', 'rollouts_bc'), '--source', 'bc_policy',
-                '--task', s['task'], '--num-pairs', s['num_pairs'], '--segment-length', s['segment_length_s'],
+                '--task', s['task'], '--num-pairs', s['num_pairs'], '--pairing', 'same_start',
+                '--segment-length', s['segment_length_s'], '--stride', s['segment_stride_s'],
                 '--output', self.path('prefs', 'pairs.json')])),
             ('label', self.label),
             ('reward', lambda: self.train('reward', 'reward', preferences=self.path('prefs', 'preferences.json'))),

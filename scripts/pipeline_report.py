@@ -102,9 +102,11 @@ def write_report(out_dir, settings):
     reward_acc = next((v[-1] for k, (_, v) in reward.items() if 'accuracy' in k and 'val' in k), None)
 
     lines = ['# Pipeline report', '',
-             f'Task `{settings["task"]}`; {settings["demo_episodes"]} clean + {settings["noisy_episodes"]} noisy '
-             f'expert demonstrations; evaluation through the graph (simulator + ONNX policy node over DDS) on '
-             f'{settings["eval_episodes"]} episodes, seeds from {settings["eval_seed"]}, same seeds for both.', '',
+             f'Task `{settings["task"]}`; {settings["demo_scenes"]} scenes, each attempted '
+             f'{settings["demo_attempts"]} times by a careful and by a sloppy scripted operator (aim offset '
+             f'{settings["sloppy_aim_offset"]} m); evaluation through the graph (simulator + ONNX policy node over '
+             f'DDS) on {settings["eval_episodes"]} episodes, seeds from {settings["eval_seed"]}, same seeds for both.',
+             '',
              '| policy | success rate | mean completion (s) | mean final progress | mean squared jerk | '
              'mean action change |', '|---|---|---|---|---|---|']
     for name, report in evals.items():

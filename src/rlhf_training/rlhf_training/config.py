@@ -97,6 +97,7 @@ class CPLConfig(TrainConfig):
     alpha: float = 0.1              # temperature: A = alpha * sum_t gamma^t log pi(a_t|s_t)
     gamma: float = 1.0              # discount inside a segment
     lam: float = 0.5                # weight of the less preferred segment (1 = plain CPL, <1 = biased CPL)
+    relative_to_pretrained: bool = False  # A from log pi - log pi_pretrained (no offset from the spread's level)
     conservative_weight: float = 0.01  # MSE between deterministic actions and the frozen pretrained policy's
     steps: int = 1000
 

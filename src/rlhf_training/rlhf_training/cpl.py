@@ -6,6 +6,10 @@ preferred one -, the loss is -log sigmoid(A+ - lam * A-): lam = 1 is plain CPL (
 segments); lam < 1 is the biased variant that weighs down the rejected segment. Soft labels p (1 = a preferred,
 0.5 = tie) mix the two directions: p * l(a over b) + (1 - p) * l(b over a).
 
+With ``relative_to_pretrained`` the advantage uses log pi - log pi_pretrained instead: 0 for every segment at the
+start. With lam < 1 the plain advantage carries (1 - lam) * alpha * sum log pi, which a narrow spread makes large
+enough to satisfy every pair before anything is learnt.
+
 A conservative term keeps the policy near the pretrained one: conservative_weight * MSE between the deterministic
 actions tanh(mean) of the policy and of a frozen copy of the pretrained policy on the same observations.
 """
@@ -40,12 +44,14 @@ def cpl_loss(adv_a: torch.Tensor, adv_b: torch.Tensor, labels: torch.Tensor, lam
 
 class CPLLoss(nn.Module):
     def __init__(self, policy: GaussianPolicy, reference: GaussianPolicy | None = None, alpha: float = 0.1,
-                 gamma: float = 1.0, lam: float = 0.5, conservative_weight: float = 0.01):
+                 gamma: float = 1.0, lam: float = 0.5, conservative_weight: float = 0.01,
+                 relative_to_pretrained: bool = False):
         super().__init__()
         self.policy = policy
         # Frozen copy of the pretrained policy (defaults to the policy as it is now).
         self.reference = copy.deepcopy(reference if reference is not None else policy).requires_grad_(False).eval()
         self.alpha, self.gamma, self.lam, self.conservative_weight = alpha, gamma, lam, conservative_weight
+        self.relative_to_pretrained = relative_to_pretrained
 
     def train(self, mode: bool = True):
         super().train(mode)
@@ -56,9 +62,13 @@ class CPLLoss(nn.Module):
         obs, actions, mask = batch[f'obs_{side}'], batch[f'actions_{side}'], batch[f'mask_{side}']
         flat, _ = flatten_time(obs)
         mean, log_std = self.policy(flat)
-        adv = self.alpha * discounted_log_likelihood(self.policy, obs, actions, mask, self.gamma, (mean, log_std))
+        ll = discounted_log_likelihood(self.policy, obs, actions, mask, self.gamma, (mean, log_std))
         with torch.no_grad():
-            ref_action = self.reference.deterministic(flat)
+            ref_mean, ref_log_std = self.reference(flat)
+            ref_ll = discounted_log_likelihood(self.reference, obs, actions, mask, self.gamma,
+                                               (ref_mean, ref_log_std)) if self.relative_to_pretrained else 0.0
+        adv = self.alpha * (ll - ref_ll)
+        ref_action = torch.tanh(ref_mean)
         sq = (torch.tanh(mean) - ref_action).pow(2).mean(-1) * mask.reshape(-1)
         return adv, sq.sum(), mask.sum()
 
@@ -100,7 +110,8 @@ def train_cpl(policy: GaussianPolicy, dataset: SegmentPairDataset, config: CPLCo
     """CPL fine-tuning of `policy` (in place) on preference pairs; `reference` = frozen pretrained policy."""
     config = config or CPLConfig()
     loss = CPLLoss(policy, reference, alpha=config.alpha, gamma=config.gamma, lam=config.lam,
-                   conservative_weight=config.conservative_weight)
+                   conservative_weight=config.conservative_weight,
+                   relative_to_pretrained=config.relative_to_pretrained)
     models = {'policy': (policy, build_info)} if build_info is not None else None
     evaluate = None
     if val_dataset is not None and len(val_dataset):

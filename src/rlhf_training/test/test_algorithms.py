@@ -145,6 +145,29 @@ def test_cpl_moves_policy_toward_preferred_actions(tmp_path):
     assert np.isfinite(summary['final_loss'])
 
 
+def test_relative_advantages_do_not_saturate_with_a_narrow_spread():
+    # With lam < 1 the plain advantage carries (1 - lam) * alpha * sum log pi: a narrow spread (high density)
+    # satisfies every pair at once and leaves no gradient; relative to the pretrained policy, A starts at 0.
+    from rlhf_training.cpl import CPLLoss
+    seed_everything(0)
+    policy = GaussianPolicy({'proprio': (3,)}, action_dim=2, hidden_dims=(32, 32), proprio_feature_dim=16)
+    policy.set_constant_spread(torch.full((2,), 0.02))
+    obs = torch.randn(64, 30, 3)
+    with torch.no_grad():   # actions close to what the policy does: high density for both segments
+        actions = policy.deterministic({'proprio': obs.reshape(-1, 3)}).reshape(64, 30, 2)
+    act_a = (actions + 0.01 * torch.randn_like(actions)).numpy()
+    act_b = (actions + 0.02 * torch.randn_like(actions)).numpy()
+    obs = {'proprio': obs.numpy()}
+    data = SegmentPairDataset.from_arrays(obs, act_a, obs, act_b, np.ones(64, np.float32))
+    batch = data.batch(np.arange(64))
+    plain = CPLLoss(policy, lam=0.1)(batch)[1]['preference_loss']
+    relative_loss, metrics = CPLLoss(policy, lam=0.1, relative_to_pretrained=True)(batch)
+    assert plain < 1e-6
+    assert metrics['preference_loss'] == pytest.approx(np.log(2.0), rel=1e-5)
+    relative_loss.backward()   # and it has a gradient to learn from
+    assert sum(float(p.grad.abs().sum()) for p in policy.parameters() if p.grad is not None) > 1e-3
+
+
 class PoisonedDataset(TransitionDataset):
     """Returns a NaN observation from the third batch on."""
 
