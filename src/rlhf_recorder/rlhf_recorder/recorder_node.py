@@ -137,6 +137,10 @@ def main(args=None) -> None:
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except RuntimeError:
+        if rclpy.ok():
+            raise
+        # Ctrl-C shut the context down while the executor built its wait set (rclpy/rclpy#398): a normal stop
     finally:
         node.destroy_node()
         rclpy.try_shutdown()

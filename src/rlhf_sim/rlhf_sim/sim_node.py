@@ -226,6 +226,10 @@ def main(args=None):
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except RuntimeError:
+        if rclpy.ok():
+            raise
+        # Ctrl-C shut the context down while the executor built its wait set (rclpy/rclpy#398): a normal stop
     except ValueError as exc:   # bad parameters: say which, without a traceback
         print(f'[sim] error: {exc}', file=sys.stderr)
         return 1

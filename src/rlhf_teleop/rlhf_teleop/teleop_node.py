@@ -423,6 +423,10 @@ def main(args=None):
         if node is not None and node.manager.state == RECORDING:
             node.get_logger().warning(f'interrupted during {node.manager.current.episode_id}: '
                                       'the recorder keeps it marked incomplete')
+    except RuntimeError:
+        if rclpy.ok():
+            raise
+        # Ctrl-C shut the context down while the executor built its wait set (rclpy/rclpy#398): a normal stop
     finally:
         if node is not None:
             node.destroy_node()

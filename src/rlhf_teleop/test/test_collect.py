@@ -1,6 +1,8 @@
 # Copyright 2026 RLHF Robotics contributors. Apache-2.0.
 """The ``collect`` console script runs the whole graph (sim, teleop, recorder) as processes and stops it."""
 
+import os
+from pathlib import Path
 import signal
 import subprocess
 import time
@@ -13,6 +15,17 @@ from rlhf_teleop.graph import NodeSpec, executable_path
 
 def collect_command(*args):
     return [str(executable_path(NodeSpec('rlhf_teleop', 'collect', 'collect'))), *args]
+
+
+def kill_graph(proc):
+    """Kill ``collect`` and the node processes it started, so that a failed test leaves no node running."""
+    children = Path(f'/proc/{proc.pid}/task/{proc.pid}/children')
+    nodes = [int(pid) for pid in children.read_text().split()] if children.exists() else []
+    for pid in (proc.pid, *nodes):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def test_unattended_expert_episode_is_saved_and_summarised(tmp_path):
@@ -53,7 +66,7 @@ def test_ctrl_c_stops_every_node_and_the_recorder_closes_its_bag(tmp_path, ros):
         assert proc.wait(timeout=60) is not None
     finally:
         if proc.poll() is None:
-            proc.kill()
+            kill_graph(proc)
         log.close()
     output = (tmp_path / 'collect.log').read_text()
     assert 'Ctrl-C: stopping the nodes' in output
