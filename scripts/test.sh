@@ -26,7 +26,11 @@ mkdir -p build/workspace
 python -m pytest -q tests --junit-xml=build/workspace/pytest.xml -p no:cacheprovider || true
 
 echo "[test] colcon test"
-colcon test --executor sequential --event-handlers console_direct+ --return-code-on-test-failure "$@" \
+# A run started with SIGINT ignored (a background job of a non-interactive shell, nohup) would pass that on to
+# the graphs the tests stop with SIGINT, as Ctrl-C does, and they would never stop. Installing a handler and
+# then exec'ing colcon gives colcon, and everything the tests start, SIGINT's default disposition again.
+python -c 'import os, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); os.execvp(sys.argv[1], sys.argv[1:])' \
+  colcon test --executor sequential --event-handlers console_direct+ --return-code-on-test-failure "$@" \
   || true   # the report below decides, and says why
 colcon test-result --all >/dev/null 2>&1 || true
 python scripts/test_report.py "$WS/build" "$@"
