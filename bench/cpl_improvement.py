@@ -33,6 +33,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from rlhf_preference.pairs import candidate_pairs
 from rlhf_training.bc import train_bc
 from rlhf_training.config import BCConfig, CPLConfig
 from rlhf_training.cpl import policy_preference_accuracy, train_cpl
@@ -141,12 +142,10 @@ def same_scene_pairs(episodes, scenes, norm, length, stride, num_pairs, tie_marg
             segments.append(({PROPRIO_KEY: norm(states[start:end])}, actions[start:end]))
             keys.append((scenes[k], start))
             scores.append(segment_score(progress, success, start, end))
-    groups = {}
-    for i, key in enumerate(keys):
-        groups.setdefault(key, []).append(i)
-    pairs = [(i, j) for ids in groups.values() for n, i in enumerate(ids) for j in ids[n + 1:]
-             if abs(scores[i] - scores[j]) >= tie_margin]
-    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    # The pairing rlhf_preference's make_pairs --pairing same_start uses, on segment indices here.
+    candidates = candidate_pairs(range(len(segments)), rng, max_candidates=10 ** 9, group_of=keys.__getitem__)
+    pairs = np.asarray([(i, j) for i, j in candidates if abs(scores[i] - scores[j]) >= tie_margin],
+                       dtype=np.int64).reshape(-1, 2)
     pairs = pairs[rng.permutation(len(pairs))[:num_pairs]]
     swap = rng.random(len(pairs)) < 0.5   # no side is the careful operator's by construction
     pairs[swap] = pairs[swap][:, ::-1]
@@ -193,7 +192,7 @@ def run_seed(args, seed):
     more_bc.eval()
 
     data = same_scene_pairs(episodes, scenes, norm, args.segment_length, args.segment_stride, args.pairs,
-                               args.tie_margin, np.random.default_rng(seed))
+                            args.tie_margin, np.random.default_rng(seed))
     if len(data) == 0:
         raise SystemExit('no informative preference pairs; raise --scenes or lower --tie-margin')
     train_data, val_data = data.split(0.2, seed=seed)
