@@ -9,8 +9,10 @@ package's ``config/<node>.yaml`` (a test checks that the file and the table agre
 - ``-h`` / ``--help`` prints the node's description and parameters and exits without starting ROS (and without
   side effects such as creating a data directory);
 - the first SIGINT or SIGTERM stops it (Ctrl-C in a terminal sends SIGINT to the launch process and to every
-  node; launch then sends its own SIGINT, later SIGTERM). Later signals are ignored while the node shuts down,
-  so a shutdown (closing a bag, joining a thread) always completes, prints no traceback and exits 0;
+  node; launch then sends its own SIGINT, later SIGTERM). The signal only sets a flag that the spin loop reads
+  between short waits: raising an exception from a signal handler can land inside rclpy's C++ calls, which turn
+  it into an unrelated RuntimeError. Later signals are ignored while the node shuts down, so a shutdown (closing
+  a bag, joining a thread) always completes, prints no traceback and exits 0;
 - a bad parameter (``bad_input`` raised while the node is built) prints one line and exits 2.
 """
 
@@ -45,52 +47,55 @@ def wants_help(argv):
     return '-h' in args or '--help' in args
 
 
-class _StopSignals:
-    """SIGINT and SIGTERM: the first raises KeyboardInterrupt in the main thread, later ones are ignored.
+class Interrupted(Exception):
+    """Raised by ``check_stop`` when a stop signal arrived (for nodes that do a job in their own loops)."""
 
-    Before ``arm()`` (while the node is built) a signal is only noted: the node is then stopped as soon as it
-    exists, so its ``close()`` always runs.
-    """
+
+class _StopSignals:
+    """SIGINT and SIGTERM set ``node.stop_requested``; nothing is raised from the handler."""
 
     def __init__(self):
-        self.received = []
-        self.armed = False
+        self.requested = False
+        self.node = None
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, self._on_signal)
 
     def _on_signal(self, signum, frame):
-        self.received.append(signum)
-        if self.armed and len(self.received) == 1:
-            raise KeyboardInterrupt
+        self.requested = True
+        if self.node is not None:
+            self.node.stop_requested = True
 
-    def arm(self):
-        """Let the next signal interrupt; raises at once when one arrived already."""
-        self.armed = True
-        if self.received:
-            raise KeyboardInterrupt
+    def attach(self, node):
+        """The node exists: it sees the stop flag (also one set while it was being built)."""
+        node.stop_requested = self.requested
+        self.node = node
 
-    def disarm(self):
+    def ignore_all(self):
         """From here on every signal is ignored, by the kernel: also while the interpreter exits afterwards.
 
         (CPython puts the default SIGINT handler back during finalisation: a late Ctrl-C would end the process -2.)
         """
-        self.armed = False
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, signal.SIG_IGN)
 
 
-def spin_until_finished(node, timeout_sec=0.1):
-    """Spin ``node`` until rclpy shuts down or ``node.finished`` (when it has one) becomes true.
+def check_stop(node):
+    """Raise ``Interrupted`` when a stop signal arrived (call it in a node's own waiting loops)."""
+    if getattr(node, 'stop_requested', False):
+        raise Interrupted
 
-    Returns ``node.exit_code`` (0 when it has none). A short wait timeout: our signal handlers run in the main
-    thread between waits.
+
+def spin_until_finished(node, timeout_sec=0.1):
+    """Spin ``node`` until a stop signal, rclpy shutting down, or ``node.finished`` (when it has one) turning true.
+
+    Returns ``node.exit_code`` (0 when it has none). Short waits: the stop flag is read between them.
     """
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
     executor = SingleThreadedExecutor(context=node.context)
     executor.add_node(node)
     try:
-        while rclpy.ok(context=node.context) and not getattr(node, 'finished', False):
+        while rclpy.ok(context=node.context) and not node.stop_requested and not getattr(node, 'finished', False):
             executor.spin_once(timeout_sec=timeout_sec)
     finally:
         executor.remove_node(node)
@@ -103,42 +108,38 @@ def run_node(make_node, args=None, *, prog='', description='', parameters=None, 
     """Build a node with ``make_node()``, run it, shut it down cleanly; returns the exit code.
 
     ``work(node)``, when given, runs instead of spinning (a node that does one job, like the evaluator) and
-    returns the exit code; an interrupted job exits 130. ``node.close()``, when the node has it, runs before
-    ``destroy_node`` (stop threads, close files).
+    returns the exit code; it calls ``check_stop(node)`` in its waits, and an interrupted job exits 130.
+    ``node.close()``, when the node has it, runs before ``destroy_node`` (stop threads, close files).
     """
+    import rclpy
+    from rclpy.executors import ExternalShutdownException
+    from rclpy.signals import SignalHandlerOptions
+
     argv = sys.argv if args is None else args
     if wants_help(argv[1:]):
         print(parameter_help(prog or argv[0], description, parameters or {}))
         return EXIT_OK
     signals = _StopSignals()
-    try:
-        return _run(make_node, args, prog, work, bad_input, signals)
-    except KeyboardInterrupt:   # a signal while an error was being reported: the node is already shut down
-        return EXIT_INTERRUPTED if work is not None else EXIT_OK
-
-
-def _run(make_node, args, prog, work, bad_input, signals):
-    import rclpy
-    from rclpy.executors import ExternalShutdownException
-    from rclpy.signals import SignalHandlerOptions
-
     node = None
     code = EXIT_OK
     try:
         # rclpy's own handlers would shut the context down under the executor's feet (rclpy/rclpy#398)
         rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
         node = make_node()
-        signals.arm()
+        signals.attach(node)
         code = work(node) if work is not None else spin_until_finished(node)
-    except KeyboardInterrupt:
-        code = EXIT_INTERRUPTED if work is not None else EXIT_OK
+    except Interrupted:
+        code = EXIT_INTERRUPTED
     except ExternalShutdownException:
         code = EXIT_OK
     except bad_input as err:
-        print(f'{prog or "node"}: {err}', file=sys.stderr, flush=True)
-        code = EXIT_BAD_INPUT
+        if signals.requested:          # stopped while starting: nothing to report
+            code = EXIT_OK
+        else:
+            print(f'{prog or "node"}: {err}', file=sys.stderr, flush=True)
+            code = EXIT_BAD_INPUT
     finally:
-        signals.disarm()   # from here on every signal is ignored: shutdown always completes
+        signals.ignore_all()   # from here on every signal is ignored: shutdown always completes
         if node is not None:
             close = getattr(node, 'close', None)
             if close is not None:

@@ -24,7 +24,7 @@ from std_msgs.msg import Float64MultiArray
 from std_srvs.srv import Trigger
 
 from rlhf_common import topics
-from rlhf_common.node import EXIT_FAILED, EXIT_OK, declare_parameters, run_node
+from rlhf_common.node import EXIT_FAILED, EXIT_OK, check_stop, declare_parameters, run_node
 from rlhf_msgs.msg import EpisodeEvent, PolicyStatus, RecorderStatus, TaskState
 from rlhf_msgs.srv import ResetSim
 from rlhf_policy.contract import ContractError, PolicyContract
@@ -93,7 +93,7 @@ class EvaluatorNode(Node):
             status = self.recorder_status
             if status is not None and status.ready and self.recorder_status_time > since:
                 return
-            rclpy.spin_once(self, timeout_sec=0.05)
+            self.spin_once()
         if self.recorder_status is None:
             raise RuntimeError(f'no recorder status on {topics.RECORDER_STATUS} within {timeout:g} s '
                                '(is the recorder running?)')
@@ -122,18 +122,28 @@ class EvaluatorNode(Node):
     def call(self, client, request, what):
         """Call a service and wait, spinning this node; raises RuntimeError with the service name."""
         timeout = self.p['service_timeout_s']
-        if not client.wait_for_service(timeout_sec=timeout):
+        end = time.monotonic() + timeout
+        while not client.service_is_ready() and time.monotonic() < end:
+            self.spin_once()
+        if not client.service_is_ready():
             raise RuntimeError(f'service {client.srv_name} ({what}) not available after {timeout:.0f} s')
         future = client.call_async(request)
-        rclpy.spin_until_future_complete(self, future, timeout_sec=timeout)
+        end = time.monotonic() + timeout
+        while not future.done() and time.monotonic() < end:
+            self.spin_once()
         if not future.done():
             raise RuntimeError(f'service {client.srv_name} ({what}) did not answer within {timeout:.0f} s')
         return future.result()
 
+    def spin_once(self, timeout_sec=0.05):
+        """Handle callbacks for up to ``timeout_sec``; stop the job when Ctrl-C / SIGTERM arrived."""
+        check_stop(self)
+        rclpy.spin_once(self, timeout_sec=timeout_sec)
+
     def spin_for(self, seconds):
         end = time.monotonic() + seconds
         while time.monotonic() < end:
-            rclpy.spin_once(self, timeout_sec=min(0.05, max(0.0, end - time.monotonic())))
+            self.spin_once(timeout_sec=min(0.05, max(0.0, end - time.monotonic())))
 
     def publish_event(self, event, episode_id, seed, note=''):
         msg = EpisodeEvent()
@@ -156,7 +166,7 @@ class EvaluatorNode(Node):
         # wait for a task state produced after the reset, so a stale success is not counted
         end = reset_done + self.p['service_timeout_s']
         while self.task_state_time <= reset_done and time.monotonic() < end:
-            rclpy.spin_once(self, timeout_sec=0.05)
+            self.spin_once()
         stamp = datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S')
         episode_id = f'{stamp}_eval_{index:04d}_seed{reply.seed}'
         if self.p['record']:
@@ -170,7 +180,7 @@ class EvaluatorNode(Node):
         start = time.monotonic()
         success_time = float('nan')
         while time.monotonic() - start < self.p['timeout_s']:
-            rclpy.spin_once(self, timeout_sec=0.05)
+            self.spin_once()
             if self.task_state is not None and self.task_state_time > start and self.task_state.success:
                 success_time = time.monotonic() - start
                 break
