@@ -479,6 +479,14 @@ class LabelStore:
             conn.execute('UPDATE pairs SET n_open = n_open + 1 WHERE pair_id = ?', (pair_id,))
             return self._assignment(conn, row)
 
+    def assignment_pair(self, annotator_id, assignment_id) -> PairRecord | None:
+        """The pair of one of the annotator's assignments, or None when it is not theirs."""
+        with self._connect() as conn:
+            row = conn.execute('SELECT p.* FROM assignments a JOIN pairs p USING (pair_id) WHERE a.assignment_id = ? '
+                               'AND a.annotator_id = ?', (check_id('assignment_id', assignment_id),
+                                                          check_id('annotator_id', annotator_id))).fetchone()
+        return None if row is None else _pair_from_row(row)
+
     def _next_regular(self, conn, annotator_id):
         # Slots used = counted labels + open leases of others. Prefer pairs nobody holds right now (so
         # concurrent annotators get different pairs), then pairs closest to completion, then file order.

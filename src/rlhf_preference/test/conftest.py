@@ -30,6 +30,15 @@ def make_pairs(folder, count, task='pick_place', prefix='p', gold=None):
     return pairs
 
 
+def placeholder_clips(folder, pairs):
+    """Files under the pairs' clip names (the server checks that clips exist; nothing here plays them)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for pair in pairs:
+        for name in (pair.clip_a, pair.clip_b):
+            (folder / name).write_bytes(b'\x00\x00\x00\x18ftypmp42')
+    return folder
+
+
 @pytest.fixture(scope='session')
 def postgres():
     server = start_postgres()

@@ -15,7 +15,8 @@ from rlhf_preference.store import LabelStore
 def setup(tmp_path):
     clips = tmp_path / 'clips'
     clips.mkdir()
-    (clips / 'p0_a.mp4').write_bytes(b'\x00\x00\x00\x18ftypmp42')
+    for name in ('p0_a.mp4', 'p0_b.mp4', 'p1_a.mp4', 'p1_b.mp4'):
+        (clips / name).write_bytes(b'\x00\x00\x00\x18ftypmp42')
     (tmp_path / 'secret.mp4').write_bytes(b'not yours')
     store = LabelStore(tmp_path / 'labels.sqlite')
     store.add_pairs(make_pairs(tmp_path, 2))

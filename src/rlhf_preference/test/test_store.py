@@ -1,6 +1,9 @@
 # Copyright 2026 RLHF Robotics contributors. Apache-2.0.
-"""Label store on SQLite and PostgreSQL: assignment rules, concurrency (threads on one real database), idempotent
-submits, expired leases, sessions, and what happens when the database cannot be used."""
+"""Label store on SQLite and PostgreSQL.
+
+Assignment rules, concurrency (threads on one real database), idempotent submits, expired leases,
+sessions, and what happens when the database cannot be used.
+"""
 
 from collections import Counter
 import sqlite3
@@ -11,8 +14,15 @@ import threading
 from conftest import make_pairs
 import pytest
 
-from rlhf_preference.store import (MAX_ID, AlreadyAnswered, LabelStore, LeaseExpired, StoreError, StoreUnavailable,
-                                   UnknownAnnotator)
+from rlhf_preference.store import (
+    MAX_ID,
+    AlreadyAnswered,
+    LabelStore,
+    LeaseExpired,
+    StoreError,
+    StoreUnavailable,
+    UnknownAnnotator,
+)
 
 
 def test_each_pair_to_min_annotators_never_twice(store, tmp_path):
