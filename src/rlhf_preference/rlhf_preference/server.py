@@ -295,8 +295,12 @@ def check_clips(pairs, clip_dir, pairs_file, min_size):
                                  f'outside the clip folder {real_dir}; copy the file into the folder instead')
             if clip_path(real_dir, name) is None:
                 missing.append(name)
-            elif len(sized) < 20 and name not in sized:   # a camera has one size: a sample tells
-                sized[name] = clip_size(path)
+            elif any(min_size) and len(sized) < 20 and name not in sized:   # a camera has one size: a sample tells
+                try:
+                    sized[name] = clip_size(path)
+                except (OSError, ValueError) as err:   # PyAV's errors are both
+                    raise StoreError(f'{pairs_file}: pairs[{i}].{field}: clip {path} is not a readable video '
+                                     f'({err})') from None
     for name, (width, height) in sized.items():
         if width < min_size[0] or height < min_size[1]:
             raise StoreError(f'clip {clip_dir / name} is {width}x{height}: people cannot judge clips smaller than '

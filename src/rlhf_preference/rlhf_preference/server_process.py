@@ -1,5 +1,5 @@
 # Copyright 2026 RLHF Robotics contributors. Apache-2.0.
-"""Start the annotation server as a child process, learn its URL and tokens, talk to it as the page does (tests, bench)."""
+"""The annotation server as a child process (its URL and tokens), and a client that talks to it as the page does."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
 # Copyright 2026 RLHF Robotics contributors. Apache-2.0.
-"""An acknowledged label survives kill -9 of the real server process, on SQLite and on PostgreSQL;
-a replay after the restart changes nothing."""
+"""An acknowledged label survives kill -9 of the real server, on SQLite and PostgreSQL; a replay changes nothing."""
 
 from conftest import make_pairs, placeholder_clips
 
