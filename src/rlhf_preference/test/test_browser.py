@@ -76,7 +76,10 @@ def wait_for_next(page, previous):
 LOOPED = """() => new Promise((resolve) => {   // resolves once the clip went back to its start by itself
   const video = document.querySelector('#slot-a video');
   let last = video.currentTime;
-  video.addEventListener('timeupdate', () => { if (video.currentTime < last) resolve(true); last = video.currentTime; });
+  video.addEventListener('timeupdate', () => {
+    if (video.currentTime < last) resolve(true);
+    last = video.currentTime;
+  });
 })"""
 
 
