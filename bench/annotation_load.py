@@ -32,8 +32,8 @@ from rlhf_preference.server_process import PageClient, start_server
 from rlhf_preference.store import LabelStore, PairRecord
 
 CHOICES = ['left', 'right', 'equal', 'cant_tell']
-CLIPS = ('bench_a.mp4', 'bench_b.mp4')
-SETTLE_S = 5.0   # after the restart every client reconnects at once: that queue is reported apart   # the server checks that clips exist; nothing plays them here
+CLIPS = ('bench_a.mp4', 'bench_b.mp4')   # the server checks that clips exist; nothing plays them here
+SETTLE_S = 5.0   # after the restart every client reconnects at once: that queue is reported apart
 
 
 class Annotator(threading.Thread):
@@ -163,8 +163,8 @@ def run(opts, work, location):
     server = start_server(args, work / 'server1.log')
     load_before = load_average()
     print(f'{opts.backend} ({store.where}), server {server.url}, {opts.annotators} annotators, {opts.duration:.0f} s '
-          f'with kill -9 at {opts.kill_at * opts.duration:.0f} s, {opts.pairs} pairs x {opts.min_annotations_per_pair}; '
-          f'load average {load_before}', flush=True)
+          f'with kill -9 at {opts.kill_at * opts.duration:.0f} s, {opts.pairs} pairs x '
+          f'{opts.min_annotations_per_pair}; load average {load_before}', flush=True)
 
     restarted = {'event': threading.Event(), 'url': None}
     start = time.monotonic()

@@ -204,9 +204,10 @@ def create_app(db, clip_dir, mode='pairwise', min_annotations_per_pair=2, lease_
         if body.get('choice') != 'skip':
             # the annotator cannot have seen a clip the server does not have: only a skip is possible
             held = store.assignment_pair(annotator.annotator_id, assignment_id)
-            if held is not None and missing_clips(held):
-                return jsonify(error=f'clip {", ".join(missing_clips(held))} is missing on the server, so this pair '
-                                     'cannot be judged; skip it'), 409
+            missing = missing_clips(held) if held is not None else []
+            if missing:
+                return jsonify(error=f'clip {", ".join(missing)} is missing on the server, so this pair cannot be '
+                                     'judged; skip it'), 409
         result = store.submit(annotator.annotator_id, assignment_id, body.get('nonce'), choice=body.get('choice'),
                               rating_a=body.get('rating_a'), rating_b=body.get('rating_b'),
                               time_ms=body.get('time_ms', 0), mode=mode)
