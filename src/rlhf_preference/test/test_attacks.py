@@ -108,7 +108,7 @@ def test_a_missing_clip_is_reported_and_only_a_skip_is_taken(tmp_path):
 
 def test_an_answer_on_an_expired_lease_cannot_exceed_the_quota(tmp_path):
     store, _pairs, tokens = seeded(tmp_path, count=1, min_annotations_per_pair=1)
-    server = serve(tmp_path, '--quiet', '--lease-s', '0', '--min-annotations-per-pair', '1')   # leases expire at once
+    server = serve(tmp_path, '--quiet', '--lease-s', '-1', '--min-annotations-per-pair', '1')   # leases expired at once
     try:
         alice, bob = client(server, tokens['alice']), client(server, tokens['bob'])
         late = alice.post_json('/api/claim', {})[1]['assignment']
@@ -119,7 +119,7 @@ def test_an_answer_on_an_expired_lease_cannot_exceed_the_quota(tmp_path):
         assert status == 200
         status, body = alice.post_json('/api/label', {'assignment_id': late['assignment_id'], 'nonce': late['nonce'],
                                                       'choice': 'left'})
-        assert status == 409 and 'lease of 0 s ran out' in body['error'] and 'not stored' in body['error']
+        assert status == 409 and 'lease of -1 s ran out' in body['error'] and 'not stored' in body['error']
     finally:
         server.stop()
     assert [(label.annotator, label.choice) for label in store.labels()] == [('bob', 'right')]

@@ -73,14 +73,14 @@ def wait_for_next(page, previous):
                            "|| !document.getElementById('done').classList.contains('hidden')", arg=previous)
 
 
-LOOPED = """() => new Promise((resolve) => {   // resolves once the clip went back to its start by itself
+WATCH_LOOP = """() => {   // sets window.looped once the clip went back to its start by itself
   const video = document.querySelector('#slot-a video');
   let last = video.currentTime;
   video.addEventListener('timeupdate', () => {
-    if (video.currentTime < last) resolve(true);
+    if (video.currentTime < last) window.looped = true;
     last = video.currentTime;
   });
-})"""
+}"""
 
 
 def test_two_annotators_label_with_the_keyboard(tmp_path, browser):
@@ -97,7 +97,8 @@ def test_two_annotators_label_with_the_keyboard(tmp_path, browser):
         assert page.eval_on_selector_all('.video-slot video', 'vs => vs.map(v => v.duration)') == [2.5, 2.5]
         assert page.eval_on_selector_all('.video-slot video', 'vs => vs.map(v => [v.videoWidth, v.videoHeight, '
                                                               'v.loop])') == [[320, 240, True]] * 2
-        assert page.evaluate(LOOPED) is True
+        page.evaluate(WATCH_LOOP)
+        page.wait_for_function('() => window.looped === true')
         assert page.inner_text('#instruction') == instruction and page.is_visible('#instruction')
         page.keyboard.press('r')              # replay is not an answer
         page.keyboard.press('+')              # nor is a speed change
