@@ -119,8 +119,8 @@ class Postgres:
     @staticmethod
     def begin_write(conn, durable):
         conn.execute('BEGIN')
-        if not durable:
-            conn.execute('SET LOCAL synchronous_commit = off')
+        # on: the commit is flushed to disk before we acknowledge it, whatever the server's default is
+        conn.execute(f"SET LOCAL synchronous_commit = {'on' if durable else 'off'}")
         conn.execute(f'SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})')
 
     def unavailable(self, err):

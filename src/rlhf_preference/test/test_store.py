@@ -275,3 +275,17 @@ def test_a_version_1_database_is_upgraded_in_place(tmp_path):
     assert store.annotator('alice').token == 'tok'
     assert store.session_annotator(store.open_session(1)).name == 'alice'
     assert store.get_meta('schema_version') == '2'
+
+
+def test_a_read_only_or_unreachable_postgres_database_is_a_clear_error(postgres):
+    import psycopg
+
+    url = postgres.create_database()
+    LabelStore(url).close()
+    with psycopg.connect(postgres.url(), autocommit=True) as admin:
+        admin.execute(f'ALTER DATABASE "{url.rsplit("/", 1)[1]}" SET default_transaction_read_only = on')
+    with pytest.raises(StoreUnavailable, match='the label database is read-only'):
+        LabelStore(url)
+    with pytest.raises(StoreUnavailable, match='cannot reach the label database') as failed:
+        LabelStore(f'postgresql://nobody:secret@127.0.0.1:{postgres.port}/no_such_database')
+    assert 'secret' not in str(failed.value) and 'nobody:***@' in str(failed.value)   # a password is never shown
