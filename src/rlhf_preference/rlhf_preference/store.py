@@ -220,19 +220,25 @@ class LabelStore:
         self._pool = queue.LifoQueue(maxsize=32)
         with self._connect() as conn:
             self.backend.initialise(conn.raw)
-        with self._transaction() as conn:
-            row = None
-            if self._has_table(conn, 'meta'):
-                row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-            if row is not None and int(row[0]) > SCHEMA_VERSION:
-                raise StoreError(f'{self.where}: schema version {row[0]}, this code reads {SCHEMA_VERSION}')
-            for statement in _SCHEMA.format(**self.backend.types).split(';'):
-                if statement.strip():
-                    conn.execute(statement)
-            if row is None:
-                conn.execute('INSERT INTO meta VALUES (?, ?)', ('schema_version', str(SCHEMA_VERSION)))
-            elif int(row[0]) < SCHEMA_VERSION:   # the missing tables were created above
-                conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+            current = self._schema_version(conn) == SCHEMA_VERSION
+        if not current:   # a new or older database: create what is missing (reading needs no write access)
+            with self._transaction() as conn:
+                version = self._schema_version(conn)
+                if version is not None and version > SCHEMA_VERSION:
+                    raise StoreError(f'{self.where}: schema version {version}, this code reads {SCHEMA_VERSION}')
+                for statement in _SCHEMA.format(**self.backend.types).split(';'):
+                    if statement.strip():
+                        conn.execute(statement)
+                if version is None:
+                    conn.execute('INSERT INTO meta VALUES (?, ?)', ('schema_version', str(SCHEMA_VERSION)))
+                elif version < SCHEMA_VERSION:   # the missing tables were created above
+                    conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+
+    def _schema_version(self, conn):
+        if not self._has_table(conn, 'meta'):
+            return None
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        return None if row is None else int(row[0])
 
     def _has_table(self, conn, name):
         if self.kind == 'sqlite':
