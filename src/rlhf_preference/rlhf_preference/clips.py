@@ -48,13 +48,6 @@ def write_mp4(frames, path, fps=10.0, width=None, crf=26):
     return path
 
 
-def clip_size(path) -> tuple[int, int]:
-    """(width, height) of a clip's video stream, from its header."""
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        return stream.codec_context.width, stream.codec_context.height
-
-
 def episode_fingerprint(episode_path) -> str:
     """SHA-256 of the episode's bag files (memoised per file size and modification time)."""
     files = sorted(p for p in Path(episode_path).iterdir() if p.is_file())

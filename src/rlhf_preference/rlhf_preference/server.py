@@ -281,10 +281,17 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+def video_size(path) -> tuple[int, int]:
+    """(width, height) of a clip's video stream, from its header."""
+    import av
+
+    with av.open(str(path)) as container:
+        context = container.streams.video[0].codec_context
+        return context.width, context.height
+
+
 def check_clips(pairs, clip_dir, pairs_file, min_size):
     """Refuse clips linked from outside the clip folder or too small for people; return the missing ones."""
-    from rlhf_preference.clips import clip_size
-
     real_dir = clip_dir.resolve()
     missing, sized = [], {}
     for i, pair in enumerate(pairs):
@@ -298,7 +305,7 @@ def check_clips(pairs, clip_dir, pairs_file, min_size):
                 missing.append(name)
             elif any(min_size) and len(sized) < 20 and name not in sized:   # a camera has one size: a sample tells
                 try:
-                    sized[name] = clip_size(path)
+                    sized[name] = video_size(path)
                 except (OSError, ValueError) as err:   # PyAV's errors are both
                     raise StoreError(f'{pairs_file}: pairs[{i}].{field}: clip {path} is not a readable video '
                                      f'({err})') from None
