@@ -9,6 +9,7 @@ WS="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$WS"
 "$WS/scripts/bootstrap.sh"
 "$WS/scripts/install_browser.sh"
+"$WS/scripts/install_postgres.sh"
 # shellcheck disable=SC1091
 source "$WS/scripts/env.sh"
 

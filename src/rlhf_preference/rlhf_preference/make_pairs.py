@@ -67,6 +67,8 @@ def main(args=None):
     parser.add_argument('--gold', type=int, default=0, help='also add this many gold pairs (known answer from '
                                                             'recorded task progress)')
     parser.add_argument('--gold-margin', type=float, default=0.1, help='minimum progress-gain gap of a gold pair')
+    parser.add_argument('--instruction', help='what annotators should judge, shown on the page for these pairs\' '
+                                              'task(s), e.g. "Which arm reached the green dot more precisely?"')
     parser.add_argument('--seed', type=int, default=0)
     opts = parser.parse_args(args)
     if opts.source and len(opts.source) != len(opts.data):
@@ -93,8 +95,9 @@ def main(args=None):
         return 2
     pairs = [PairRecord(pair_id_of(a, b), a.task, a, b, clips[a], clips[b], gold)
              for a, b, gold in chosen]
+    instructions = {p.task: opts.instruction for p in pairs} if opts.instruction else {}
     write_pairs_file(output, pairs, clip_dir, strategy=opts.strategy, segment_length_s=opts.segment_length,
-                     camera=opts.camera)
+                     camera=opts.camera, instructions=instructions)
     gold_count = sum(1 for p in pairs if p.gold_choice)
     print(f'wrote {len(pairs)} pairs ({gold_count} gold) to {output}; clips in {clip_dir}')
     return 0
