@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from rlhf_recorder.video import write_mp4
 
-CLIP_VERSION = 1   # bump when the encoding changes, so cached clips are re-rendered
+CLIP_VERSION = 2   # bump when what a clip shows changes, so cached clips are re-rendered (2: [start, end))
 _fingerprints = {}
 
 
@@ -52,6 +52,8 @@ def render_clip(segment, clip_dir, camera='scene_camera', fps=10.0, width=320) -
     episode = read_episode(segment.episode_path, rate_hz=fps, cameras=[camera], start_s=segment.start_s,
                            end_s=segment.end_s, images=True)
     frames = episode.images.get(camera)
+    if frames is not None:
+        frames = frames[segment.frames(episode.times)]   # the reader's window includes end_s; a segment does not
     if frames is None or len(frames) == 0:
         raise ValueError(f'{segment.episode_path}: no {camera!r} frames in {segment.start_s}-{segment.end_s} s '
                          f'(cameras recorded: {sorted(episode.images)})')

@@ -102,7 +102,7 @@ def segment_features(segments, rate_hz=5.0) -> dict:
         except Exception as err:
             raise SegmentError(f'{path}: cannot read episode for segment features ({err})') from err
         for segment in segs:
-            mask = (episode.times >= segment.start_s) & (episode.times < segment.end_s)
+            mask = segment.frames(episode.times)
             if not mask.any():
                 raise SegmentError(f'{path}: segment {segment.segment_id} has no samples at {rate_hz} Hz')
             q = np.asarray(episode.joint_positions)[mask]

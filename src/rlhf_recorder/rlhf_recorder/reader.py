@@ -229,6 +229,31 @@ def make_grid(obs_first_ns: list[int], obs_last_ns: list[int], action_last_ns: l
     return first + np.round(np.arange(count) * period_ns).astype(np.int64)
 
 
+def episode_span(path: str | Path) -> tuple[float, float] | None:
+    """(start, end) seconds since the episode start of the span in which every recorded stream has data, or None.
+
+    ``start``: the first instant at which every camera stream, the joint states and the task state (whichever are
+    recorded) have delivered a message (rule 1); ``end``: the recorded end of the episode (its stop time,
+    ``metadata['duration_s']``), else the last message. A segment cut inside this span has data on every stream,
+    also when a stream joined late (a camera still starting when the episode began). Reads log times only.
+    None: a recorded observation stream holds no message at all.
+    """
+    path = Path(path)
+    info = episode_info(path)
+    topics = info['topics']
+    observed = [t for t, msgtype in topics.items()
+                if (msgtype == IMAGE_TYPE and t.rsplit('/', 1)[-1] in ('color', 'depth'))
+                or t in (graph_topics.JOINT_STATES, graph_topics.TASK_STATE)]
+    stamps = stream_times(path, observed)
+    if not observed or any(len(stamps.get(t, ())) == 0 for t in observed):
+        return None
+    origin = int(info['metadata'].get('start_time_ns') or info['start_time_ns'] or 0)
+    start = (max(int(stamps[t][0]) for t in observed) - origin) / 1e9
+    recorded_end = info['metadata'].get('duration_s')
+    end = float(recorded_end) if recorded_end else (max(int(stamps[t][-1]) for t in observed) - origin) / 1e9
+    return max(0.0, start), end
+
+
 def read_episode(path: str | Path, rate_hz: float = 10.0, cameras: list[str] | None = None,
                  start_s: float | None = None, end_s: float | None = None, images: bool = True,
                  commands=PANDA_COMMANDS, joint_states_topic: str = graph_topics.JOINT_STATES,

@@ -160,11 +160,8 @@ def measured_commands(episode, idx, action):
 def episode_arrays(contract, episode, start_s: float | None = None, end_s: float | None = None):
     """(observations {input: (T, ...)}, actions (T, A)) of an episode (or of its frames in [start_s, end_s))."""
     from rlhf_policy.preprocess import preprocess_batch
-    rows = np.ones(len(episode.times), dtype=bool)
-    if start_s is not None:
-        rows &= episode.times >= start_s - 1e-9
-    if end_s is not None:
-        rows &= episode.times < end_s - 1e-9
+    from rlhf_preference.segments import in_window
+    rows = in_window(episode.times, -np.inf if start_s is None else start_s, np.inf if end_s is None else end_s)
     rows &= np.isfinite(episode.actions).all(axis=1)  # a command stream that was never recorded
     idx = np.flatnonzero(rows)
     measured = measured_commands(episode, idx, contract.action)
