@@ -27,6 +27,10 @@ ARGUMENTS = (
     GraphArgument('task', 'pick_place', 'simulated task: pick_place, stack, insertion or reach',
                   choices=('pick_place', 'stack', 'insertion', 'reach')),
     GraphArgument('seed', '0', 'seed of the simulated scene', kind='int'),
+    GraphArgument('camera_width', '', 'simulated camera image width in pixels ("" = the simulator\'s default)',
+                  kind='int', minimum=1, optional=True),
+    GraphArgument('camera_height', '', 'simulated camera image height in pixels ("" = the simulator\'s default)',
+                  kind='int', minimum=1, optional=True),
     GraphArgument('start_in_estop', 'false', 'true: the policy commands nothing until /policy/resume', kind='bool'),
     GraphArgument('execution_provider', 'auto', 'ONNX Runtime provider: auto, cpu or cuda',
                   choices=('auto', 'cpu', 'cuda')),
@@ -96,8 +100,9 @@ def deploy_graph(args, episodes_from_events=False):
     extra = v['config_files']
     specs = []
     if v['sim']:
-        specs.append(NodeSpec('rlhf_sim', 'sim', 'sim', parameter_files=list(extra), parameters={
-            'task': v['task'], 'cameras': graph_cameras(v), 'seed': v['seed']}))
+        sim_parameters = {'task': v['task'], 'cameras': graph_cameras(v), 'seed': v['seed']}
+        sim_parameters.update({name: v[name] for name in ('camera_width', 'camera_height') if v[name] is not None})
+        specs.append(NodeSpec('rlhf_sim', 'sim', 'sim', parameter_files=list(extra), parameters=sim_parameters))
     specs.append(NodeSpec('rlhf_policy', 'policy', 'policy', parameter_files=[policy_config_file()] + extra,
                           parameters={'contract': v['contract'], 'start_in_estop': v['start_in_estop'],
                                       'execution_provider': v['execution_provider'], 'stats_file': v['stats_file'],
