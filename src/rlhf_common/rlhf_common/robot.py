@@ -27,21 +27,8 @@ COMMAND_DIM = ARM_DOF + 1
 
 
 def gripper_opening(positions, finger_indices):
-    """Measured gripper opening (m per finger): the mean of the finger joints, (..., J) -> (...)."""
+    """Measured gripper opening (m per finger): the mean of the finger joints, (..., J) -> (...).
+
+    (The policy's action space measures its coupled gripper group the same way: ``rlhf_policy.actions``.)
+    """
     return np.mean(np.take(np.asarray(positions, dtype=np.float64), finger_indices, axis=-1), axis=-1)
-
-
-def joint_indices(names, wanted, what='joint_states'):
-    """Indices of ``wanted`` joints in ``names``; ValueError naming the missing ones."""
-    position = {n: i for i, n in enumerate(names)}
-    missing = [n for n in wanted if n not in position]
-    if missing:
-        raise ValueError(f'{what}: no joint(s) {missing} (have {list(names)})')
-    return np.array([position[n] for n in wanted], dtype=np.intp)
-
-
-def measured_pose_command(positions, arm_indices, finger_indices):
-    """The measured pose as a command (..., 8): arm joint positions + gripper opening ("hold still")."""
-    q = np.asarray(positions, dtype=np.float64)
-    return np.concatenate([np.take(q, arm_indices, axis=-1),
-                           gripper_opening(q, finger_indices)[..., None]], axis=-1)

@@ -49,6 +49,7 @@ class ObservationAssembler:
         self.joint_positions = np.zeros(num)
         self.joint_velocities = np.zeros(num)
         self.measured_command = np.zeros(contract.action.command_dim)   # the measured pose in command layout
+        self.stamps = dict.fromkeys(self.arrival)   # header stamp (ns) of the message in each buffer, when given
         self._joint_maps = {}   # tuple(names) -> (observation indices, measurement matrix) or error text
         self.joint_error = None  # why the last joint state could not be used
 
@@ -56,17 +57,21 @@ class ObservationAssembler:
     def cameras(self):
         return dict(self._cameras)
 
-    def on_color(self, camera, image, now_s):
-        """An RGB uint8 (H, W, 3) frame arrived for ``camera``."""
-        preprocess_color(self._cameras[camera], image, self.inputs[camera][0, :3])
-        self.arrival[topics.camera_topic(camera, 'color')] = now_s
+    def _arrived(self, stream, now_s, stamp_ns):
+        self.arrival[stream] = now_s
+        self.stamps[stream] = stamp_ns
 
-    def on_depth(self, camera, depth_m, now_s):
+    def on_color(self, camera, image, now_s, stamp_ns=None):
+        """An RGB uint8 (H, W, 3) frame arrived for ``camera`` (``stamp_ns``: its header stamp, for records)."""
+        preprocess_color(self._cameras[camera], image, self.inputs[camera][0, :3])
+        self._arrived(topics.camera_topic(camera, 'color'), now_s, stamp_ns)
+
+    def on_depth(self, camera, depth_m, now_s, stamp_ns=None):
         """A depth (H, W) float32 metres frame arrived for ``camera`` (ignored when the contract uses none)."""
         spec = self._cameras[camera]
         if spec.use_depth:
             preprocess_depth(spec, depth_m, self.inputs[camera][0, 3])
-            self.arrival[topics.camera_topic(camera, 'depth')] = now_s
+            self._arrived(topics.camera_topic(camera, 'depth'), now_s, stamp_ns)
 
     def _joint_map(self, names):
         key = tuple(names)
@@ -85,7 +90,7 @@ class ObservationAssembler:
             self._joint_maps[key] = found
         return found
 
-    def on_joint_state(self, names, positions, velocities, now_s):
+    def on_joint_state(self, names, positions, velocities, now_s, stamp_ns=None):
         """A joint state arrived (names in any order). Returns False when it lacks a needed joint."""
         found = self._joint_map(names)
         if isinstance(found, str):
@@ -102,10 +107,10 @@ class ObservationAssembler:
         np.take(vel, obs_idx, out=self.joint_velocities)
         np.matmul(measurement, pos, out=self.measured_command)
         self.joint_error = None
-        self.arrival[topics.JOINT_STATES] = now_s
+        self._arrived(topics.JOINT_STATES, now_s, stamp_ns)
         return True
 
-    def on_task_state(self, object_positions, target_position, now_s):
+    def on_task_state(self, object_positions, target_position, now_s, stamp_ns=None):
         """A task state arrived: (N, 3) object positions (the first is observed) and the (3,) target position."""
         objects = np.asarray(object_positions, dtype=np.float64).reshape(-1, 3)
         if 'object_position' in self.state:
@@ -114,7 +119,7 @@ class ObservationAssembler:
             self.state['object_position'][:] = objects[0]
         if 'target_position' in self.state:
             self.state['target_position'][:] = target_position
-        self.arrival[self.task_state_topic] = now_s
+        self._arrived(self.task_state_topic, now_s, stamp_ns)
 
     def on_command(self, command):
         """A command was published: the previous command of the next tick."""

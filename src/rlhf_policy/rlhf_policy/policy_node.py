@@ -48,6 +48,8 @@ PARAMETERS = {
     'status_rate_hz': 2.0,             # /policy/status publish rate
     'status_window_s': 5.0,            # statistics window of /policy/status
     'stats_file': '',                  # when set: every tick's timing is written here (CSV) at shutdown
+    'inputs_file': '',                 # when set: every tick's model inputs and the header stamps of the messages
+                                       # they came from are written here (NPZ) at shutdown (verification runs)
     'realtime_priority': 20,           # > 0: SCHED_FIFO priority of the control thread (needs CAP_SYS_NICE)
 }
 
@@ -75,6 +77,9 @@ class PolicyNode(Node):
         self.safety = self.loop.safety
         window = max(8, int(round(p['status_window_s'] * contract.rate_hz)))
         self.stats_file = p['stats_file']
+        self.inputs_file = p['inputs_file']
+        self.inputs_log = []   # (tick time, inputs copy, message stamps, commands published before) per model run
+        self.published = 0
         self.ticks = TickRecorder(window, keep_all=bool(self.stats_file))
         self._command_msgs = [(self.create_publisher(Float64MultiArray, topic, 10), Float64MultiArray())
                               for topic, _ in contract.action.command_topics]
@@ -117,7 +122,7 @@ class PolicyNode(Node):
     def _color_callback(self, camera):
         def callback(msg):
             try:
-                self.assembler.on_color(camera, color_to_rgb(msg), time.monotonic())
+                self.assembler.on_color(camera, color_to_rgb(msg), time.monotonic(), _stamp_ns(msg))
             except ValueError as err:
                 self.get_logger().error(f'/{camera}/color: {err}', throttle_duration_sec=5.0)
         return callback
@@ -125,19 +130,20 @@ class PolicyNode(Node):
     def _depth_callback(self, camera):
         def callback(msg):
             try:
-                self.assembler.on_depth(camera, depth_to_metres(msg), time.monotonic())
+                self.assembler.on_depth(camera, depth_to_metres(msg), time.monotonic(), _stamp_ns(msg))
             except ValueError as err:
                 self.get_logger().error(f'/{camera}/depth: {err}', throttle_duration_sec=5.0)
         return callback
 
     def _on_joint_state(self, msg):
-        self.assembler.on_joint_state(msg.name, msg.position, msg.velocity, time.monotonic())
+        self.assembler.on_joint_state(msg.name, msg.position, msg.velocity, time.monotonic(), _stamp_ns(msg))
 
     def _on_task_state(self, msg):
         objects = [(p.position.x, p.position.y, p.position.z) for p in msg.object_poses[:1]]
         t = msg.target_pose.position
         try:
-            self.assembler.on_task_state(np.array(objects).reshape(-1, 3), (t.x, t.y, t.z), time.monotonic())
+            self.assembler.on_task_state(np.array(objects).reshape(-1, 3), (t.x, t.y, t.z), time.monotonic(),
+                                         _stamp_ns(msg))
         except ValueError as err:
             self.get_logger().error(str(err), throttle_duration_sec=5.0)
 
@@ -177,10 +183,14 @@ class PolicyNode(Node):
         self._log_transition(tick.transition, detail=tick.detail)
         self._last_age_ms = tick.observation_age_ms
         latency_ms = float('nan')
+        if self.inputs_file and math.isfinite(tick.inference_ms):
+            self.inputs_log.append((start, {k: v.copy() for k, v in self.assembler.inputs.items()},
+                                    dict(self.assembler.stamps), self.published))
         if tick.command is not None:
             for (pub, msg), (_, values) in zip(self._command_msgs, self.contract.action.split(tick.command)):
                 msg.data = values.tolist()
                 pub.publish(msg)
+            self.published += 1
             latency_ms = (time.monotonic() - start) * 1e3
         self.ticks.record(start, tick.inference_ms, latency_ms, self._last_age_ms, self.period_s,
                           (time.thread_time() - cpu_start) * 1e3)
@@ -202,6 +212,28 @@ class PolicyNode(Node):
 
     def close(self):
         self.write_stats()
+        self.write_inputs()
+
+    def write_inputs(self):
+        """Write every model run's inputs and message stamps (parameter inputs_file) as NPZ; no-op when unset.
+
+        Arrays: ``tick_time_s`` (T,), ``<input>`` (T, ...) per model input, ``stamp:<topic>`` (T,) header stamps in
+        ns (-1: none), ``published_before`` (T,) commands published before the tick.
+        """
+        if not self.inputs_file or not self.inputs_log:
+            return None
+        path = Path(self.inputs_file)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        arrays = {'tick_time_s': np.array([t for t, _, _, _ in self.inputs_log]),
+                  'published_before': np.array([n for _, _, _, n in self.inputs_log])}
+        for name in self.contract.onnx_inputs:
+            arrays[name] = np.concatenate([inputs[name] for _, inputs, _, _ in self.inputs_log])
+        for topic in self.inputs_log[0][2]:
+            arrays[f'stamp:{topic}'] = np.array([-1 if stamps[topic] is None else stamps[topic]
+                                                 for _, _, stamps, _ in self.inputs_log])
+        np.savez(path, **arrays)
+        print(f'[policy] wrote the inputs of {len(self.inputs_log)} ticks to {path}', flush=True)
+        return path
 
     def write_stats(self):
         """Write every tick's timing row as CSV (parameter stats_file); no-op when unset."""
@@ -213,6 +245,10 @@ class PolicyNode(Node):
         np.savetxt(path, rows, delimiter=',', header=','.join(COLUMNS), comments='', fmt='%.9f')
         print(f'[policy] wrote {rows.shape[0]} tick rows to {path}', flush=True)  # the context may be shut down
         return path
+
+
+def _stamp_ns(msg):
+    return msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
 
 
 def _finite(value):

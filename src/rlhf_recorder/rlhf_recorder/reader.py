@@ -267,9 +267,9 @@ def read_episode(path: str | Path, rate_hz: float = 10.0, cameras: list[str] | N
     path = Path(path)
     reader = _open_reader(path)
     try:
-        metadata = read_episode_metadata(path)
-        return _read(reader, path, metadata, rate_hz, cameras, start_s, end_s, images,
-                     [(str(t), int(n)) for t, n in commands], joint_states_topic, task_state_topic)
+        streams = _Streams(reader, path, cameras, [(str(t), int(n)) for t, n in commands], joint_states_topic,
+                           task_state_topic)
+        return streams.episode(read_episode_metadata(path), rate_hz, start_s, end_s, images)
     finally:
         reader.close()
 
@@ -282,106 +282,105 @@ def _check_type(topics: dict[str, str], topic: str, expected: str, path: Path) -
     return True
 
 
-def _read(reader, path, metadata, rate_hz, cameras, start_s, end_s, images,
-          commands, joint_states_topic, task_state_topic) -> Episode:
-    topics = {conn.topic: conn.msgtype for conn in reader.connections}
-    available = camera_names(topics)
-    if cameras is None:
-        cameras = available
-    unknown = [c for c in cameras if c not in available]
-    if unknown:
-        raise EpisodeReadError(f'{path}: cameras {unknown} not recorded; recorded cameras: {available}')
-    image_topics = {}
-    for cam in cameras:
-        image_topics[f'/{cam}/color'] = (cam, 'color')
-        if _check_type(topics, f'/{cam}/depth', IMAGE_TYPE, path):
-            image_topics[f'/{cam}/depth'] = (cam, 'depth')
-    has_joints = _check_type(topics, joint_states_topic, JOINT_STATE_TYPE, path)
-    has_task = _check_type(topics, task_state_topic, TASK_STATE_TYPE, path)
-    command_topics = [t for t, _ in commands if _check_type(topics, t, COMMAND_TYPE, path)]
-    small_topics = command_topics + [t for t, ok in ((joint_states_topic, has_joints),
-                                                      (task_state_topic, has_task)) if ok]
+class _Streams:
+    """The streams of one open bag that an episode is read from: their log times and small messages (pass 1)."""
 
-    # Pass 1: log times of every used stream, and the (small) non-image messages themselves.
-    typestore = _typestore_for(reader)
-    wanted = [c for c in reader.connections if c.topic in image_topics or c.topic in small_topics]
-    times: dict[str, list[int]] = {c.topic: [] for c in wanted}
-    raw: dict[str, list[bytes]] = {t: [] for t in small_topics}
-    for conn, timestamp, data in _messages(reader, wanted):
-        times[conn.topic].append(timestamp)
-        if conn.topic in raw:
-            raw[conn.topic].append(data)
-    stamps = {t: np.asarray(v, dtype=np.int64) for t, v in times.items()}
-    for topic, values in stamps.items():
-        if np.any(np.diff(values) < 0):  # rosbags yields in time order; keep the rule exact regardless
-            order = np.argsort(values, kind='stable')
-            stamps[topic] = values[order]
-            if topic in raw:
-                raw[topic] = [raw[topic][i] for i in order]
+    def __init__(self, reader, path, cameras, commands, joint_states_topic, task_state_topic):
+        self.reader, self.path, self.commands = reader, path, commands
+        self.joint_topic, self.task_topic = joint_states_topic, task_state_topic
+        topics = {conn.topic: conn.msgtype for conn in reader.connections}
+        available = camera_names(topics)
+        self.cameras = available if cameras is None else list(cameras)
+        unknown = [c for c in self.cameras if c not in available]
+        if unknown:
+            raise EpisodeReadError(f'{path}: cameras {unknown} not recorded; recorded cameras: {available}')
+        self.image_topics = {}
+        for cam in self.cameras:
+            self.image_topics[f'/{cam}/color'] = (cam, 'color')
+            if _check_type(topics, f'/{cam}/depth', IMAGE_TYPE, path):
+                self.image_topics[f'/{cam}/depth'] = (cam, 'depth')
+        self.has_joints = _check_type(topics, joint_states_topic, JOINT_STATE_TYPE, path)
+        self.has_task = _check_type(topics, task_state_topic, TASK_STATE_TYPE, path)
+        self.command_topics = [t for t, _ in commands if _check_type(topics, t, COMMAND_TYPE, path)]
+        small = self.command_topics + [t for t, ok in ((joint_states_topic, self.has_joints),
+                                                       (task_state_topic, self.has_task)) if ok]
+        self.typestore = _typestore_for(reader)
+        wanted = [c for c in reader.connections if c.topic in self.image_topics or c.topic in small]
+        times: dict[str, list[int]] = {c.topic: [] for c in wanted}
+        self.raw: dict[str, list[bytes]] = {t: [] for t in small}
+        for conn, timestamp, data in _messages(reader, wanted):
+            times[conn.topic].append(timestamp)
+            if conn.topic in self.raw:
+                self.raw[conn.topic].append(data)
+        self.stamps = {t: np.asarray(v, dtype=np.int64) for t, v in times.items()}
+        for topic, values in self.stamps.items():
+            if np.any(np.diff(values) < 0):  # rosbags yields in time order; keep the rule exact regardless
+                order = np.argsort(values, kind='stable')
+                self.stamps[topic] = values[order]
+                if topic in self.raw:
+                    self.raw[topic] = [self.raw[topic][i] for i in order]
 
-    origin_ns = int(metadata.get('start_time_ns') or (reader.start_time if reader.message_count else 0))
-    obs_topics = [t for t in list(image_topics) + [joint_states_topic, task_state_topic]
-                  if t in stamps and len(stamps[t])]
-    missing_obs = [t for t in list(image_topics) + [joint_states_topic, task_state_topic]
-                   if t in stamps and not len(stamps[t])]
-    if missing_obs:
-        raise EpisodeReadError(f'{path}: observation topics {missing_obs} are in the bag but hold no message')
-    cmd_topics = [t for t in command_topics if len(stamps[t])]
-    window = (None if start_s is None else origin_ns + int(round(start_s * 1e9)),
-              None if end_s is None else origin_ns + int(round(end_s * 1e9)))
-    grid = make_grid([int(stamps[t][0]) for t in obs_topics], [int(stamps[t][-1]) for t in obs_topics],
-                     [int(stamps[t][-1]) for t in cmd_topics], rate_hz, window)
-    n = len(grid)
+    def episode(self, metadata, rate_hz, start_s, end_s, images) -> Episode:
+        reader, path = self.reader, self.path
+        origin_ns = int(metadata.get('start_time_ns') or (reader.start_time if reader.message_count else 0))
+        observed = [t for t in list(self.image_topics) + [self.joint_topic, self.task_topic] if t in self.stamps]
+        empty = [t for t in observed if not len(self.stamps[t])]
+        if empty:
+            raise EpisodeReadError(f'{path}: observation topics {empty} are in the bag but hold no message')
+        cmd_topics = [t for t in self.command_topics if len(self.stamps[t])]
+        window = (None if start_s is None else origin_ns + int(round(start_s * 1e9)),
+                  None if end_s is None else origin_ns + int(round(end_s * 1e9)))
+        grid = make_grid([int(self.stamps[t][0]) for t in observed], [int(self.stamps[t][-1]) for t in observed],
+                         [int(self.stamps[t][-1]) for t in cmd_topics], rate_hz, window)
+        obs_index = {t: latest_at_or_before(self.stamps[t], grid) for t in observed}   # rule 2
+        joint_names, positions, velocities = [], np.zeros((len(grid), 0)), np.zeros((len(grid), 0))
+        if self.has_joints:
+            joint_names, positions, velocities = _joint_arrays(
+                self.typestore, self.raw[self.joint_topic], obs_index[self.joint_topic], self.joint_topic, path)
+        task = self._task_arrays(obs_index[self.task_topic]) if self.has_task else (None,) * 4
+        actions, previous = self._command_arrays(grid, cmd_topics)
+        color, depth = {}, {}
+        if images and len(grid):
+            color, depth = _decode_images(reader, self.typestore, self.image_topics, obs_index, path)
+        return Episode(times=(grid - origin_ns) / 1e9, images=color, depth=depth, joint_names=joint_names,
+                       joint_positions=positions, joint_velocities=velocities, actions=actions,
+                       task_progress=task[0], task_success=task[1], metadata=metadata, cameras=list(self.cameras),
+                       object_positions=task[2], target_positions=task[3], previous_commands=previous)
 
-    # Observations: latest at or before t.
-    obs_index = {t: latest_at_or_before(stamps[t], grid) for t in obs_topics}
-    joint_names: list[str] = []
-    positions = np.zeros((n, 0))
-    velocities = np.zeros((n, 0))
-    if has_joints and joint_states_topic in obs_index:
-        joint_names, positions, velocities = _joint_arrays(
-            typestore, raw[joint_states_topic], obs_index[joint_states_topic], joint_states_topic, path)
-    progress = success = object_positions = target_positions = None
-    if has_task and task_state_topic in obs_index:
-        index = obs_index[task_state_topic]
-        msgs = _decode_selected(typestore, raw[task_state_topic], index, TASK_STATE_TYPE)
+    def _task_arrays(self, index):
+        """(progress, success, first object positions, target positions) at the grid's task states."""
+        n = len(index)
+        msgs = _decode_selected(self.typestore, self.raw[self.task_topic], index, TASK_STATE_TYPE)
         progress = np.array([msgs[i].progress for i in index], dtype=np.float64)
         success = np.array([bool(msgs[i].success) for i in index], dtype=bool)
-        object_positions = np.array([_position(msgs[i].object_poses[0]) if len(msgs[i].object_poses)
-                                     else (np.nan,) * 3 for i in index], dtype=np.float64).reshape(n, 3)
-        target_positions = np.array([_position(msgs[i].target_pose) for i in index], dtype=np.float64).reshape(n, 3)
+        objects = np.array([_position(msgs[i].object_poses[0]) if len(msgs[i].object_poses) else (np.nan,) * 3
+                            for i in index], dtype=np.float64).reshape(n, 3)
+        targets = np.array([_position(msgs[i].target_pose) for i in index], dtype=np.float64).reshape(n, 3)
+        return progress, success, objects, targets
 
-    # Actions: first command at or after t (rule 3); previous commands: latest strictly before t (rule 4).
-    sizes = [size for _, size in commands]
-    actions = np.full((n, sum(sizes)), np.nan)
-    previous = np.full((n, sum(sizes)), np.nan)
-    offsets = np.cumsum([0] + sizes)
-    for (topic, _), first, last in zip(commands, offsets[:-1], offsets[1:]):
-        columns = slice(int(first), int(last))
-        if topic not in cmd_topics:
-            continue
-        after = first_at_or_after(stamps[topic], grid)
-        before = latest_before(stamps[topic], grid)
-        msgs = _decode_selected(typestore, raw[topic], np.r_[after, before[before >= 0]], COMMAND_TYPE)
-        width = columns.stop - columns.start
-        for out, index in ((actions, after), (previous, before)):
-            for row, i in enumerate(index):
-                if i < 0:
-                    continue
-                values = np.asarray(msgs[i].data, dtype=np.float64)
-                if values.size != width:
-                    raise EpisodeReadError(f'{path}: topic {topic} message {i} has {values.size} values, '
-                                           f'expected {width}')
-                out[row, columns] = values
-
-    color: dict[str, np.ndarray] = {}
-    depth: dict[str, np.ndarray] = {}
-    if images and n:
-        color, depth = _decode_images(reader, typestore, image_topics, obs_index, path)
-    return Episode(times=(grid - origin_ns) / 1e9, images=color, depth=depth, joint_names=joint_names,
-                   joint_positions=positions, joint_velocities=velocities, actions=actions,
-                   task_progress=progress, task_success=success, metadata=metadata, cameras=list(cameras),
-                   object_positions=object_positions, target_positions=target_positions, previous_commands=previous)
+    def _command_arrays(self, grid, cmd_topics):
+        """Actions (first command at or after t, rule 3) and previous commands (latest before t, rule 4)."""
+        sizes = [size for _, size in self.commands]
+        actions = np.full((len(grid), sum(sizes)), np.nan)
+        previous = np.full((len(grid), sum(sizes)), np.nan)
+        offsets = np.cumsum([0] + sizes)
+        for (topic, width), first in zip(self.commands, offsets[:-1]):
+            if topic not in cmd_topics:
+                continue
+            columns = slice(int(first), int(first) + width)
+            after = first_at_or_after(self.stamps[topic], grid)
+            before = latest_before(self.stamps[topic], grid)
+            msgs = _decode_selected(self.typestore, self.raw[topic], np.r_[after, before[before >= 0]], COMMAND_TYPE)
+            for out, index in ((actions, after), (previous, before)):
+                for row, i in enumerate(index):
+                    if i < 0:
+                        continue
+                    values = np.asarray(msgs[i].data, dtype=np.float64)
+                    if values.size != width:
+                        raise EpisodeReadError(f'{self.path}: topic {topic} message {i} has {values.size} values, '
+                                               f'expected {width}')
+                    out[row, columns] = values
+        return actions, previous
 
 
 def _position(pose) -> tuple[float, float, float]:

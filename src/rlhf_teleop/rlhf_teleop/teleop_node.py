@@ -26,6 +26,7 @@ from std_msgs.msg import Float64MultiArray
 
 from rlhf_common import topics
 from rlhf_common.node import declare_parameters, run_node
+from rlhf_common.robot import gripper_opening
 from rlhf_msgs.msg import EpisodeEvent, RecorderStatus
 from rlhf_msgs.msg import TaskState as TaskStateMsg
 from rlhf_msgs.srv import EpisodeControl, ResetSim
@@ -105,24 +106,24 @@ class TeleopNode(Node):
 
         # The robot model for IK (kinematics only: no task objects needed).
         from rlhf_common.robot import ARM_JOINT_NAMES, FINGER_JOINT_NAMES, GRIPPER_CLOSED, GRIPPER_OPEN
-        from rlhf_sim.ik import DifferentialIK
+        from rlhf_sim.ik import DifferentialIK, TargetIntegrator
         from rlhf_sim.robot import build_model
         self.ik = DifferentialIK(build_model())
+        self.targets = TargetIntegrator(self.ik, self.dt, p['max_joint_lead'])
         self.arm_names = list(ARM_JOINT_NAMES)
         self.finger_names = list(FINGER_JOINT_NAMES)
         self.gripper = GripperToggle(open_m=GRIPPER_OPEN, closed_m=GRIPPER_CLOSED)
 
-        self.manager = EpisodeManager(p['task'], seed=p['seed'], scene_count=p['scene_count'])
+        self.manager = EpisodeManager(p['task'], seed=p['seed'], scene_count=p['scene_count'],
+                                      success_settle_s=p['success_settle_s'], episode_timeout_s=p['episode_timeout_s'])
         self.q_meas = None          # measured arm joints (7,)
-        self.finger = GRIPPER_OPEN  # measured opening per finger (m), mean of the two fingers
-        self.q_cmd = None           # last commanded arm targets (7,)
+        self.finger = GRIPPER_OPEN  # measured gripper opening (m per finger)
         self.joint_state_time = -1.0
         self.task_state = None
         self.task_state_time = -1.0
         self.reset_future = None
         self.reset_deadline = 0.0
         self.reset_done_at = None
-        self.success_since = None
         self.retry_at = 0.0         # unattended: no new start before this (after a failed reset)
         self.recorder_status = None     # last rlhf_msgs/RecorderStatus and its arrival (monotonic)
         self.recorder_status_time = -1.0
@@ -224,12 +225,10 @@ class TeleopNode(Node):
                                       f'missing {missing or "positions"}')
             return
         self.q_meas = np.array([msg.position[index[n]] for n in self.arm_names])
-        fingers = [msg.position[index[n]] for n in self.finger_names if n in index]
+        fingers = [index[n] for n in self.finger_names if n in index]
         if fingers:
-            self.finger = float(np.mean(fingers))
+            self.finger = float(gripper_opening(msg.position, fingers))
         self.joint_state_time = time.monotonic()
-        if self.q_cmd is None:
-            self.q_cmd = self.q_meas.copy()
 
     def _on_task_state(self, msg: TaskStateMsg):
         self.task_state = msg
@@ -257,7 +256,6 @@ class TeleopNode(Node):
     def request_start(self, seed=None):
         """Reserve the next episode and (in simulation) ask for a scene reset; recording starts when it is done."""
         episode = self.manager.begin(time.time(), seed)
-        self.success_since = None
         if self.reset_client is not None:
             if not self.reset_client.service_is_ready():
                 self._abort_start(f'service {self.p["services.reset"]} is not available')
@@ -285,7 +283,7 @@ class TeleopNode(Node):
             fresh = fresh and self.task_state_time > self.reset_done_at
         if not fresh or not self._recorder_ready(now):
             return
-        self.q_cmd = self.q_meas.copy()
+        self.targets.reset(self.q_meas)
         self.gripper.reset()
         if hasattr(self.device, 'reset'):
             self.device.reset()
@@ -392,15 +390,11 @@ class TeleopNode(Node):
 
     def _publish_command(self, twist, pose, gripper_target):
         if pose is not None:
-            q_target = self.ik.pose_to_joint_targets(self.q_cmd, pose[0], pose[1], self.dt,
-                                                     self.p['max_linear_speed'], self.p['max_angular_speed'])
+            q_cmd = self.targets.pose(pose[0], pose[1], self.q_meas, self.p['max_linear_speed'],
+                                      self.p['max_angular_speed'])
         else:
-            q_target = self.ik.twist_to_joint_targets(self.q_cmd, np.asarray(twist, dtype=float), self.dt)
-        # The command integrates from the last command (not the measured joints), so a resting device holds
-        # the arm still; it may run ahead of the arm by at most max_joint_lead (e.g. when blocked by contact).
-        lead = self.p['max_joint_lead']
-        self.q_cmd = np.clip(q_target, self.q_meas - lead, self.q_meas + lead)
-        self.arm_pub.publish(Float64MultiArray(data=[float(v) for v in self.q_cmd]))
+            q_cmd = self.targets.twist(np.asarray(twist, dtype=float), self.q_meas)
+        self.arm_pub.publish(Float64MultiArray(data=[float(v) for v in q_cmd]))
         self.gripper_pub.publish(Float64MultiArray(data=[float(gripper_target)]))
 
     def _supervise(self, now):
@@ -413,15 +407,12 @@ class TeleopNode(Node):
         if not self.unattended:
             return
         if state == RECORDING:
-            success = self.task_state is not None and self.task_state.success
-            if success and self.task_state_time > self.manager.current.started_at:
-                self.success_since = self.success_since or now
-                if now - self.success_since >= self.p['success_settle_s']:
-                    self.finish(SUCCESS, note='task success held')
-            else:
-                self.success_since = None
-            if self.manager.state == RECORDING and self.manager.elapsed(now) >= self.p['episode_timeout_s']:
-                self.finish(FAILURE, note=f'timeout after {self.p["episode_timeout_s"]} s')
+            # a success counts once it is in a task state from after the recording began
+            fresh_success = (self.task_state is not None and self.task_state.success
+                             and self.task_state_time > self.manager.current.started_at)
+            ending = self.manager.unattended_outcome(now, fresh_success)
+            if ending is not None:
+                self.finish(*ending)
         elif state == IDLE:
             if self.completed >= self.p['num_episodes']:
                 # Let the last event reach the recorder before exiting.
