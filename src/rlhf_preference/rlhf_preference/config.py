@@ -1,7 +1,6 @@
 # Copyright 2026 RLHF Robotics contributors. Apache-2.0.
 """Documented defaults of the package (mirrored with comments in config/preference.yaml) and their loader."""
 
-import argparse
 from pathlib import Path
 
 import yaml
@@ -52,16 +51,3 @@ def load_config(path=None) -> dict:
             raise ValueError(f'{path}: {key}: expected {expected.__name__}, got {value!r}')
         config[key] = value
     return config
-
-
-def parser_with_config(description, args=None) -> tuple[argparse.ArgumentParser, dict]:
-    """A command's parser, with ``--config FILE`` added, and the settings of that file.
-
-    The file is read before the other flags are declared, so that its settings become their defaults (flags win).
-    """
-    pre = argparse.ArgumentParser(add_help=False)
-    pre.add_argument('--config')
-    config = load_config(pre.parse_known_args(args)[0].config)
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument('--config', help='YAML settings (see config/preference.yaml)')
-    return parser, config

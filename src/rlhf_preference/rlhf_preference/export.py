@@ -54,7 +54,7 @@ from pathlib import Path
 import sys
 
 from rlhf_preference.aggregate import RATING_PAIRS, collect_units
-from rlhf_preference.config import parser_with_config
+from rlhf_preference.cli import parser_with_config
 from rlhf_preference.jsonfile import read_json
 from rlhf_preference.segments import Segment, SegmentError, segment_pair
 from rlhf_preference.stats import krippendorff_alpha_nominal

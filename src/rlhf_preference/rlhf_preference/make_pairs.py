@@ -13,8 +13,8 @@ import sys
 
 import numpy as np
 
+from rlhf_preference.cli import parser_with_config
 from rlhf_preference.clips import render_clips
-from rlhf_preference.config import parser_with_config
 from rlhf_preference.pairs import STRATEGIES, pair_id_of, same_start, select_pairs, write_pairs_file
 from rlhf_preference.segments import SegmentError, cut_segments, find_episodes
 from rlhf_preference.store import PairRecord

@@ -110,7 +110,7 @@ def annotate(store, annotators, scorer, mode='pairwise', max_labels=None, progre
 
 
 def main(args=None):
-    from rlhf_preference.config import parser_with_config
+    from rlhf_preference.cli import parser_with_config
     from rlhf_preference.pairs import PairsFileError, load_pairs_file
     from rlhf_preference.store import LabelStore, StoreError
 

@@ -27,7 +27,7 @@ import sys
 from flask import Flask, abort, current_app, jsonify, redirect, render_template, request, send_file, session, url_for
 from werkzeug.exceptions import HTTPException
 
-from rlhf_preference.config import parser_with_config
+from rlhf_preference.cli import parser_with_config
 from rlhf_preference.store import (
     MODES,
     AlreadyAnswered,
