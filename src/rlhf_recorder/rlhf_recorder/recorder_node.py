@@ -29,6 +29,7 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 
 from rlhf_msgs.msg import EpisodeEvent
 from rlhf_recorder import __version__
+from rlhf_recorder.bag import offered_qos
 from rlhf_recorder.recording import EpisodeRecorder
 
 DEFAULT_TOPICS = ['/joint_states', '/arm_controller/commands', '/gripper_controller/commands',
@@ -62,6 +63,7 @@ class RecorderNode(Node):
         if self.core.acquire_data_dir():
             self.core.recover_interrupted()
         self.types: dict[str, str] = {}        # subscribed topic -> type
+        self.qos: dict[str, list] = {}         # subscribed topic -> QoS profiles its publishers offered
         self.received: dict[str, int] = {}     # messages received per topic (all time, for diagnostics)
         self._raw_subscriptions = []
         events_qos = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST)
@@ -97,8 +99,9 @@ class RecorderNode(Node):
             self._raw_subscriptions.append(self.create_subscription(
                 cls, topic, functools.partial(self._on_message, topic), self._qos_for(topic), raw=True))
             self.types[topic] = msgtype
+            self.qos[topic] = [offered_qos(i.qos_profile) for i in self.get_publishers_info_by_topic(topic)]
             self.received[topic] = 0
-            self.core.add_topic(topic, msgtype)
+            self.core.add_topic(topic, msgtype, self.qos[topic])
             self.get_logger().info(f'subscribed to {topic} ({msgtype})')
 
     def _on_message(self, topic: str, data: bytes) -> None:
@@ -113,7 +116,7 @@ class RecorderNode(Node):
                         'note': msg.note}
             missing = [t for t in self.wanted if t not in self.types]
             try:
-                self.core.start(metadata, dict(self.types), missing)
+                self.core.start(metadata, dict(self.types), missing, self.qos)
             except ValueError as err:
                 self.get_logger().error(f'START ignored: {err}')
                 return
