@@ -30,6 +30,8 @@ setup(
         'console_scripts': [
             'recorder = rlhf_recorder.recorder_node:main',
             'episodes = rlhf_recorder.episodes_cli:main',
+            'lerobot_export = rlhf_recorder.lerobot_cli:export_main',
+            'lerobot_import = rlhf_recorder.lerobot_cli:import_main',
         ],
     },
 )
