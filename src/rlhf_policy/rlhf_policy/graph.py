@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from rlhf_policy.contract import PolicyContract
-from rlhf_teleop.graph import GraphArgument, NodeSpec
+from rlhf_teleop.graph import FOXGLOVE_ARGUMENT, GraphArgument, NodeSpec, foxglove_port, live_view_specs
 
 ARGUMENTS = (
     GraphArgument('contract', '', 'path of the policy contract.yaml (the model file is resolved next to it)'),
@@ -29,6 +29,7 @@ ARGUMENTS = (
     GraphArgument('stats_file', '', 'CSV of every control tick\'s timing, written by the policy at shutdown'),
     GraphArgument('config', '', 'extra YAML parameter file for all nodes (ros__parameters per node name), '
                                 'e.g. robot topic remaps or safety limits for sim:=false'),
+    FOXGLOVE_ARGUMENT,
 )
 ARGUMENT_NAMES = tuple(a.name for a in ARGUMENTS)
 
@@ -75,6 +76,7 @@ def resolve_arguments(args):
         'output_dir': os.path.abspath(os.path.expanduser(str(raw['output_dir']))),
         'stats_file': os.path.abspath(raw['stats_file']) if raw['stats_file'] else '',
         'config': os.path.abspath(raw['config']) if raw['config'] else '',
+        'foxglove_port': foxglove_port(raw['foxglove_port']),
     }
 
 
@@ -125,4 +127,5 @@ def deploy_graph(args):
     if v['record']:
         specs.append(NodeSpec('rlhf_recorder', 'recorder', 'recorder', parameter_files=list(extra), parameters={
             'data_dir': v['output_dir'], 'topics': recorded_topics(v), 'events_topic': '/episode/events'}))
+    specs += live_view_specs(v['foxglove_port'], recorded_topics(v) + ['/episode/events'], extra)
     return specs

@@ -31,6 +31,9 @@ class GraphArgument:
     description: str
 
 
+# Shared with the deployment graph (rlhf_policy.graph).
+FOXGLOVE_ARGUMENT = GraphArgument('foxglove_port', '', 'port of a Foxglove live view of the graph\'s topics '
+                                                       '(rlhf_recorder live_view, WebSocket), e.g. 8765; "" = none')
 ARGUMENTS = (
     GraphArgument('sim', 'true', 'true: start the MuJoCo simulator; false: use the robot\'s own ros2_control '
                                  'and camera drivers (topic names from the config file)'),
@@ -50,6 +53,7 @@ ARGUMENTS = (
     GraphArgument('config', '', 'extra YAML parameter file for all nodes (ros__parameters per node name), '
                                 'e.g. robot topic names for sim:=false'),
     GraphArgument('start_driver', 'false', 'true: also start the device driver (spacenav_node or joy_node)'),
+    FOXGLOVE_ARGUMENT,
 )
 ARGUMENT_NAMES = tuple(a.name for a in ARGUMENTS)
 DEVICE_DRIVERS = {'spacemouse': ('spacenav', 'spacenav_node', 'spacenav'), 'gamepad': ('joy', 'joy_node', 'joy')}
@@ -117,6 +121,7 @@ def resolve_arguments(args: dict) -> dict:
         'expert_aim_offset': _as_vector('expert_aim_offset', raw['expert_aim_offset'], 3),
         'seed': _as_number('seed', raw['seed'], int), 'config': str(raw['config']),
         'start_driver': _as_bool('start_driver', raw['start_driver']),
+        'foxglove_port': foxglove_port(raw['foxglove_port']),
     }
     for name in ('camera_width', 'camera_height'):
         text = str(raw[name]).strip()
@@ -163,6 +168,25 @@ def recorded_topics(values: dict, topics: dict | None = None) -> list:
     return recorded
 
 
+def foxglove_port(value) -> int | None:
+    """The ``foxglove_port`` argument: a TCP port, or None ('') for no live view."""
+    text = str(value).strip()
+    if not text:
+        return None
+    port = _as_number('foxglove_port', text, int)
+    if not 0 < port < 65536:
+        raise ValueError(f'argument foxglove_port: expected a TCP port 1..65535 or "", got {text}')
+    return port
+
+
+def live_view_specs(port: int | None, topics: list, parameter_files: list) -> list:
+    """The live view node relaying ``topics`` on ``port`` (none when port is None)."""
+    if port is None:
+        return []
+    return [NodeSpec('rlhf_recorder', 'live_view', 'live_view', parameters={'port': port, 'topics': list(topics)},
+                     parameter_files=_defaults('rlhf_recorder', 'live_view.yaml') + list(parameter_files))]
+
+
 def collect_graph(args: dict) -> list:
     """The nodes of a collection run for the given arguments (names of ``ARGUMENTS``; strings or typed)."""
     v = resolve_arguments(args)
@@ -185,6 +209,7 @@ def collect_graph(args: dict) -> list:
                            'events_topic': '/episode/events'}
     specs.append(NodeSpec('rlhf_recorder', 'recorder', 'recorder', parameters=recorder_parameters,
                           parameter_files=_defaults('rlhf_recorder', 'recorder.yaml') + extra_files))
+    specs += live_view_specs(v['foxglove_port'], recorder_parameters['topics'] + ['/episode/events'], extra_files)
     return specs
 
 

@@ -163,3 +163,15 @@ def test_launch_file_turns_the_specs_into_nodes(monkeypatch, tmp_path):
     assert teleop['package'] == 'rlhf_teleop' and teleop['executable'] == 'teleop'
     assert teleop['parameters'][-1] == specs[0].parameters and teleop['parameters'][-1]['device'] == 'gamepad'
     assert teleop['parameters'][0].endswith('teleop.yaml')
+
+
+def test_foxglove_port_adds_the_live_view_of_the_collection(tmp_path):
+    assert 'live_view' not in [s.name for s in collect_graph({'output_dir': str(tmp_path)})]
+    specs = collect_graph({'output_dir': str(tmp_path), 'foxglove_port': '8765', 'cameras': 'front'})
+    view = specs[-1]
+    assert (view.package, view.executable, view.name) == ('rlhf_recorder', 'live_view', 'live_view')
+    assert view.parameters['port'] == 8765 and Path(view.parameter_files[0]).name == 'live_view.yaml'
+    assert {'/joint_states', '/front/color', '/rlhf_sim/task_state', '/episode/events'} <= set(view.parameters['topics'])
+    for bad in ('http', '0', '70000'):
+        with pytest.raises(ValueError, match='argument foxglove_port'):
+            resolve_arguments({'foxglove_port': bad})

@@ -1,0 +1,171 @@
+# Copyright 2026 RLHF Robotics contributors. Apache-2.0.
+"""The live_view node over real DDS, watched by a Foxglove WebSocket client that subscribes and decodes frames."""
+
+import json
+import struct
+import threading
+import time
+
+from mcap.records import Schema
+from mcap_ros2.decoder import DecoderFactory
+import numpy as np
+import pytest
+import rclpy
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.parameter import Parameter
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import Image, JointState
+from websockets.sync.client import connect
+
+from rlhf_msgs.msg import EpisodeEvent, PolicyStatus
+
+RELIABLE = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
+TOPICS = ['/joint_states', '/scene_camera/color', '/episode/events', '/policy/status', '/never/published']
+
+
+@pytest.fixture
+def graph():
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    executor = SingleThreadedExecutor(context=context)
+    nodes = []
+    thread = threading.Thread(target=executor.spin, daemon=True)
+
+    def add(node):
+        nodes.append(node)
+        executor.add_node(node)
+        if not thread.is_alive():
+            thread.start()
+        return node
+
+    yield context, add
+    executor.shutdown()
+    for node in nodes:
+        node.destroy_node()
+    rclpy.try_shutdown(context=context)
+
+
+def wait_for(predicate, timeout=20.0, what='condition'):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f'timed out after {timeout} s waiting for {what}')
+
+
+class FoxgloveClient:
+    """The client side of the Foxglove WebSocket protocol: advertised channels, subscriptions, message frames."""
+
+    def __init__(self, port):
+        self.ws = connect(f'ws://127.0.0.1:{port}', subprotocols=['foxglove.sdk.v1'], open_timeout=10)
+        self.channels = {}       # topic -> advertised channel
+        self.subscribed = {}     # subscription id -> channel
+        self.decoders = {}
+        self.frames = []         # (topic, log_time_ns, decoded message)
+
+    def pump(self, timeout=0.2):
+        """Read whatever the server sent within ``timeout``: JSON control messages and binary message frames."""
+        try:
+            message = self.ws.recv(timeout=timeout)
+        except TimeoutError:
+            return
+        if isinstance(message, str):
+            op = json.loads(message)
+            if op['op'] == 'advertise':
+                for channel in op['channels']:
+                    self.channels[channel['topic']] = channel
+            return
+        opcode, = struct.unpack_from('<B', message)
+        if opcode == 1:  # MessageData: subscription id, log time, payload
+            sub_id, log_time = struct.unpack_from('<IQ', message, 1)
+            channel = self.subscribed[sub_id]
+            self.frames.append((channel['topic'], log_time, self.decoders[sub_id](message[13:])))
+
+    def subscribe(self, topic):
+        channel = self.channels[topic]
+        sub_id = len(self.subscribed) + 1
+        self.subscribed[sub_id] = channel
+        # Decode with nothing but what the server advertised, as the Foxglove app does.
+        schema = Schema(id=channel['id'], name=channel['schemaName'], encoding=channel['schemaEncoding'],
+                        data=channel['schema'].encode())
+        self.decoders[sub_id] = DecoderFactory().decoder_for(channel['encoding'], schema)
+        self.ws.send(json.dumps({'op': 'subscribe', 'subscriptions': [{'id': sub_id, 'channelId': channel['id']}]}))
+
+    def close(self):
+        self.ws.close()
+
+
+def test_a_foxglove_client_receives_decodable_frames_of_every_stream(graph):
+    from rlhf_recorder.live_view_node import LiveViewNode
+
+    context, add = graph
+    robot = rclpy.create_node('fake_robot', context=context)
+    joints = robot.create_publisher(JointState, '/joint_states', RELIABLE)
+    color = robot.create_publisher(Image, '/scene_camera/color', RELIABLE)
+    events = robot.create_publisher(EpisodeEvent, '/episode/events', RELIABLE)
+    status = robot.create_publisher(PolicyStatus, '/policy/status', RELIABLE)
+    add(robot)
+    view = add(LiveViewNode(context=context, parameter_overrides=[
+        Parameter('port', value=0), Parameter('topics', value=TOPICS), Parameter('image_rate_hz', value=0.0),
+        Parameter('discovery_period_s', value=0.2)]))
+    wait_for(lambda: len(view.types) == 4, what='live view subscriptions')
+    client = FoxgloveClient(view.view.port)
+    try:
+        wait_for(lambda: client.pump() or len(client.channels) == 4, what='advertised channels')
+        assert '/never/published' not in client.channels
+        assert client.channels['/joint_states']['schemaName'] == 'sensor_msgs/msg/JointState'
+        assert client.channels['/episode/events']['schemaEncoding'] == 'ros2msg'
+        for topic in ('/joint_states', '/scene_camera/color', '/episode/events', '/policy/status'):
+            client.subscribe(topic)
+        # Subscribed: publish until each stream has delivered a frame (best effort: a first one may be missed).
+        pixels = np.arange(6 * 8 * 3, dtype=np.uint8)
+        i = 0
+
+        def publish_and_pump():
+            nonlocal i
+            i += 1
+            joints.publish(JointState(name=['panda_joint1'], position=[0.5 + i], velocity=[0.0]))
+            color.publish(Image(height=6, width=8, encoding='rgb8', step=24, data=pixels.tobytes()))
+            events.publish(EpisodeEvent(event=EpisodeEvent.START, episode_id=f'ep_{i}', task='reach'))
+            status.publish(PolicyStatus(achieved_rate_hz=29.9, safety_state=PolicyStatus.STATE_RUNNING))
+            client.pump(timeout=0.05)
+            return {t for t, _, _ in client.frames} == {'/joint_states', '/scene_camera/color', '/episode/events',
+                                                        '/policy/status'}
+
+        wait_for(publish_and_pump, what='a frame on every subscribed topic')
+    finally:
+        client.close()
+    decoded = {}
+    for topic, log_time, msg in client.frames:
+        decoded.setdefault(topic, msg)
+        assert abs(log_time - time.time_ns()) < 600 * 10**9   # log time is the receive time (ns since the epoch)
+    assert decoded['/joint_states'].name == ['panda_joint1'] and decoded['/joint_states'].position[0] >= 1.5
+    image = decoded['/scene_camera/color']
+    assert (image.height, image.width, image.encoding) == (6, 8, 'rgb8')
+    assert np.array_equal(np.frombuffer(bytes(image.data), np.uint8), pixels)
+    assert decoded['/episode/events'].event == EpisodeEvent.START
+    assert decoded['/episode/events'].episode_id.startswith('ep_') and decoded['/episode/events'].task == 'reach'
+    assert decoded['/policy/status'].achieved_rate_hz == pytest.approx(29.9)
+    assert decoded['/policy/status'].safety_state == PolicyStatus.STATE_RUNNING
+
+
+def test_images_are_thinned_to_the_configured_rate():
+    from rlhf_recorder.live_view import LiveView
+    from rlhf_recorder.msgtypes import make_typestore
+
+    view = LiveView(port=0, image_rate_hz=10.0)
+    try:
+        view.add_topic('/cam/color', 'sensor_msgs/msg/Image')
+        view.add_topic('/joint_states', 'sensor_msgs/msg/JointState')
+        store = make_typestore()
+        joint = store.serialize_cdr(store.types['sensor_msgs/msg/JointState'](
+            header=store.types['std_msgs/msg/Header'](stamp=store.types['builtin_interfaces/msg/Time'](sec=0, nanosec=0),
+                                                      frame_id=''), name=[], position=np.zeros(0),
+            velocity=np.zeros(0), effort=np.zeros(0)), 'sensor_msgs/msg/JointState')
+        sent = [view.message('/cam/color', b'\x00\x01\x00\x00', t * 10**9 // 30) for t in range(30)]   # 1 s at 30 Hz
+        assert sum(sent) == 10 and sent[0] and not sent[1] and not sent[2] and sent[3]
+        assert all(view.message('/joint_states', joint, t * 10**7) for t in range(100))          # not images
+        assert not view.message('/unknown', joint, 0)
+    finally:
+        view.close()
