@@ -186,12 +186,30 @@ def run_one(width, height, duration, workdir, recorder_env, progress, keep):
             **writers}
 
 
+class RawWriter:
+    """The ``mcap`` library's writer, 1 MiB chunks, no compression: the baseline for EpisodeBagWriter."""
+
+    def __init__(self, stream, types: dict) -> None:
+        from mcap.writer import CompressionType, Writer
+
+        self.writer = Writer(stream, chunk_size=1024 * 1024, compression=CompressionType.NONE)
+        self.writer.start('ros2', 'recorder_bench')
+        schema = self.writer.register_schema('sensor_msgs/msg/Image', 'ros2msg', b'')
+        self.channels = {t: self.writer.register_channel(t, 'cdr', schema) for t in types}
+
+    def write(self, topic, data, stamp) -> None:
+        self.writer.add_message(self.channels[topic], stamp, data, stamp)
+
+    def finish(self) -> None:
+        self.writer.finish()
+
+
 def writer_throughput(directory: Path, frames, joints, seconds=3.0, rounds=3) -> dict:
     """MB/s of EpisodeBagWriter and of the raw ``mcap`` writer on the same serialised messages (no ROS).
 
     Both write 1 MiB chunks without compression, alternating ``rounds`` times; the best run of each counts
-    (the disk and the other jobs on the machine add noise, never speed)."""
-    from mcap.writer import CompressionType, Writer
+    (the disk and the other jobs on the machine add noise, never speed).
+    """
     from rclpy.serialization import serialize_message
 
     from rlhf_recorder.bag import EpisodeBagWriter
@@ -218,13 +236,9 @@ def writer_throughput(directory: Path, frames, joints, seconds=3.0, rounds=3) ->
         written, elapsed = feed(ours.write)
         ours.close('success')
         best['episode_writer_mb_s'] = max(best['episode_writer_mb_s'], written / 1e6 / elapsed)
-        path = directory / f'raw_{k}.mcap'
-        with open(path, 'wb') as stream:
-            raw = Writer(stream, chunk_size=1024 * 1024, compression=CompressionType.NONE)
-            raw.start('ros2', 'recorder_bench')
-            schema = raw.register_schema('sensor_msgs/msg/Image', 'ros2msg', b'')
-            channels = {t: raw.register_channel(t, 'cdr', schema) for t in types}
-            written, elapsed = feed(lambda topic, data, stamp: raw.add_message(channels[topic], stamp, data, stamp))
+        with open(directory / f'raw_{k}.mcap', 'wb') as stream:
+            raw = RawWriter(stream, types)
+            written, elapsed = feed(raw.write)
             raw.finish()
         best['mcap_writer_mb_s'] = max(best['mcap_writer_mb_s'], written / 1e6 / elapsed)
         shutil.rmtree(directory, ignore_errors=True)

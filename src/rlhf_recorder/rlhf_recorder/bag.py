@@ -24,16 +24,19 @@ readable bag whose episode metadata says ``outcome: incomplete``.
 
 from __future__ import annotations
 
+from collections import defaultdict
+from io import BytesIO
 import json
 import os
 from pathlib import Path
 import re
 import shutil
+import struct
 import time
 
 from rosbags.interfaces import Qos, QosDurability, QosHistory, QosLiveliness, QosReliability, QosTime
 from rosbags.rosbag2 import StoragePlugin, Writer
-from rosbags.rosbag2.storage_mcap import McapWriter
+from rosbags.rosbag2.storage_mcap import McapWriter, PendingChunk
 from rosbags.typesys.store import Typestore
 
 from rlhf_recorder.msgtypes import ensure_type, make_typestore
@@ -56,8 +59,11 @@ def metadata_version(distro: str) -> int:
 
 
 def offered_qos(profile) -> Qos:
-    """A publisher's QoS profile (``rclpy.qos.QoSProfile``, as ``get_publishers_info_by_topic`` reports it) as
-    rosbag2 records it. Policies are rmw's numbers; durations become seconds + nanoseconds."""
+    """A publisher's QoS profile as rosbag2 records it.
+
+    ``profile`` is an ``rclpy.qos.QoSProfile`` as ``get_publishers_info_by_topic`` reports it; policies are rmw's
+    numbers, durations become seconds + nanoseconds.
+    """
     def time(duration) -> QosTime:
         ns = int(duration.nanoseconds)
         return QosTime(ns // 10**9, ns % 10**9)
@@ -68,13 +74,47 @@ def offered_qos(profile) -> Qos:
                bool(profile.avoid_ros_namespace_conventions))
 
 
+class _ChunkRecords:
+    """The records of the chunk being built, kept as the writer got them (no copy) until the chunk is written."""
+
+    def __init__(self) -> None:
+        self.parts: list = []
+        self.size = 0
+
+    def write(self, data) -> None:
+        self.parts.append(data)
+        self.size += len(data)
+
+    def tell(self) -> int:
+        return self.size
+
+
+# MCAP records (https://mcap.dev/spec): opcode u8, record length u64, then the fields.
+_MESSAGE = struct.Struct('<BQHIQQ')          # Message: channel id, sequence, log time, publish time; then data
+_CHUNK = struct.Struct('<BQQQQIIQ')          # Chunk: start, end, uncompressed size, crc, compression '', records
+_CHUNK_FIXED = _CHUNK.size - 9               # the chunk's fields before its records
+_MESSAGE_FIXED = _MESSAGE.size - 9
+
+
+def _new_chunk() -> PendingChunk:
+    return PendingChunk(2**63 - 1, 0, _ChunkRecords(), defaultdict(list))
+
+
 class _FlushingMcapWriter(McapWriter):
-    """rosbags' MCAP storage, named like rosbag2 (``<name>_0.mcap``), flushing every finished chunk."""
+    """rosbags' MCAP storage, named like rosbag2 (``<name>_0.mcap``), flushing every finished chunk.
+
+    Messages go to the file as received: a chunk keeps references to the message buffers and writes them once
+    (rosbags' own writer copies each message several times, which costs a camera-rate recorder most of its CPU).
+    Chunks are uncompressed, as rosbag2 writes MCAP by default.
+    """
 
     chunk_interval_ns = int(DEFAULT_CHUNK_INTERVAL_S * 1e9)
 
     def __init__(self, path: Path, compression) -> None:
         super().__init__(path, compression)
+        if self.compression:
+            raise ValueError('episode bags are written without chunk compression')
+        self.chunk = _new_chunk()
         # rosbags names the file <name>.mcap; rosbag2 names its first split <name>_0.mcap. The open
         # handle stays valid across the rename (POSIX), and close() records the new name in metadata.yaml.
         target = path / f'{path.name}_0.mcap'
@@ -83,13 +123,41 @@ class _FlushingMcapWriter(McapWriter):
         self.bio.flush()
 
     def write(self, connection, timestamp: int, data) -> None:
-        super().write(connection, timestamp, data)
+        if not isinstance(data, bytes):
+            data = bytes(data)   # the chunk keeps a reference: it must not change before the chunk is written
         chunk = self.chunk
-        if chunk.bio.tell() and timestamp - chunk.message_start_time >= self.chunk_interval_ns:
+        self.message_start_time = min(timestamp, self.message_start_time)
+        self.message_end_time = max(timestamp, self.message_end_time)
+        self.channel_stats[connection.id] += 1
+        chunk.message_start_time = min(timestamp, chunk.message_start_time)
+        chunk.message_end_time = max(timestamp, chunk.message_end_time)
+        chunk.msgs[connection.id].append((timestamp, chunk.bio.tell()))
+        chunk.bio.write(_MESSAGE.pack(0x05, _MESSAGE_FIXED + len(data), connection.id, 0, timestamp, timestamp))
+        chunk.bio.write(data)
+        if chunk.bio.tell() > 2**20 or timestamp - chunk.message_start_time >= self.chunk_interval_ns:
             self.close_chunk()
 
     def close_chunk(self) -> None:
-        super().close_chunk()
+        chunk, records = self.chunk, self.chunk.bio
+        start = self.bio.tell()
+        self.bio.write(_CHUNK.pack(0x06, _CHUNK_FIXED + records.size, chunk.message_start_time,
+                                   chunk.message_end_time, records.size, 0, 0, records.size))
+        for part in records.parts:
+            self.bio.write(part)
+        end = self.bio.tell()
+        offsets = []
+        for channel_id, entries in chunk.msgs.items():
+            offsets.append((channel_id, self.bio.tell()))
+            self.bio.write(struct.pack('<BQHI', 0x07, 6 + 16 * len(entries), channel_id, 16 * len(entries)))
+            self.bio.write(struct.pack(f'<{2 * len(entries)}Q', *(v for entry in entries for v in entry)))
+        index = BytesIO()   # the Chunk Index record's fields; written in the summary by close()
+        index.write(struct.pack('<QQQQI', chunk.message_start_time, chunk.message_end_time, start, end - start,
+                                10 * len(offsets)))
+        for channel_id, offset in offsets:
+            index.write(struct.pack('<HQ', channel_id, offset))
+        index.write(struct.pack('<QIQQ', self.bio.tell() - end, 0, records.size, records.size))
+        self.chunks.append(index)
+        self.chunk = _new_chunk()
         self.bio.flush()
 
     def close(self, version: int, metadata: str) -> None:
@@ -98,7 +166,7 @@ class _FlushingMcapWriter(McapWriter):
 
 
 def _with_distro(metadata_text: str) -> str:
-    """rosbags names itself as the distribution; rosbag2 names the running one."""
+    """Name the running distribution in metadata text (rosbags names itself there; rosbag2 the distro)."""
     import yaml  # local: only metadata needs it
 
     line = yaml.safe_dump({'ros_distro': running_distro()}).strip()

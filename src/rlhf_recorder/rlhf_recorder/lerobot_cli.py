@@ -6,7 +6,7 @@ Examples::
     lerobot_export --data-dir data/demos --out datasets/panda_reach --fps 10 --task reach
     lerobot_import --dataset datasets/panda_reach --data-dir data/imported
 
-Formats and the mapping of streams to features: ``rlhf_recorder/lerobot_bridge.py``.
+Formats and the mapping of streams to features: ``rlhf_recorder/lerobot_format.py``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ import argparse
 import sys
 
 from rlhf_recorder.catalog import OUTCOMES
-from rlhf_recorder.lerobot_bridge import DTYPES, LeRobotFormatError, export_lerobot, import_lerobot, select_episodes
+from rlhf_recorder.lerobot_export import export_lerobot, select_episodes
+from rlhf_recorder.lerobot_format import DTYPES, LeRobotFormatError
+from rlhf_recorder.lerobot_import import import_lerobot
 from rlhf_recorder.reader import EpisodeReadError
 
 

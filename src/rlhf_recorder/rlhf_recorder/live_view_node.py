@@ -1,6 +1,7 @@
 # Copyright 2026 RLHF Robotics contributors. Apache-2.0.
-"""ROS node ``live_view``: the configured topics, live, over the Foxglove WebSocket protocol (open the Foxglove app,
-"Open connection", ``ws://<host>:<port>``).
+"""ROS node ``live_view``: the configured topics, live, over the Foxglove WebSocket protocol.
+
+In the Foxglove app: "Open connection", ``ws://<host>:<port>``.
 
 Subscribes to every configured topic as serialised messages (``raw=True``) with the type found in the graph
 (retried every ``discovery_period_s`` until it appears), best effort so that a slow viewer never slows a publisher,

@@ -87,8 +87,11 @@ class EpisodeRecorder:
 
     def start(self, metadata: dict, topics: dict[str, str], missing_topics: list[str] = (),
               qos: dict[str, list] | None = None) -> None:
-        """Begin an episode. ``metadata`` needs ``episode_id``; ``topics`` are those whose type is known now,
-        ``qos`` the profiles their publishers offer (:func:`rlhf_recorder.bag.offered_qos`)."""
+        """Begin an episode.
+
+        ``metadata`` needs ``episode_id``; ``topics`` are those whose type is known now, ``qos`` the profiles
+        their publishers offer (:func:`rlhf_recorder.bag.offered_qos`).
+        """
         episode_id = safe_episode_id(str(metadata.get('episode_id', '')))
         with self._lock:
             self._recording_id = episode_id

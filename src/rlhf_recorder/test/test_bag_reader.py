@@ -126,6 +126,7 @@ class _Duration:
 
 class _Profile:
     """What rclpy's get_publishers_info_by_topic reports for a sensor-data publisher (rmw's numbers)."""
+
     history, depth, reliability, durability, liveliness = 3, 0, 2, 2, 1   # unknown, 0, best effort, volatile, auto
     deadline = lifespan = liveliness_lease_duration = _Duration(2**63 - 1)
     avoid_ros_namespace_conventions = False

@@ -57,8 +57,8 @@ def wait_for(predicate, timeout=20.0, what='condition'):
 class FoxgloveClient:
     """The client side of the Foxglove WebSocket protocol: advertised channels, subscriptions, message frames."""
 
-    def __init__(self, port):
-        self.ws = connect(f'ws://127.0.0.1:{port}', subprotocols=['foxglove.sdk.v1'], open_timeout=10)
+    def __init__(self, ws):
+        self.ws = ws
         self.channels = {}       # topic -> advertised channel
         self.subscribed = {}     # subscription id -> channel
         self.decoders = {}
@@ -92,9 +92,6 @@ class FoxgloveClient:
         self.decoders[sub_id] = DecoderFactory().decoder_for(channel['encoding'], schema)
         self.ws.send(json.dumps({'op': 'subscribe', 'subscriptions': [{'id': sub_id, 'channelId': channel['id']}]}))
 
-    def close(self):
-        self.ws.close()
-
 
 def test_a_foxglove_client_receives_decodable_frames_of_every_stream(graph):
     from rlhf_recorder.live_view_node import LiveViewNode
@@ -110,8 +107,8 @@ def test_a_foxglove_client_receives_decodable_frames_of_every_stream(graph):
         Parameter('port', value=0), Parameter('topics', value=TOPICS), Parameter('image_rate_hz', value=0.0),
         Parameter('discovery_period_s', value=0.2)]))
     wait_for(lambda: len(view.types) == 4, what='live view subscriptions')
-    client = FoxgloveClient(view.view.port)
-    try:
+    with connect(f'ws://127.0.0.1:{view.view.port}', subprotocols=['foxglove.sdk.v1'], open_timeout=10) as ws:
+        client = FoxgloveClient(ws)
         wait_for(lambda: client.pump() or len(client.channels) == 4, what='advertised channels')
         assert '/never/published' not in client.channels
         assert client.channels['/joint_states']['schemaName'] == 'sensor_msgs/msg/JointState'
@@ -134,8 +131,6 @@ def test_a_foxglove_client_receives_decodable_frames_of_every_stream(graph):
                                                         '/policy/status'}
 
         wait_for(publish_and_pump, what='a frame on every subscribed topic')
-    finally:
-        client.close()
     decoded = {}
     for topic, log_time, msg in client.frames:
         decoded.setdefault(topic, msg)
@@ -150,22 +145,17 @@ def test_a_foxglove_client_receives_decodable_frames_of_every_stream(graph):
     assert decoded['/policy/status'].safety_state == PolicyStatus.STATE_RUNNING
 
 
-def test_images_are_thinned_to_the_configured_rate():
+def test_images_are_thinned_to_the_configured_rate(msgs):
     from rlhf_recorder.live_view import LiveView
-    from rlhf_recorder.msgtypes import make_typestore
 
     view = LiveView(port=0, image_rate_hz=10.0)
     try:
         view.add_topic('/cam/color', 'sensor_msgs/msg/Image')
         view.add_topic('/joint_states', 'sensor_msgs/msg/JointState')
-        store = make_typestore()
-        joint = store.serialize_cdr(store.types['sensor_msgs/msg/JointState'](
-            header=store.types['std_msgs/msg/Header'](stamp=store.types['builtin_interfaces/msg/Time'](sec=0, nanosec=0),
-                                                      frame_id=''), name=[], position=np.zeros(0),
-            velocity=np.zeros(0), effort=np.zeros(0)), 'sensor_msgs/msg/JointState')
+        joint = msgs.joint_state([], np.zeros(0), np.zeros(0))
         sent = [view.message('/cam/color', b'\x00\x01\x00\x00', t * 10**9 // 30) for t in range(30)]   # 1 s at 30 Hz
         assert sum(sent) == 10 and sent[0] and not sent[1] and not sent[2] and sent[3]
-        assert all(view.message('/joint_states', joint, t * 10**7) for t in range(100))          # not images
+        assert all(view.message('/joint_states', joint, t * 10**7) for t in range(100))   # not images
         assert not view.message('/unknown', joint, 0)
     finally:
         view.close()

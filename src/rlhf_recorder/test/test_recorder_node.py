@@ -13,12 +13,12 @@ import time
 import numpy as np
 import pytest
 import rclpy
-import yaml
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Float64MultiArray
+import yaml
 
 from rlhf_msgs.msg import EpisodeEvent
 from rlhf_recorder import __version__

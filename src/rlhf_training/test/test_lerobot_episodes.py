@@ -7,7 +7,8 @@ from conftest import JOINTS
 import numpy as np
 import torch
 
-from rlhf_recorder.lerobot_bridge import export_lerobot, import_lerobot
+from rlhf_recorder.lerobot_export import export_lerobot
+from rlhf_recorder.lerobot_import import import_lerobot
 from rlhf_training.config import BCConfig
 from rlhf_training.data import load_transitions
 from rlhf_training.train import main as train_main

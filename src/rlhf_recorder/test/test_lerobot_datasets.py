@@ -9,8 +9,10 @@ import pytest
 
 from rlhf_recorder.bag import EpisodeBagWriter
 from rlhf_recorder.catalog import Catalog, EpisodeRecord
-from rlhf_recorder.lerobot_bridge import LeRobotFormatError, export_lerobot, import_lerobot, select_episodes
 from rlhf_recorder.lerobot_cli import export_main, import_main
+from rlhf_recorder.lerobot_export import export_lerobot, select_episodes
+from rlhf_recorder.lerobot_format import LeRobotFormatError
+from rlhf_recorder.lerobot_import import import_lerobot
 from rlhf_recorder.reader import read_episode
 
 MS = 1_000_000
