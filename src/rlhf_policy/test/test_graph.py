@@ -71,6 +71,7 @@ def test_foxglove_port_adds_the_live_view_of_the_deployment(contract_path):
     view = specs[-1]
     assert (view.package, view.executable, view.name) == ('rlhf_recorder', 'live_view', 'live_view')
     assert view.parameters['port'] == 8765 and Path(view.parameter_files[0]).name == 'live_view.yaml'
-    assert {'/policy/status', '/episode/events', '/wrist_camera/color', '/joint_states'} <= set(view.parameters['topics'])
+    relayed = set(view.parameters['topics'])
+    assert {'/policy/status', '/episode/events', '/wrist_camera/color', '/joint_states'} <= relayed
     with pytest.raises(ValueError, match='argument foxglove_port'):
         deploy_graph({'contract': contract_path, 'foxglove_port': '99999'})

@@ -3,15 +3,14 @@
 
 import json
 import struct
-import threading
 import time
 
+from conftest import wait_for
 from mcap.records import Schema
 from mcap_ros2.decoder import DecoderFactory
 import numpy as np
 import pytest
 import rclpy
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image, JointState
@@ -21,37 +20,6 @@ from rlhf_msgs.msg import EpisodeEvent, PolicyStatus
 
 RELIABLE = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
 TOPICS = ['/joint_states', '/scene_camera/color', '/episode/events', '/policy/status', '/never/published']
-
-
-@pytest.fixture
-def graph():
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    executor = SingleThreadedExecutor(context=context)
-    nodes = []
-    thread = threading.Thread(target=executor.spin, daemon=True)
-
-    def add(node):
-        nodes.append(node)
-        executor.add_node(node)
-        if not thread.is_alive():
-            thread.start()
-        return node
-
-    yield context, add
-    executor.shutdown()
-    for node in nodes:
-        node.destroy_node()
-    rclpy.try_shutdown(context=context)
-
-
-def wait_for(predicate, timeout=20.0, what='condition'):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f'timed out after {timeout} s waiting for {what}')
 
 
 class FoxgloveClient:
@@ -93,10 +61,10 @@ class FoxgloveClient:
         self.ws.send(json.dumps({'op': 'subscribe', 'subscriptions': [{'id': sub_id, 'channelId': channel['id']}]}))
 
 
-def test_a_foxglove_client_receives_decodable_frames_of_every_stream(graph):
+def test_a_foxglove_client_receives_decodable_frames_of_every_stream(context, spinning):
     from rlhf_recorder.live_view_node import LiveViewNode
 
-    context, add = graph
+    add = spinning
     robot = rclpy.create_node('fake_robot', context=context)
     joints = robot.create_publisher(JointState, '/joint_states', RELIABLE)
     color = robot.create_publisher(Image, '/scene_camera/color', RELIABLE)

@@ -7,13 +7,11 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 
+from conftest import wait_for
 import numpy as np
-import pytest
 import rclpy
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image, JointState
@@ -40,15 +38,6 @@ def qos_in_words(value):
              'durability': ['system_default', 'transient_local', 'volatile'],
              'liveliness': ['system_default', 'automatic', 'manual_by_node', 'manual_by_topic']}
     return [{k: words[k][v] if k in words else v for k, v in profile.items()} for profile in yaml.safe_load(value)]
-
-
-def wait_for(predicate, timeout=15.0, what='condition'):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f'timed out after {timeout} s waiting for {what}')
 
 
 class Publishers:
@@ -78,33 +67,6 @@ class Publishers:
     def image(self, i):
         data = np.full((6, 8, 3), i % 256, dtype=np.uint8)
         self.color.publish(Image(height=6, width=8, encoding='rgb8', step=24, data=data.tobytes()))
-
-
-@pytest.fixture
-def context():
-    ctx = rclpy.Context()
-    rclpy.init(context=ctx)
-    yield ctx
-    rclpy.try_shutdown(context=ctx)
-
-
-@pytest.fixture
-def spinning(context):
-    executor = SingleThreadedExecutor(context=context)
-    thread = threading.Thread(target=executor.spin, daemon=True)
-    nodes = []
-
-    def add(node):
-        nodes.append(node)
-        executor.add_node(node)
-        if not thread.is_alive():
-            thread.start()
-        return node
-
-    yield add
-    executor.shutdown()
-    for node in nodes:
-        node.destroy_node()
 
 
 def test_episode_recorded_in_process_and_discard_leaves_nothing(context, spinning, tmp_path):

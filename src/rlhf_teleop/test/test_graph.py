@@ -171,7 +171,8 @@ def test_foxglove_port_adds_the_live_view_of_the_collection(tmp_path):
     view = specs[-1]
     assert (view.package, view.executable, view.name) == ('rlhf_recorder', 'live_view', 'live_view')
     assert view.parameters['port'] == 8765 and Path(view.parameter_files[0]).name == 'live_view.yaml'
-    assert {'/joint_states', '/front/color', '/rlhf_sim/task_state', '/episode/events'} <= set(view.parameters['topics'])
+    relayed = set(view.parameters['topics'])
+    assert {'/joint_states', '/front/color', '/rlhf_sim/task_state', '/episode/events'} <= relayed
     for bad in ('http', '0', '70000'):
         with pytest.raises(ValueError, match='argument foxglove_port'):
             resolve_arguments({'foxglove_port': bad})
