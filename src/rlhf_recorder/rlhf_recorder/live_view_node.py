@@ -16,7 +16,6 @@ and relays them through :class:`rlhf_recorder.live_view.LiveView`. Parameters (d
 
 from __future__ import annotations
 
-import functools
 import time
 
 import rclpy
@@ -25,7 +24,7 @@ from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 
 from rlhf_recorder.live_view import LiveView
-from rlhf_recorder.recorder_node import message_class
+from rlhf_recorder.raw_topics import subscribe_appeared
 
 DEFAULT_TOPICS = ['/joint_states', '/scene_camera/color', '/scene_camera/depth', '/wrist_camera/color',
                   '/wrist_camera/depth', '/rlhf_sim/task_state', '/episode/events', '/policy/status',
@@ -44,7 +43,6 @@ class LiveViewNode(Node):
         self.wanted = [t for t in param('topics').value if t]
         self.view = LiveView(param('host').value, int(param('port').value), float(param('image_rate_hz').value))
         self.types: dict[str, str] = {}
-        self._raw_subscriptions = []
         self._qos = QoSProfile(depth=10, history=HistoryPolicy.KEEP_LAST, reliability=ReliabilityPolicy.BEST_EFFORT)
         self._discover()
         self.create_timer(float(param('discovery_period_s').value), self._discover)
@@ -52,25 +50,9 @@ class LiveViewNode(Node):
                                f'({len(self.wanted)} topics; Foxglove: Open connection)')
 
     def _discover(self) -> None:
-        missing = [t for t in self.wanted if t not in self.types]
-        if not missing:
-            return
-        graph = dict(self.get_topic_names_and_types())
-        for topic in missing:
-            types = graph.get(topic)
-            if not types:
-                continue
-            try:
-                cls = message_class(types[0])
-                self.view.add_topic(topic, types[0])
-            except (ImportError, AttributeError, ValueError, LookupError) as err:
-                self.get_logger().error(f'topic {topic}: cannot relay type {types[0]}: {err}')
-                self.types[topic] = types[0]   # do not retry every period
-                continue
-            self._raw_subscriptions.append(self.create_subscription(
-                cls, topic, functools.partial(self._on_message, topic), self._qos, raw=True))
-            self.types[topic] = types[0]
-            self.get_logger().info(f'relaying {topic} ({types[0]})')
+        for topic in subscribe_appeared(self, self.wanted, self.types, self._on_message, lambda _: self._qos):
+            self.view.add_topic(topic, self.types[topic])
+            self.get_logger().info(f'relaying {topic} ({self.types[topic]})')
 
     def _on_message(self, topic: str, data: bytes) -> None:
         self.view.message(topic, data, time.time_ns())

@@ -18,8 +18,6 @@ its receive time (wall clock, ns). Parameters (defaults in config/recorder.yaml)
 
 from __future__ import annotations
 
-import functools
-import importlib
 import time
 
 import rclpy
@@ -30,18 +28,13 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 from rlhf_msgs.msg import EpisodeEvent
 from rlhf_recorder import __version__
 from rlhf_recorder.bag import offered_qos
+from rlhf_recorder.raw_topics import subscribe_appeared
 from rlhf_recorder.recording import EpisodeRecorder
 
 DEFAULT_TOPICS = ['/joint_states', '/arm_controller/commands', '/gripper_controller/commands',
                   '/scene_camera/color', '/scene_camera/depth', '/scene_camera/camera_info',
                   '/wrist_camera/color', '/wrist_camera/depth', '/wrist_camera/camera_info', '/rlhf_sim/task_state']
 OUTCOME_OF_EVENT = {EpisodeEvent.SUCCESS: 'success', EpisodeEvent.FAILURE: 'failure'}
-
-
-def message_class(msgtype: str):
-    """The Python class of ``pkg/msg/Name``."""
-    package, kind, name = msgtype.split('/')
-    return getattr(importlib.import_module(f'{package}.{kind}'), name)
 
 
 class RecorderNode(Node):
@@ -65,7 +58,6 @@ class RecorderNode(Node):
         self.types: dict[str, str] = {}        # subscribed topic -> type
         self.qos: dict[str, list] = {}         # subscribed topic -> QoS profiles its publishers offered
         self.received: dict[str, int] = {}     # messages received per topic (all time, for diagnostics)
-        self._raw_subscriptions = []
         events_qos = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST)
         self.create_subscription(EpisodeEvent, param('events_topic').value, self._on_event, events_qos)
         self._discover()
@@ -80,25 +72,8 @@ class RecorderNode(Node):
                           reliability=ReliabilityPolicy.BEST_EFFORT if best_effort else ReliabilityPolicy.RELIABLE)
 
     def _discover(self) -> None:
-        missing = [t for t in self.wanted if t not in self.types]
-        if not missing:
-            return
-        graph = dict(self.get_topic_names_and_types())
-        for topic in missing:
-            types = graph.get(topic)
-            if not types:
-                continue
-            msgtype = types[0]
-            if len(types) > 1:
-                self.get_logger().warn(f'topic {topic} has several types {types}; recording {msgtype}')
-            try:
-                cls = message_class(msgtype)
-            except (ImportError, AttributeError, ValueError) as err:
-                self.get_logger().error(f'topic {topic}: cannot load message type {msgtype}: {err}')
-                continue
-            self._raw_subscriptions.append(self.create_subscription(
-                cls, topic, functools.partial(self._on_message, topic), self._qos_for(topic), raw=True))
-            self.types[topic] = msgtype
+        for topic in subscribe_appeared(self, self.wanted, self.types, self._on_message, self._qos_for):
+            msgtype = self.types[topic]
             self.qos[topic] = [offered_qos(i.qos_profile) for i in self.get_publishers_info_by_topic(topic)]
             self.received[topic] = 0
             self.core.add_topic(topic, msgtype, self.qos[topic])
