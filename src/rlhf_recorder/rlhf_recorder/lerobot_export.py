@@ -27,6 +27,8 @@ from rlhf_recorder.lerobot_format import (
 )
 from rlhf_recorder.reader import ARM_DOF, read_episode
 
+INDEX_COLUMNS = ('frame_index', 'episode_index', 'index', 'task_index')
+
 
 def _next_file(chunk_index: int, file_index: int) -> tuple[int, int]:
     file_index += 1
@@ -38,9 +40,13 @@ def _stats(values: np.ndarray) -> dict[str, list]:
     values = np.asarray(values, dtype=np.float64)
     stats = {'min': values.min(0), 'max': values.max(0), 'mean': values.mean(0), 'std': values.std(0),
              'count': np.array([len(values)])}
-    for q in QUANTILES:
-        stats[f'q{int(round(q * 100)):02d}'] = np.quantile(values, q, axis=0)
+    for q, key in zip(QUANTILES, _quantile_keys()):
+        stats[key] = np.quantile(values, q, axis=0)
     return {k: np.asarray(v).tolist() for k, v in stats.items()}
+
+
+def _quantile_keys() -> list[str]:
+    return [f'q{int(round(q * 100)):02d}' for q in QUANTILES]
 
 
 def _image_stats(frames: np.ndarray) -> dict[str, list]:
@@ -196,6 +202,58 @@ def export_lerobot(episodes: list[str | Path], out_dir: str | Path, fps: int = 1
     return summary
 
 
+def _check_layout(path: Path, ep, layout: dict | None) -> dict:
+    """The episode's cameras, image sizes, joints and task state; they must be the first episode's."""
+    this = {'cameras': list(ep.cameras), 'joints': list(ep.joint_names), 'env': ep.object_positions is not None,
+            'sizes': {c: tuple(ep.images[c].shape[1:3]) for c in ep.cameras}}
+    if layout is not None and this != layout:
+        raise LeRobotFormatError(f'{path}: cameras, image sizes, joints or task state {this} differ from the first '
+                                 f'episode\'s {layout}; export them as separate datasets')
+    for cam, (h, w) in this['sizes'].items():
+        if h % 2 or w % 2:
+            raise LeRobotFormatError(f'{path}: camera {cam} is {w}x{h}; H.264 (yuv420p) needs even sizes')
+    return this
+
+
+def _frame_values(ep, with_env: bool) -> dict[str, np.ndarray]:
+    """The vector features of every frame (float64, as read)."""
+    values = {'observation.state': ep.joint_positions, 'observation.velocity': ep.joint_velocities,
+              'action': ep.actions}
+    if with_env:
+        values['observation.environment_state'] = np.concatenate(
+            [ep.object_positions, ep.target_positions, ep.task_progress[:, None], ep.task_success[:, None]], 1)
+    return values
+
+
+def _features(layout: dict, dtype: str, videos: dict) -> dict:
+    names = {'observation.state': layout['joints'], 'observation.velocity': layout['joints'],
+             'action': layout['joints'][:ARM_DOF] + ['gripper']}
+    if layout['env']:
+        names['observation.environment_state'] = ENV_STATE_NAMES
+    features = {k: {'dtype': dtype, 'shape': [len(v)], 'names': list(v)} for k, v in names.items()}
+    for cam, writer in videos.items():
+        features[IMAGE_PREFIX + cam] = {'dtype': 'video', 'shape': [writer.height, writer.width, 3],
+                                        'names': ['height', 'width', 'channels'], 'info': writer.info()}
+    features['timestamp'] = {'dtype': 'float32', 'shape': [1], 'names': None}
+    features.update({k: {'dtype': 'int64', 'shape': [1], 'names': None} for k in INDEX_COLUMNS})
+    return features
+
+
+def _combined_image_stats(rows: list[dict], key: str) -> dict:
+    """Dataset statistics of an image feature from its per-episode ones (mean and std exact; quantiles averaged)."""
+    def per_episode(stat):
+        return np.array([row[f'stats/{key}/{stat}'] for row in rows], dtype=np.float64)
+
+    counts = per_episode('count')[:, 0]
+    weights = (counts / counts.sum())[:, None, None, None]
+    means, stds = per_episode('mean'), per_episode('std')
+    mean = (weights * means).sum(0)
+    stats = {'min': per_episode('min').min(0), 'max': per_episode('max').max(0), 'mean': mean,
+             'std': np.sqrt((weights * (stds ** 2 + (means - mean) ** 2)).sum(0)), 'count': [int(counts.sum())]}
+    stats.update({q: (weights * per_episode(q)).sum(0) for q in _quantile_keys()})
+    return {k: np.asarray(v).tolist() for k, v in stats.items()}
+
+
 def _export(episodes, root, fps, cameras, dtype, robot_type, codec, progress, tqdm) -> dict:
     import pandas as pd
     import pyarrow as pa
@@ -203,104 +261,55 @@ def _export(episodes, root, fps, cameras, dtype, robot_type, codec, progress, tq
     data = _ParquetRows(root, DATA_PATH, DATA_FILES_SIZE_MB)
     videos: dict[str, _VideoWriter] = {}
     tasks: dict[str, int] = {}
-    rows, frames_total, layout, all_values = [], 0, None, {}
-    for index, path in enumerate(tqdm(list(episodes), desc='exporting episodes', unit='episode',
+    rows, layout, all_values, total = [], None, {}, 0
+    for index, path in enumerate(tqdm([Path(p) for p in episodes], desc='exporting episodes', unit='episode',
                                       disable=not progress)):
-        path = Path(path)
         ep = read_episode(path, rate_hz=fps, cameras=cameras)
         n = len(ep.times)
         if n == 0:
             raise LeRobotFormatError(f'{path}: no frames at {fps} Hz (a stream never delivered a message)')
         if not np.isfinite(ep.actions).all():
             raise LeRobotFormatError(f'{path}: the arm or gripper command was not recorded (actions are NaN)')
-        this = {'cameras': list(ep.cameras), 'joints': list(ep.joint_names), 'env': ep.object_positions is not None,
-                'sizes': {c: ep.images[c].shape[1:3] for c in ep.cameras}}
-        if layout is None:
-            layout = this
-            for cam, (h, w) in this['sizes'].items():
-                if h % 2 or w % 2:
-                    raise LeRobotFormatError(f'{path}: camera {cam} is {w}x{h}; H.264 (yuv420p) needs even sizes')
-                videos[cam] = _VideoWriter(root, IMAGE_PREFIX + cam, fps, codec, w, h)
-        elif this != layout:
-            raise LeRobotFormatError(f'{path}: cameras, image sizes, joints or task state {this} differ from the '
-                                     f'first episode\'s {layout}; export them as separate datasets')
+        layout = _check_layout(path, ep, layout)
+        for cam, (h, w) in layout['sizes'].items():
+            videos.setdefault(cam, _VideoWriter(root, IMAGE_PREFIX + cam, fps, codec, w, h))
         task = str(ep.metadata.get('task', '')) or 'unknown'
-        task_index = tasks.setdefault(task, len(tasks))
-        values = {'observation.state': ep.joint_positions, 'observation.velocity': ep.joint_velocities,
-                  'action': ep.actions}
-        if layout['env']:
-            values['observation.environment_state'] = np.concatenate(
-                [ep.object_positions, ep.target_positions, ep.task_progress[:, None], ep.task_success[:, None]], 1)
-        columns = {name: _vector_column(v, dtype) for name, v in values.items()}
         frame_index = np.arange(n, dtype=np.int64)
-        columns.update({'timestamp': pa.array((frame_index / fps).astype(np.float32)),
-                        'frame_index': pa.array(frame_index), 'episode_index': pa.array(np.full(n, index, np.int64)),
-                        'index': pa.array(frames_total + frame_index),
-                        'task_index': pa.array(np.full(n, task_index, np.int64))})
+        values = _frame_values(ep, layout['env'])
+        values.update({'timestamp': (frame_index / fps).astype(np.float32), 'frame_index': frame_index,
+                       'episode_index': np.full(n, index, np.int64), 'index': total + frame_index,
+                       'task_index': np.full(n, tasks.setdefault(task, len(tasks)), np.int64)})
+        columns = {k: _vector_column(v, dtype) if v.ndim == 2 else pa.array(v) for k, v in values.items()}
         chunk_index, file_index = data.write(pa.table(columns))
         row = {'episode_index': index, 'tasks': [task], 'length': n, 'data/chunk_index': chunk_index,
-               'data/file_index': file_index, 'dataset_from_index': frames_total, 'dataset_to_index': frames_total + n}
-        for cam in layout['cameras']:
-            row.update(videos[cam].add_episode(ep.images[cam]))
-        scalar_columns = {k: np.asarray(columns[k].to_numpy(zero_copy_only=False)).reshape(n, 1)
-                          for k in ('timestamp', 'frame_index', 'episode_index', 'index', 'task_index')}
-        for name, v in {**values, **scalar_columns}.items():
-            v = np.asarray(v, dtype=np.float64 if name in values else None)
+               'data/file_index': file_index, 'dataset_from_index': total, 'dataset_to_index': total + n,
+               'meta/episodes/chunk_index': 0, 'meta/episodes/file_index': 0}
+        for name, v in values.items():
+            v = np.asarray(v, dtype=np.float64).reshape(n, -1)
             all_values.setdefault(name, []).append(v)
             row.update({f'stats/{name}/{k}': s for k, s in _stats(v).items()})
         for cam in layout['cameras']:
+            row.update(videos[cam].add_episode(ep.images[cam]))
             row.update({f'stats/{IMAGE_PREFIX}{cam}/{k}': s for k, s in _image_stats(ep.images[cam]).items()})
         row.update({'rlhf/episode_id': str(ep.metadata.get('episode_id', path.name)),
                     'rlhf/start_offset_s': float(ep.times[0]),
                     'rlhf/metadata': json.dumps(ep.metadata, sort_keys=True)})
         rows.append(row)
-        frames_total += n
+        total += n
     data.close()
     for writer in videos.values():
         writer.close()
-
     episodes_table = _ParquetRows(root, EPISODES_PATH, DATA_FILES_SIZE_MB)
-    chunk_index, file_index = 0, 0
-    for row in rows:
-        row['meta/episodes/chunk_index'], row['meta/episodes/file_index'] = chunk_index, file_index
-    episodes_table.write(pa.Table.from_pylist(rows))
+    episodes_table.write(pa.Table.from_pylist(rows))   # one file: a row per episode stays far below the limit
     episodes_table.close()
-    tasks_frame = pd.DataFrame({'task_index': list(tasks.values())}, index=list(tasks))
-    tasks_frame.to_parquet(root / 'meta' / 'tasks.parquet')
-
-    features = {}
-    for name, width_names in (('observation.state', layout['joints']), ('observation.velocity', layout['joints']),
-                              ('observation.environment_state', ENV_STATE_NAMES),
-                              ('action', layout['joints'][:ARM_DOF] + ['gripper'])):
-        if name in all_values:
-            features[name] = {'dtype': dtype, 'shape': [len(width_names)], 'names': list(width_names)}
-    for cam, writer in videos.items():
-        h, w = layout['sizes'][cam]
-        features[IMAGE_PREFIX + cam] = {'dtype': 'video', 'shape': [int(h), int(w), 3],
-                                        'names': ['height', 'width', 'channels'], 'info': writer.info()}
-    features.update({'timestamp': {'dtype': 'float32', 'shape': [1], 'names': None},
-                     **{k: {'dtype': 'int64', 'shape': [1], 'names': None}
-                        for k in ('frame_index', 'episode_index', 'index', 'task_index')}})
+    pd.DataFrame({'task_index': list(tasks.values())}, index=list(tasks)).to_parquet(root / 'meta' / 'tasks.parquet')
     info = {'codebase_version': CODEBASE_VERSION, 'robot_type': robot_type, 'total_episodes': len(rows),
-            'total_frames': frames_total, 'total_tasks': len(tasks), 'chunks_size': CHUNKS_SIZE,
+            'total_frames': total, 'total_tasks': len(tasks), 'chunks_size': CHUNKS_SIZE,
             'data_files_size_in_mb': DATA_FILES_SIZE_MB, 'video_files_size_in_mb': VIDEO_FILES_SIZE_MB, 'fps': fps,
             'splits': {'train': f'0:{len(rows)}'}, 'data_path': DATA_PATH,
-            'video_path': VIDEO_PATH if videos else None, 'features': features}
+            'video_path': VIDEO_PATH if videos else None, 'features': _features(layout, dtype, videos)}
     stats = {name: _stats(np.concatenate(v)) for name, v in all_values.items()}
-    for cam in layout['cameras']:
-        counts = [r[f'stats/{IMAGE_PREFIX}{cam}/count'][0] for r in rows]
-        means = np.array([r[f'stats/{IMAGE_PREFIX}{cam}/mean'] for r in rows])
-        stds = np.array([r[f'stats/{IMAGE_PREFIX}{cam}/std'] for r in rows])
-        weights = np.asarray(counts, np.float64)[:, None, None, None] / sum(counts)
-        mean = (weights * means).sum(0)
-        std = np.sqrt((weights * (stds ** 2 + (means - mean) ** 2)).sum(0))
-        stats[IMAGE_PREFIX + cam] = {
-            'min': np.min([r[f'stats/{IMAGE_PREFIX}{cam}/min'] for r in rows], 0).tolist(),
-            'max': np.max([r[f'stats/{IMAGE_PREFIX}{cam}/max'] for r in rows], 0).tolist(),
-            'mean': mean.tolist(), 'std': std.tolist(), 'count': [int(sum(counts))],
-            **{f'q{int(round(q * 100)):02d}': np.mean([r[f'stats/{IMAGE_PREFIX}{cam}/q{int(round(q * 100)):02d}']
-                                                        for r in rows], 0).tolist() for q in QUANTILES}}
+    stats.update({IMAGE_PREFIX + cam: _combined_image_stats(rows, IMAGE_PREFIX + cam) for cam in layout['cameras']})
     (root / 'meta' / 'info.json').write_text(json.dumps(info, indent=4))
     (root / 'meta' / 'stats.json').write_text(json.dumps(stats, indent=4))
-    return {'episodes': len(rows), 'frames': frames_total, 'fps': fps, 'cameras': layout['cameras'],
-            'tasks': list(tasks)}
+    return {'episodes': len(rows), 'frames': total, 'fps': fps, 'cameras': layout['cameras'], 'tasks': list(tasks)}
