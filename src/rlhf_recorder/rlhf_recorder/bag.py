@@ -105,7 +105,7 @@ class _FlushingMcapWriter(McapWriter):
 
     Messages go to the file as received: a chunk keeps references to the message buffers and writes them once
     (rosbags' own writer copies each message several times, which costs a camera-rate recorder most of its CPU).
-    Chunks are uncompressed, as rosbag2 writes MCAP by default.
+    Chunks are uncompressed (any MCAP reader, rosbag2 included, takes both).
     """
 
     chunk_interval_ns = int(DEFAULT_CHUNK_INTERVAL_S * 1e9)

@@ -51,7 +51,11 @@ class LiveViewNode(Node):
 
     def _discover(self) -> None:
         for topic in subscribe_appeared(self, self.wanted, self.types, self._on_message, lambda _: self._qos):
-            self.view.add_topic(topic, self.types[topic])
+            try:
+                self.view.add_topic(topic, self.types[topic])
+            except LookupError as err:   # no message definition to give Foxglove: its messages are not relayed
+                self.get_logger().error(f'topic {topic}: not relayed: {err}')
+                continue
             self.get_logger().info(f'relaying {topic} ({self.types[topic]})')
 
     def _on_message(self, topic: str, data: bytes) -> None:
