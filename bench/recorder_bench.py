@@ -1,56 +1,59 @@
 # Copyright 2026 RLHF Robotics contributors. Apache-2.0.
-"""Recorder throughput and loss: two cameras (RGB + depth) at 30 Hz and joint states at 100 Hz into a real node.
+"""Recorder at camera rates: two cameras (RGB + depth) at 30 Hz and joint states at 100 Hz into a real recorder node.
 
-    python bench/recorder_bench.py                               # 128x96 (the sim's default) and 320x240, 20 s
-    python bench/recorder_bench.py --resolutions 640x480 --duration 10
+    python bench/recorder_bench.py                                          # 128x96 and 320x240, 20 s
+    python bench/recorder_bench.py --resolutions 640x480 --duration 600     # the RealSense target, 10 minutes
+    python bench/recorder_bench.py --resolutions 640x480 --dds-profile default   # Fast DDS's 512 KiB segment
 
-For each resolution: starts the ``recorder`` node as its own process (``python -m rlhf_recorder.recorder_node``),
-publishes ``/scene_camera|wrist_camera/color`` (rgb8) and ``/depth`` (32FC1) at 30 Hz and ``/joint_states`` at
-100 Hz from this process on a fixed schedule between an episode START and SUCCESS, then reads the bag back and
-prints per topic: messages published, recorded, lost, the rate measured in the bag (log time = receive time),
-plus the recorder's CPU use and throughput (bytes recorded per second of episode), and the writer's offline
-capacity (EpisodeBagWriter alone writing the same messages as fast as it can).
-Needs ROS_DOMAIN_ID / ROS_AUTOMATIC_DISCOVERY_RANGE set like the tests; runs in a temporary directory.
+For each resolution: starts the ``recorder`` node as its own process (``python -m rlhf_recorder.recorder_node``,
+the environment of the shell), publishes ``/scene_camera|wrist_camera/color`` (rgb8) and ``/depth`` (32FC1) at
+30 Hz and ``/joint_states`` at 100 Hz from this process on a fixed schedule between an episode START and
+SUCCESS, as a camera driver would. With ``--dds-profile large_data`` (the default) this publishing process uses
+``rlhf_recorder/config/fastdds_large_data.xml`` (a 32 MiB shared-memory segment, localhost only), as camera
+drivers at these rates should; ``default`` keeps Fast DDS's 512 KiB segment.
+
+Then it reads the log times of every message from the bag's MCAP message indexes and prints per topic: messages
+published, recorded, lost, the rate in the bag, the largest gap and the gaps longer than three periods; then the
+MB/s published and recorded, the recorder's CPU use and queue overflows, and the writers alone (no ROS, same
+messages, best of alternating runs): EpisodeBagWriter (what the recorder writes through) against the raw ``mcap``
+library writer, and their ratio. Machine load (``uptime``) is printed beside the figures. Needs ROS_DOMAIN_ID /
+ROS_AUTOMATIC_DISCOVERY_RANGE set like the tests; bags go to a temporary directory (``--keep DIR`` keeps them).
 """
 
 import argparse
 import os
 from pathlib import Path
+import shutil
+import struct
 import subprocess
 import sys
 import tempfile
 import time
 
 import numpy as np
-import rclpy
-from rclpy.qos import QoSProfile, ReliabilityPolicy
-from rich.console import Console
-from rich.progress import Progress
-from rich.table import Table
-from sensor_msgs.msg import Image, JointState
-
-from rlhf_msgs.msg import EpisodeEvent
-from rlhf_recorder.bag import EpisodeBagWriter, mcap_path, read_episode_metadata
-from rlhf_recorder.catalog import Catalog
-from rlhf_recorder.reader import stream_times
 
 CAMERAS = ('scene_camera', 'wrist_camera')
 JOINTS = [f'panda_joint{i}' for i in range(1, 8)] + ['panda_finger_joint1', 'panda_finger_joint2']
 CAMERA_HZ = 30.0
+MESSAGE_INDEX_OPCODE = 0x07
 JOINT_HZ = 100.0
+PROFILE = Path(__file__).resolve().parents[1] / 'src' / 'rlhf_recorder' / 'config' / 'fastdds_large_data.xml'
 
 
-def _images(width, height, k):
-    color = Image(height=height, width=width, encoding='rgb8', step=3 * width)
-    color.data = np.random.default_rng(k).integers(0, 255, size=height * width * 3, dtype=np.uint8).tobytes()
-    depth = Image(height=height, width=width, encoding='32FC1', step=4 * width)
-    depth.data = np.full(height * width, 0.8 + 0.01 * k, dtype=np.float32).tobytes()
-    return color, depth
+def load_average() -> str:
+    return ', '.join(f'{x:.2f}' for x in os.getloadavg())
 
 
 def _cpu_seconds(pid):
     fields = Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
+def _idle(pid, window_s=0.5, busy_fraction=0.1) -> bool:
+    """True when process ``pid`` used less than ``busy_fraction`` of a core over the next ``window_s``."""
+    before = _cpu_seconds(pid)
+    time.sleep(window_s)
+    return _cpu_seconds(pid) - before < busy_fraction * window_s
 
 
 def _wait(predicate, timeout, what):
@@ -62,9 +65,55 @@ def _wait(predicate, timeout, what):
     raise SystemExit(f'timed out after {timeout} s waiting for {what}')
 
 
-def run_one(width, height, duration, workdir, console):
+def log_times(mcap_file: Path) -> dict[str, np.ndarray]:
+    """Log times (ns) per topic from the MCAP file's message index records: no message data is read."""
+    from mcap.reader import make_reader
+
+    with open(mcap_file, 'rb') as stream:
+        summary = make_reader(stream).get_summary()
+        topics = {cid: channel.topic for cid, channel in summary.channels.items()}
+        times: dict[str, list[np.ndarray]] = {topic: [] for topic in topics.values()}
+        for chunk in summary.chunk_indexes:
+            stream.seek(chunk.chunk_start_offset + chunk.chunk_length)
+            data = stream.read(chunk.message_index_length)
+            pos = 0
+            while pos < len(data):   # records: opcode u8, length u64, channel u16, bytes u32, (time, offset) u64 pairs
+                opcode, length = struct.unpack_from('<BQ', data, pos)
+                if opcode == MESSAGE_INDEX_OPCODE:
+                    channel, size = struct.unpack_from('<HI', data, pos + 9)
+                    pairs = np.frombuffer(data, dtype='<u8', count=size // 8, offset=pos + 15).reshape(-1, 2)
+                    times[topics[channel]].append(pairs[:, 0].astype(np.int64))
+                pos += 9 + length
+    return {t: np.sort(np.concatenate(v)) if v else np.zeros(0, np.int64) for t, v in times.items()}
+
+
+def messages(width, height):
+    """The published messages: per camera an rgb8 and a 32FC1 image, and a joint state."""
+    from sensor_msgs.msg import Image, JointState
+
+    frames = {}
+    for k, cam in enumerate(CAMERAS):
+        color = Image(height=height, width=width, encoding='rgb8', step=3 * width)
+        color.data = np.random.default_rng(k).integers(0, 255, size=height * width * 3, dtype=np.uint8).tobytes()
+        depth = Image(height=height, width=width, encoding='32FC1', step=4 * width)
+        depth.data = np.full(height * width, 0.8 + 0.01 * k, dtype=np.float32).tobytes()
+        frames[f'/{cam}/color'], frames[f'/{cam}/depth'] = color, depth
+    joints = JointState(name=JOINTS, position=[0.1] * 9, velocity=[0.0] * 9)
+    return frames, joints
+
+
+def run_one(width, height, duration, workdir, recorder_env, progress, keep):
+    import rclpy
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from sensor_msgs.msg import Image, JointState
+
+    from rlhf_msgs.msg import EpisodeEvent
+    from rlhf_recorder.bag import mcap_path, read_episode_metadata
+    from rlhf_recorder.catalog import Catalog
+
     data_dir = workdir / f'data_{width}x{height}'
-    topics = [f'/{c}/{k}' for c in CAMERAS for k in ('color', 'depth')] + ['/joint_states']
+    frames, joints = messages(width, height)
+    topics = [*frames, '/joint_states']
     context = rclpy.Context()
     rclpy.init(context=context)
     node = rclpy.create_node('recorder_bench_publisher', context=context)
@@ -74,110 +123,185 @@ def run_one(width, height, duration, workdir, console):
     log = open(workdir / f'recorder_{width}x{height}.log', 'wb')
     proc = subprocess.Popen([sys.executable, '-m', 'rlhf_recorder.recorder_node', '--ros-args',
                              '-p', f'data_dir:={data_dir}', '-p', f'topics:=[{",".join(topics)}]'],
-                            stdout=log, stderr=subprocess.STDOUT)
+                            stdout=log, stderr=subprocess.STDOUT, env=recorder_env)
+    published = dict.fromkeys(topics, 0)
     try:
         _wait(lambda: all(p.get_subscription_count() for p in (*pubs.values(), events)), 60, 'recorder subscriptions')
         time.sleep(1.0)
         episode_id = f'bench_{width}x{height}'
         events.publish(EpisodeEvent(event=EpisodeEvent.START, episode_id=episode_id, task='bench', is_sim=True))
-        time.sleep(0.5)
-        frames = {c: _images(width, height, i) for i, c in enumerate(CAMERAS)}
-        published = dict.fromkeys(topics, 0)
+        catalog_file = data_dir / 'catalog.sqlite'
+        # The episode is open once its catalog row exists: from then on every message counts.
+        _wait(lambda: catalog_file.exists() and Catalog(data_dir).list(status='recording'), 60, 'episode START')
         cpu0, t0 = _cpu_seconds(proc.pid), time.monotonic()
         next_cam, next_joint = t0, t0
-        with Progress(console=console, transient=True) as progress:
-            task = progress.add_task(f'{width}x{height}: publishing', total=duration)
-            while (now := time.monotonic()) < t0 + duration:
-                if now >= next_joint:
-                    pubs['/joint_states'].publish(JointState(name=JOINTS, position=[0.1] * 9, velocity=[0.0] * 9))
-                    published['/joint_states'] += 1
-                    next_joint += 1.0 / JOINT_HZ
-                if now >= next_cam:
-                    for cam, (color, depth) in frames.items():
-                        pubs[f'/{cam}/color'].publish(color)
-                        pubs[f'/{cam}/depth'].publish(depth)
-                        published[f'/{cam}/color'] += 1
-                        published[f'/{cam}/depth'] += 1
-                    next_cam += 1.0 / CAMERA_HZ
-                    progress.update(task, completed=now - t0)
-                time.sleep(max(0.0, min(next_cam, next_joint) - time.monotonic()))
-        time.sleep(1.0)  # let the last reliable samples arrive before the episode ends
+        task = progress.add_task(f'{width}x{height}: publishing', total=duration)
+        while (now := time.monotonic()) < t0 + duration:
+            if now >= next_joint:
+                pubs['/joint_states'].publish(joints)
+                published['/joint_states'] += 1
+                next_joint += 1.0 / JOINT_HZ
+            if now >= next_cam:
+                for topic, msg in frames.items():
+                    pubs[topic].publish(msg)
+                    published[topic] += 1
+                next_cam += 1.0 / CAMERA_HZ
+                progress.update(task, completed=now - t0)
+            time.sleep(max(0.0, min(next_cam, next_joint) - time.monotonic()))
+        progress.remove_task(task)
+        publish_s = time.monotonic() - t0
+        # End the episode once the recorder is idle (it has taken every sample that reached it), so that
+        # what the table counts as lost never reached it, also on a loaded machine.
+        _wait(lambda: _idle(proc.pid), 120, 'the recorder to take the last messages')
         events.publish(EpisodeEvent(event=EpisodeEvent.SUCCESS, episode_id=episode_id, task='bench', is_sim=True))
-        catalog_file = data_dir / 'catalog.sqlite'
-        _wait(lambda: catalog_file.exists() and Catalog(data_dir).list(status='complete'), 120, 'episode saved')
+        _wait(lambda: Catalog(data_dir).list(status='complete'), 600, 'episode saved')
         cpu = _cpu_seconds(proc.pid) - cpu0
         wall = time.monotonic() - t0
     finally:
         proc.terminate()
-        proc.wait(20)
+        proc.wait(60)
         node.destroy_node()
         rclpy.try_shutdown(context=context)
     record = Catalog(data_dir).get(episode_id)
     bag = Path(record.path)
-    times = stream_times(bag)
-    size = mcap_path(bag).stat().st_size
+    times = log_times(mcap_path(bag))
     rows = []
     for topic in topics:
         stamps = times.get(topic, np.zeros(0, dtype=np.int64))
+        period_ms = 1e3 / (JOINT_HZ if topic == '/joint_states' else CAMERA_HZ)
+        gaps = np.diff(stamps) / 1e6 if len(stamps) > 1 else np.zeros(0)
         rate = (len(stamps) - 1) / ((stamps[-1] - stamps[0]) / 1e9) if len(stamps) > 1 else 0.0
-        max_gap = float(np.max(np.diff(stamps)) / 1e6) if len(stamps) > 1 else 0.0
-        rows.append((topic, published[topic], len(stamps), published[topic] - len(stamps), rate, max_gap))
-    capacity = _writer_capacity(workdir / f'capacity_{width}x{height}', frames, topics)
-    return {'res': f'{width}x{height}', 'rows': rows, 'size_mb': size / 1e6, 'duration_s': record.duration_s,
-            'cpu_pct': 100.0 * cpu / wall, 'overflows': read_episode_metadata(bag).get('queue_overflows'),
-            'capacity_mb_s': capacity}
+        rows.append((topic, published[topic], len(stamps), published[topic] - len(stamps), rate,
+                     float(gaps.max()) if len(gaps) else 0.0, int((gaps > 3 * period_ms).sum())))
+    from rclpy.serialization import serialize_message
+    size = {t: len(serialize_message(m)) for t, m in frames.items()} | {'/joint_states': len(serialize_message(joints))}
+    published_mb = sum(published[t] * size[t] for t in topics) / 1e6
+    recorded_mb = sum(len(times.get(t, ())) * size[t] for t in topics) / 1e6
+    writers = writer_throughput(workdir / f'writers_{width}x{height}', frames, joints)
+    overflows = read_episode_metadata(bag).get('queue_overflows')
+    if not keep:
+        shutil.rmtree(data_dir, ignore_errors=True)  # 10 minutes at 640x480 is ~80 GB
+    return {'res': f'{width}x{height}', 'rows': rows, 'published_mb_s': published_mb / publish_s,
+            'recorded_mb_s': recorded_mb / publish_s, 'cpu_pct': 100.0 * cpu / wall, 'overflows': overflows,
+            **writers}
 
 
-def _writer_capacity(path, frames, topics, seconds=3.0):
-    """MB/s that EpisodeBagWriter sustains alone (no ROS), writing the same camera messages."""
+class RawWriter:
+    """The ``mcap`` library's writer, 1 MiB chunks, no compression: the baseline for EpisodeBagWriter."""
+
+    def __init__(self, stream, types: dict) -> None:
+        from mcap.writer import CompressionType, Writer
+
+        self.writer = Writer(stream, chunk_size=1024 * 1024, compression=CompressionType.NONE)
+        self.writer.start('ros2', 'recorder_bench')
+        schema = self.writer.register_schema('sensor_msgs/msg/Image', 'ros2msg', b'')
+        self.channels = {t: self.writer.register_channel(t, 'cdr', schema) for t in types}
+
+    def write(self, topic, data, stamp) -> None:
+        self.writer.add_message(self.channels[topic], stamp, data, stamp)
+
+    def finish(self) -> None:
+        self.writer.finish()
+
+
+def writer_throughput(directory: Path, frames, joints, seconds=3.0, rounds=3) -> dict:
+    """MB/s of EpisodeBagWriter and of the raw ``mcap`` writer on the same serialised messages (no ROS).
+
+    Both write 1 MiB chunks without compression, alternating ``rounds`` times; the best run of each counts
+    (the disk and the other jobs on the machine add noise, never speed).
+    """
     from rclpy.serialization import serialize_message
 
-    payloads = [(f'/{c}/{k}', serialize_message(m)) for c, pair in frames.items()
-                for k, m in zip(('color', 'depth'), pair)]
-    writer = EpisodeBagWriter(path, {t: 'sensor_msgs/msg/Image' for t in topics if t != '/joint_states'}, {})
-    written, t0, stamp = 0, time.perf_counter(), time.time_ns()
-    while time.perf_counter() - t0 < seconds:
-        for topic, data in payloads:
-            writer.write(topic, data, stamp)
-            written += len(data)
-        stamp += 33_333_333
-    writer.close('success')
-    return written / 1e6 / (time.perf_counter() - t0)
+    from rlhf_recorder.bag import EpisodeBagWriter
+
+    payloads = [(topic, serialize_message(msg)) for topic, msg in frames.items()]
+    per_camera_tick = len(payloads)
+    payloads.append(('/joint_states', serialize_message(joints)))
+    types = {t: 'sensor_msgs/msg/Image' for t in frames} | {'/joint_states': 'sensor_msgs/msg/JointState'}
+
+    def feed(write) -> float:
+        written, stamp, t0 = 0, time.time_ns(), time.perf_counter()
+        while time.perf_counter() - t0 < seconds:
+            for i, (topic, data) in enumerate(payloads):
+                repeat = 1 if i < per_camera_tick else 3   # ~100 Hz joint states beside 30 Hz cameras
+                for _ in range(repeat):
+                    write(topic, data, stamp)
+                    written += len(data)
+            stamp += 33_333_333
+        return written, time.perf_counter() - t0
+
+    best = {'episode_writer_mb_s': 0.0, 'mcap_writer_mb_s': 0.0}
+    for k in range(rounds):
+        ours = EpisodeBagWriter(directory / f'ours_{k}', types, {})
+        written, elapsed = feed(ours.write)
+        ours.close('success')
+        best['episode_writer_mb_s'] = max(best['episode_writer_mb_s'], written / 1e6 / elapsed)
+        with open(directory / f'raw_{k}.mcap', 'wb') as stream:
+            raw = RawWriter(stream, types)
+            written, elapsed = feed(raw.write)
+            raw.finish()
+        best['mcap_writer_mb_s'] = max(best['mcap_writer_mb_s'], written / 1e6 / elapsed)
+        shutil.rmtree(directory, ignore_errors=True)
+    return best
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--resolutions', nargs='+', default=['128x96', '320x240'])
-    parser.add_argument('--duration', type=float, default=20.0)
-    parser.add_argument('--keep', metavar='DIR', help='write the bags into DIR and keep them (default: a temporary '
-                        'directory, removed at the end)')
+    parser.add_argument('--duration', type=float, default=20.0, help='seconds of publishing per resolution')
+    parser.add_argument('--dds-profile', choices=['large_data', 'default'], default='large_data',
+                        help='Fast DDS profile of the publishing process (default: %(default)s)')
+    parser.add_argument('--keep', metavar='DIR', help='work in DIR and keep the bags and recorder logs (default: a '
+                        'temporary directory; bags are removed as soon as they are measured)')
     args = parser.parse_args()
-    console = Console(width=150)
+    recorder_env = dict(os.environ)   # the recorder runs as users run it
+    if args.dds_profile == 'large_data':
+        os.environ['FASTRTPS_DEFAULT_PROFILES_FILE'] = str(PROFILE)
+        os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'SYSTEM_DEFAULT'   # let the profile set the transports
+
+    from rich.console import Console
+    from rich.progress import Progress
+    from rich.table import Table
+
+    console = Console(width=160)
+    load_before = load_average()
     results = []
     with tempfile.TemporaryDirectory(prefix='recorder_bench_') as tmp:
         workdir = Path(args.keep or tmp)
         workdir.mkdir(parents=True, exist_ok=True)
         for res in args.resolutions:
             width, height = (int(v) for v in res.lower().split('x'))
-            results.append(run_one(width, height, args.duration, workdir, console))
+            need_gb = (2 * width * height * 7 * CAMERA_HZ) * args.duration * 1.1 / 1e9
+            free_gb = shutil.disk_usage(workdir).free / 1e9
+            if free_gb < need_gb:
+                raise SystemExit(f'{workdir}: {free_gb:.0f} GB free, {res} for {args.duration:g} s needs about '
+                                 f'{need_gb:.0f} GB (use --keep DIR on a larger disk, or a shorter --duration)')
+            with Progress(console=console, transient=True) as progress:
+                results.append(run_one(width, height, args.duration, workdir, recorder_env, progress, args.keep))
+    load_after = load_average()
     table = Table(title=f'recorder bench: 2 cameras RGB+depth at {CAMERA_HZ:g} Hz, joint states at {JOINT_HZ:g} Hz, '
-                        f'{args.duration:g} s')
-    for column in ('resolution', 'topic', 'published', 'recorded', 'lost', 'rate in bag Hz', 'max gap ms'):
+                        f'{args.duration:g} s, publisher DDS profile {args.dds_profile}')
+    for column in ('resolution', 'topic', 'published', 'recorded', 'lost', 'rate in bag Hz', 'max gap ms',
+                   'gaps > 3 periods'):
         table.add_column(column, justify='right')
     for r in results:
-        for topic, pub, rec, lost, rate, gap in r['rows']:
-            table.add_row(r['res'], topic, str(pub), str(rec), str(lost), f'{rate:.2f}', f'{gap:.1f}')
+        for topic, pub, rec, lost, rate, gap, long_gaps in r['rows']:
+            table.add_row(r['res'], topic, str(pub), str(rec), str(lost), f'{rate:.2f}', f'{gap:.1f}', str(long_gaps))
     console.print(table)
-    summary = Table(title='recorder process')
-    for column in ('resolution', 'bag MB', 'recorded MB/s', 'recorder CPU %', 'queue overflows',
-                   'writer capacity MB/s (offline)'):
+    summary = Table(title='throughput (MB/s of serialised messages; writers alone: same messages, no ROS, best of '
+                          '3 alternating runs)')
+    for column in ('resolution', 'published MB/s', 'recorded MB/s', 'recorder CPU %', 'queue overflows',
+                   'EpisodeBagWriter MB/s', 'raw mcap writer MB/s', 'ratio'):
         summary.add_column(column, justify='right')
     for r in results:
-        summary.add_row(r['res'], f'{r["size_mb"]:.1f}', f'{r["size_mb"] / max(r["duration_s"], 1e-9):.2f}',
-                        f'{r["cpu_pct"]:.0f}', str(r['overflows']), f'{r["capacity_mb_s"]:.0f}')
+        ratio = r['episode_writer_mb_s'] / max(r['mcap_writer_mb_s'], 1e-9)
+        summary.add_row(r['res'], f'{r["published_mb_s"]:.1f}', f'{r["recorded_mb_s"]:.1f}', f'{r["cpu_pct"]:.0f}',
+                        str(r['overflows']), f'{r["episode_writer_mb_s"]:.0f}', f'{r["mcap_writer_mb_s"]:.0f}',
+                        f'{100 * ratio:.0f} %')
     console.print(summary)
     total_lost = sum(row[3] for r in results for row in r['rows'])
-    console.print(f'total messages lost: {total_lost}')
+    console.print(f'total messages lost: {total_lost}; load average (1, 5, 15 min) before: {load_before}, '
+                  f'after: {load_after} on {os.cpu_count()} cores')
 
 
 if __name__ == '__main__':

@@ -34,6 +34,8 @@ export RMW_IMPLEMENTATION="${RMW_IMPLEMENTATION:-rmw_fastrtps_cpp}"
 export MUJOCO_GL="${MUJOCO_GL:-egl}"
 export PYOPENGL_PLATFORM="${PYOPENGL_PLATFORM:-$MUJOCO_GL}"
 export PYTHONUNBUFFERED=1
+# Spinning OpenMP threads (torch) starve each other and every other process on a busy machine (rlhf_training).
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 
 if [ -f "$RLHF_WS/install/local_setup.bash" ]; then
   # colcon's setup scripts read unset variables: relax `set -u` while sourcing them.

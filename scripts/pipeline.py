@@ -27,8 +27,6 @@ import subprocess
 import sys
 import time
 
-import yaml
-
 WS = Path(__file__).resolve().parents[1]
 SRC = WS / 'src'
 
@@ -204,15 +202,17 @@ class Pipeline:
 
 
 def load_settings(path, overrides):
-    with open(path) as f:
-        settings = yaml.safe_load(f)
-    for item in overrides:
-        key, sep, value = item.partition('=')
-        if not sep or key not in settings:
-            raise SystemExit(f'pipeline: --set {item!r}: expected key=value with a key of {path.name}: '
-                             f'{", ".join(settings)}')
-        value = yaml.safe_load(value)
-        settings[key] = {**settings[key], **value} if isinstance(settings[key], dict) else value
+    """pipeline.yaml (its keys are the settings) with ``--set key=value`` overrides; a mapping merges into one."""
+    from rlhf_common.settings import SettingsError, parse_override, read_mapping
+    try:
+        settings = read_mapping(path)
+        for item in overrides:
+            key, value = parse_override(item)
+            if key not in settings:
+                raise SettingsError(f'--set {item!r}: expected a key of {path.name}: {", ".join(settings)}')
+            settings[key] = {**settings[key], **value} if isinstance(settings[key], dict) else value
+    except SettingsError as err:
+        raise SystemExit(f'pipeline: {err}') from None
     return settings
 
 

@@ -14,7 +14,7 @@ setup(
         ('share/ament_index/resource_index/packages', ['resource/' + package_name]),
         ('share/' + package_name, ['package.xml']),
         ('share/' + package_name + '/launch', glob('launch/*.launch.py')),
-        ('share/' + package_name + '/config', glob('config/*.yaml')),
+        ('share/' + package_name + '/config', glob('config/*.yaml') + glob('config/*.xml')),
     ],
     install_requires=['setuptools'],
     extras_require={'test': ['pytest']},
@@ -29,7 +29,10 @@ setup(
     entry_points={
         'console_scripts': [
             'recorder = rlhf_recorder.recorder_node:main',
+            'live_view = rlhf_recorder.live_view_node:main',
             'episodes = rlhf_recorder.episodes_cli:main',
+            'lerobot_export = rlhf_recorder.lerobot_cli:export_main',
+            'lerobot_import = rlhf_recorder.lerobot_cli:import_main',
         ],
     },
 )

@@ -26,11 +26,19 @@ class RosProbe:
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
 
-    def spin_until(self, predicate, timeout=20.0):
-        """Spin until ``predicate()`` holds or ``timeout`` s pass; return its last value."""
+    def spin_until(self, predicate, timeout=20.0, every=None):
+        """Spin until ``predicate()`` holds or ``timeout`` s pass; return its last value.
+
+        ``every()``, when given, is called about every 33 ms meanwhile (a device streaming at 30 Hz). Wait for what
+        a test needs to see, with a generous timeout, rather than for a fixed time: that holds on a loaded machine.
+        """
         deadline = time.monotonic() + timeout
+        next_call = time.monotonic()
         while not predicate() and time.monotonic() < deadline:
-            self.executor.spin_once(timeout_sec=0.02)
+            if every is not None and time.monotonic() >= next_call:
+                every()
+                next_call += 1.0 / 30.0
+            self.executor.spin_once(timeout_sec=0.01 if every is not None else 0.02)
         return predicate()
 
     def spin_for(self, seconds, every=None):

@@ -18,6 +18,7 @@ from rlhf_common.graph import (
     resolve_arguments,
 )
 from rlhf_policy.contract import PolicyContract
+from rlhf_recorder.live_view import FOXGLOVE_ARGUMENT, live_view_specs
 
 ARGUMENTS = (
     GraphArgument('contract', '', 'path of the policy contract.yaml (the model file is resolved next to it)',
@@ -44,6 +45,7 @@ ARGUMENTS = (
                   kind='path'),
     GraphArgument('config', '', 'extra YAML parameter file for all nodes (ros__parameters per node name), '
                                 'e.g. robot topic remaps or safety limits for sim:=false', kind='path'),
+    FOXGLOVE_ARGUMENT,
 )
 
 
@@ -111,6 +113,7 @@ def deploy_graph(args, episodes_from_events=False):
         specs.append(NodeSpec('rlhf_recorder', 'recorder', 'recorder', parameter_files=list(extra), parameters={
             'data_dir': v['output_dir'], 'topics': recorded_topics(v), 'required_topics': observed_topics(v),
             'events_topic': topics.EPISODE_EVENTS, 'record_whole_run': not episodes_from_events}))
+    specs += live_view_specs(v['foxglove_port'], recorded_topics(v) + [topics.EPISODE_EVENTS], extra)
     return specs
 
 

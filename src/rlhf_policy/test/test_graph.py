@@ -63,3 +63,15 @@ def test_bad_arguments_are_named(contract_path, tmp_path):
         deploy_graph({'contract': contract_path, 'speed': '2'})
     with pytest.raises(ContractError, match='cannot read'):
         deploy_graph({'contract': str(tmp_path / 'nope.yaml')})
+
+
+def test_foxglove_port_adds_the_live_view_of_the_deployment(contract_path):
+    assert 'live_view' not in [s.name for s in deploy_graph({'contract': contract_path})]
+    specs = deploy_graph({'contract': contract_path, 'foxglove_port': '8765'})
+    view = specs[-1]
+    assert (view.package, view.executable, view.name) == ('rlhf_recorder', 'live_view', 'live_view')
+    assert view.parameters['port'] == 8765 and Path(view.parameter_files[0]).name == 'live_view.yaml'
+    relayed = set(view.parameters['topics'])
+    assert {'/policy/status', '/episode/events', '/wrist_camera/color', '/joint_states'} <= relayed
+    with pytest.raises(ValueError, match='argument foxglove_port'):
+        deploy_graph({'contract': contract_path, 'foxglove_port': '99999'})

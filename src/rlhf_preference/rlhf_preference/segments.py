@@ -201,9 +201,10 @@ def find_episodes(location, task=None):
 def cut_segments(episodes, segment_length_s=DEFAULT_SEGMENT_LENGTH_S, stride_s=None, source=None):
     """Cut every episode's covered span into back-to-back (or ``stride_s``-spaced) segments of ``segment_length_s``.
 
-    Segments start at the span's start (when every stream has data), then every ``stride_s``; a tail shorter than
-    the segment length is dropped, so every segment shows the same amount of robot time. ``source`` overrides the
-    episodes' own source label (e.g. ``'checkpoint_3'``).
+    Segments start on one grid for every episode, at multiples of ``stride_s`` since the episode start, from the first
+    one inside the covered span (so two attempts at a scene get segments over the same time spans, for
+    ``same_start`` pairing); a tail shorter than the segment length is dropped, so every segment shows the same
+    amount of robot time. ``source`` overrides the episodes' own source label (e.g. ``'checkpoint_3'``).
     """
     if not segment_length_s > 0:
         raise SegmentError(f'segment_length_s: expected > 0, got {segment_length_s}')
@@ -212,7 +213,7 @@ def cut_segments(episodes, segment_length_s=DEFAULT_SEGMENT_LENGTH_S, stride_s=N
         raise SegmentError(f'stride_s: expected > 0, got {stride_s}')
     segments = []
     for episode in episodes:
-        start = episode.start_s
+        start = math.ceil(episode.start_s / stride_s - 1e-9) * stride_s
         # a small tolerance so a 5.0 s episode yields two 2.5 s segments despite float rounding
         while start + segment_length_s <= episode.end_s + 1e-6:
             segments.append(Segment(episode.episode_id, episode.path, round(start, 6),

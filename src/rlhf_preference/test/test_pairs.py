@@ -45,8 +45,11 @@ def test_segments_start_when_every_stream_has_data(tmp_path):
     (episode,) = find_episodes(tmp_path)
     assert (episode.start_s, episode.end_s) == (pytest.approx(1.2), pytest.approx(5.0))
     segments = cut_segments([episode], 1.0, stride_s=0.5)
-    assert segments[0].start_s == pytest.approx(1.2) and segments[-1].end_s <= 5.0 + 1e-6
-    assert len(segments) == 6   # starting at 1.2, 1.7, ..., 3.7 (the next would end at 5.2)
+    # on the 0.5 s grid every episode shares (same-start pairs), from the first start inside the span
+    assert [s.start_s for s in segments] == pytest.approx([1.5, 2.0, 2.5, 3.0, 3.5, 4.0])
+    write_episode(tmp_path, 'later_camera', np.linspace(0.0, 1.0, 50), camera_from=14)
+    other = next(e for e in find_episodes(tmp_path) if e.episode_id == 'later_camera')
+    assert [s.start_s for s in cut_segments([other], 1.0, stride_s=0.5)] == [s.start_s for s in segments]
 
 
 def test_relative_locations_give_absolute_episode_paths(data_dir, monkeypatch):

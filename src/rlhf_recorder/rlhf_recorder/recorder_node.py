@@ -27,8 +27,6 @@ SIGINT / SIGTERM close the open episode (its bag gets its metadata.yaml, its cat
 from __future__ import annotations
 
 from datetime import datetime, timezone
-import functools
-import importlib
 import sys
 import time
 
@@ -39,6 +37,8 @@ from rlhf_common import topics as graph_topics
 from rlhf_common.node import declare_parameters, run_node
 from rlhf_msgs.msg import EpisodeEvent, RecorderStatus
 from rlhf_recorder import __version__
+from rlhf_recorder.bag import offered_qos
+from rlhf_recorder.raw_topics import subscribe_appeared
 from rlhf_recorder.recording import EpisodeRecorder
 
 DEFAULT_TOPICS = [graph_topics.JOINT_STATES, graph_topics.ARM_COMMANDS, graph_topics.GRIPPER_COMMANDS,
@@ -66,12 +66,6 @@ def silent_topics(required, last_received, now, timeout_s):
     return [t for t in required if now - last_received.get(t, float('-inf')) > timeout_s]
 
 
-def message_class(msgtype: str):
-    """The Python class of ``pkg/msg/Name``."""
-    package, kind, name = msgtype.split('/')
-    return getattr(importlib.import_module(f'{package}.{kind}'), name)
-
-
 class RecorderNode(Node):
     def __init__(self, **kwargs) -> None:
         super().__init__('recorder', **kwargs)
@@ -91,9 +85,9 @@ class RecorderNode(Node):
         if self.core.acquire_data_dir():
             self.core.recover_interrupted()
         self.types: dict[str, str] = {}        # subscribed topic -> type
+        self.qos: dict[str, list] = {}         # subscribed topic -> QoS profiles its publishers offered
         self.received: dict[str, int] = {}     # messages received per topic (all time, for diagnostics)
         self.last_received: dict[str, float] = {}   # topic -> monotonic time of its last message
-        self._raw_subscriptions = []
         events_qos = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST)
         self.create_subscription(EpisodeEvent, p['events_topic'], self._on_event, events_qos)
         # The last status stays available to late subscribers (teleop starting after the recorder).
@@ -114,27 +108,11 @@ class RecorderNode(Node):
                           reliability=ReliabilityPolicy.BEST_EFFORT if best_effort else ReliabilityPolicy.RELIABLE)
 
     def _discover(self) -> None:
-        missing = [t for t in self.wanted if t not in self.types]
-        if not missing:
-            return
-        graph = dict(self.get_topic_names_and_types())
-        for topic in missing:
-            types = graph.get(topic)
-            if not types:
-                continue
-            msgtype = types[0]
-            if len(types) > 1:
-                self.get_logger().warn(f'topic {topic} has several types {types}; recording {msgtype}')
-            try:
-                cls = message_class(msgtype)
-            except (ImportError, AttributeError, ValueError) as err:
-                self.get_logger().error(f'topic {topic}: cannot load message type {msgtype}: {err}')
-                continue
-            self._raw_subscriptions.append(self.create_subscription(
-                cls, topic, functools.partial(self._on_message, topic), self._qos_for(topic), raw=True))
-            self.types[topic] = msgtype
+        for topic in subscribe_appeared(self, self.wanted, self.types, self._on_message, self._qos_for):
+            msgtype = self.types[topic]
+            self.qos[topic] = [offered_qos(i.qos_profile) for i in self.get_publishers_info_by_topic(topic)]
             self.received[topic] = 0
-            self.core.add_topic(topic, msgtype)
+            self.core.add_topic(topic, msgtype, self.qos[topic])
             self.get_logger().info(f'subscribed to {topic} ({msgtype})')
 
     def _on_message(self, topic: str, data: bytes) -> None:
@@ -160,7 +138,7 @@ class RecorderNode(Node):
                     'is_sim': False, 'robot': '', 'note': '', **metadata}
         missing = [t for t in self.wanted if t not in self.types]
         try:
-            self.core.start(metadata, dict(self.types), missing)
+            self.core.start(metadata, dict(self.types), missing, self.qos)
         except ValueError as err:
             self.get_logger().error(f'START ignored: {err}')
             return

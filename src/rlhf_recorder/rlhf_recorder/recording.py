@@ -85,17 +85,22 @@ class EpisodeRecorder:
         """Episode id being recorded, or None."""
         return self._recording_id
 
-    def start(self, metadata: dict, topics: dict[str, str], missing_topics: list[str] = ()) -> None:
-        """Begin an episode. ``metadata`` needs ``episode_id``; ``topics`` are those whose type is known now."""
+    def start(self, metadata: dict, topics: dict[str, str], missing_topics: list[str] = (),
+              qos: dict[str, list] | None = None) -> None:
+        """Begin an episode.
+
+        ``metadata`` needs ``episode_id``; ``topics`` are those whose type is known now, ``qos`` the profiles
+        their publishers offer (:func:`rlhf_recorder.bag.offered_qos`).
+        """
         episode_id = safe_episode_id(str(metadata.get('episode_id', '')))
         with self._lock:
             self._recording_id = episode_id
-        self._put(('start', dict(metadata), dict(topics), list(missing_topics), time.time_ns()))
+        self._put(('start', dict(metadata), dict(topics), list(missing_topics), time.time_ns(), dict(qos or {})))
 
-    def add_topic(self, topic: str, msgtype: str) -> None:
+    def add_topic(self, topic: str, msgtype: str, qos: list = ()) -> None:
         """A configured topic appeared in the graph; it is added to the current bag (and to the next ones)."""
         if self._recording_id is not None:
-            self._put(('topic', topic, msgtype))
+            self._put(('topic', topic, msgtype, list(qos)))
 
     def message(self, topic: str, data: bytes, log_time_ns: int) -> bool:
         """Queue one serialised message for the current episode; False (ignored) between episodes."""
@@ -242,7 +247,7 @@ class EpisodeRecorder:
         elif kind == 'barrier':
             item[1].set()
 
-    def _start(self, metadata: dict, topics: dict, missing: list, start_ns: int) -> None:
+    def _start(self, metadata: dict, topics: dict, missing: list, start_ns: int, qos: dict) -> None:
         if self._active is not None:
             self.log.warn(f'START of {metadata["episode_id"]} while {self._active.episode_id} is open: '
                           'closing that one as incomplete')
@@ -269,7 +274,7 @@ class EpisodeRecorder:
             catalog.add(EpisodeRecord(**_record_fields(meta), path=str(path), status='recording',
                                       outcome='incomplete'))
         try:
-            active.writer = EpisodeBagWriter(path, topics, meta, chunk_interval_s=self.chunk_interval_s)
+            active.writer = EpisodeBagWriter(path, topics, meta, chunk_interval_s=self.chunk_interval_s, qos=qos)
         except OSError as err:
             self._fail(active, f'cannot create bag {path}: {err}')
             return
@@ -287,13 +292,13 @@ class EpisodeRecorder:
                 return
             self._unmarked.pop(0)
 
-    def _add_topic(self, topic: str, msgtype: str) -> None:
+    def _add_topic(self, topic: str, msgtype: str, qos: list) -> None:
         active = self._active
         if active is None or topic in active.topics:
             return
         active.topics[topic] = msgtype
         if active.writer is not None and not active.failed:
-            active.writer.add_topic(topic, msgtype)
+            active.writer.add_topic(topic, msgtype, qos)
             self.log.info(f'episode {active.episode_id}: topic {topic} ({msgtype}) appeared, now recorded')
 
     def _write(self, topic: str, data: bytes, log_time_ns: int) -> None:

@@ -1,5 +1,8 @@
 # Copyright 2026 RLHF Robotics contributors. Apache-2.0.
-"""Shared test helpers: ROS messages built and CDR-serialised with rosbags (no ROS needed)."""
+"""Shared test helpers: ROS messages built and CDR-serialised with rosbags (no ROS needed); nodes spun over DDS."""
+
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -57,3 +60,46 @@ class Messages:
 @pytest.fixture(scope='session')
 def msgs():
     return Messages()
+
+
+def wait_for(predicate, timeout=15.0, what='condition'):
+    """Poll ``predicate`` until it holds; fail naming ``what`` after ``timeout`` s (a bound, never an assertion)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f'timed out after {timeout} s waiting for {what}')
+
+
+@pytest.fixture
+def context():
+    """An rclpy context of its own (imported here: the bag and reader tests need no ROS)."""
+    import rclpy
+
+    ctx = rclpy.Context()
+    rclpy.init(context=ctx)
+    yield ctx
+    rclpy.try_shutdown(context=ctx)
+
+
+@pytest.fixture
+def spinning(context):
+    """add(node): spin the node in a background executor until the test ends."""
+    from rclpy.executors import SingleThreadedExecutor
+
+    executor = SingleThreadedExecutor(context=context)
+    thread = threading.Thread(target=executor.spin, daemon=True)
+    nodes = []
+
+    def add(node):
+        nodes.append(node)
+        executor.add_node(node)
+        if not thread.is_alive():
+            thread.start()
+        return node
+
+    yield add
+    executor.shutdown()
+    for node in nodes:
+        node.destroy_node()

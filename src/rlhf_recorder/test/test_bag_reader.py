@@ -9,7 +9,15 @@ import numpy as np
 import pytest
 import yaml
 
-from rlhf_recorder.bag import EpisodeBagWriter, mcap_path, read_episode_metadata, recover_bag
+from rlhf_recorder.bag import (
+    EpisodeBagWriter,
+    mcap_path,
+    metadata_version,
+    offered_qos,
+    read_episode_metadata,
+    recover_bag,
+    running_distro,
+)
 from rlhf_recorder.reader import (
     EpisodeReadError,
     camera_names,
@@ -81,7 +89,7 @@ def test_bag_layout_and_metadata_are_rosbag2_compatible(msgs, tmp_path):
     assert sorted(p.name for p in path.iterdir()) == ['ep_0001_0.mcap', 'metadata.yaml']
     info = yaml.safe_load((path / 'metadata.yaml').read_text())['rosbag2_bagfile_information']
     assert info['storage_identifier'] == 'mcap'
-    assert info['version'] == 8
+    assert info['version'] == metadata_version(running_distro())
     assert info['relative_file_paths'] == ['ep_0001_0.mcap']
     counts = {t['topic_metadata']['name']: t['message_count'] for t in info['topics_with_message_count']}
     assert counts['/scene_camera/color'] == len(CAMERA_MS)
@@ -109,6 +117,59 @@ def test_bag_layout_and_metadata_are_rosbag2_compatible(msgs, tmp_path):
     assert [m.progress for m in decoded['/rlhf_sim/task_state']] == [0.0, 0.25, 0.5]
     assert [m.position[0] for m in decoded['/joint_states']] == [float(i) for i in range(len(JOINT_MS))]
     assert decoded['/scene_camera/color'][3].encoding == 'rgb8'
+
+
+class _Duration:
+    def __init__(self, nanoseconds):
+        self.nanoseconds = nanoseconds
+
+
+class _Profile:
+    """What rclpy's get_publishers_info_by_topic reports for a sensor-data publisher (rmw's numbers)."""
+
+    history, depth, reliability, durability, liveliness = 3, 0, 2, 2, 1   # unknown, 0, best effort, volatile, auto
+    deadline = lifespan = liveliness_lease_duration = _Duration(2**63 - 1)
+    avoid_ros_namespace_conventions = False
+
+
+@pytest.mark.parametrize('distro, version', [('jazzy', 9), ('humble', 8)])
+def test_metadata_names_the_distro_and_the_offered_qos_as_rosbag2_writes_them(msgs, tmp_path, monkeypatch,
+                                                                             distro, version):
+    monkeypatch.setenv('ROS_DISTRO', distro)
+    path = tmp_path / 'ep_qos'
+    writer = EpisodeBagWriter(path, {'/scene_camera/color': 'sensor_msgs/msg/Image'}, {'start_time_ns': T0},
+                              qos={'/scene_camera/color': [offered_qos(_Profile())]})
+    writer.add_topic('/joint_states', 'sensor_msgs/msg/JointState')   # no publisher known: no profile
+    writer.write('/scene_camera/color', msgs.image(np.zeros((2, 2, 3), np.uint8), 'rgb8'), T0)
+    writer.close('success')
+    info = yaml.safe_load((path / 'metadata.yaml').read_text())['rosbag2_bagfile_information']
+    assert info['version'] == version and info['ros_distro'] == distro
+    topics = {t['topic_metadata']['name']: t['topic_metadata'] for t in info['topics_with_message_count']}
+    infinite = {'sec': 9223372036, 'nsec': 854775807}
+    if version == 9:   # Jazzy: a YAML list, policies as rmw's words
+        assert topics['/scene_camera/color']['offered_qos_profiles'] == [{
+            'history': 'unknown', 'depth': 0, 'reliability': 'best_effort', 'durability': 'volatile',
+            'deadline': infinite, 'lifespan': infinite, 'liveliness': 'automatic',
+            'liveliness_lease_duration': infinite, 'avoid_ros_namespace_conventions': False}]
+        assert topics['/joint_states']['offered_qos_profiles'] == []
+    else:              # Humble reads one YAML string with rmw's numbers
+        assert yaml.safe_load(topics['/scene_camera/color']['offered_qos_profiles']) == [{
+            'history': 3, 'depth': 0, 'reliability': 2, 'durability': 2, 'deadline': infinite,
+            'lifespan': infinite, 'liveliness': 1, 'liveliness_lease_duration': infinite,
+            'avoid_ros_namespace_conventions': False}]
+        assert topics['/joint_states']['offered_qos_profiles'] == ''
+    assert topics['/scene_camera/color']['type_description_hash'].startswith('RIHS01_')
+    # The copy inside the MCAP file (as rosbag2's MCAP storage keeps one) says the same.
+    with open(mcap_path(path), 'rb') as stream:
+        embedded = make_reader(stream).iter_metadata()
+        inner = yaml.safe_load(next(m for m in embedded if m.name == 'rosbag2').metadata['serialized_metadata'])
+    assert inner['ros_distro'] == distro and inner['version'] == version
+    # A recovered bag keeps the profiles its channels carried.
+    (path / 'metadata.yaml').unlink()
+    recover_bag(path)
+    recovered = yaml.safe_load((path / 'metadata.yaml').read_text())['rosbag2_bagfile_information']
+    again = {t['topic_metadata']['name']: t['topic_metadata'] for t in recovered['topics_with_message_count']}
+    assert again['/scene_camera/color']['offered_qos_profiles'] == topics['/scene_camera/color']['offered_qos_profiles']
 
 
 def test_alignment_rule_on_known_timestamps(bag):

@@ -11,3 +11,8 @@ CONFIG = Path(__file__).resolve().parents[1] / 'config' / 'recorder.yaml'
 
 def test_config_matches_node_defaults():
     assert check_parameter_file(CONFIG, 'recorder', PARAMETERS) == []
+
+
+def test_live_view_config_matches_node_defaults():
+    from rlhf_recorder.live_view_node import PARAMETERS as LIVE_VIEW
+    assert check_parameter_file(CONFIG.parent / 'live_view.yaml', 'live_view', LIVE_VIEW) == []

@@ -7,20 +7,20 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 
+from conftest import wait_for
 import numpy as np
-import pytest
 import rclpy
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Float64MultiArray
+import yaml
 
 from rlhf_msgs.msg import EpisodeEvent
 from rlhf_recorder import __version__
+from rlhf_recorder.bag import metadata_version
 from rlhf_recorder.catalog import Catalog
 from rlhf_recorder.reader import episode_info, read_episode, read_messages
 
@@ -29,13 +29,15 @@ TOPICS = ['/joint_states', '/arm_controller/commands', '/scene_camera/color', '/
 RELIABLE = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
 
 
-def wait_for(predicate, timeout=15.0, what='condition'):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f'timed out after {timeout} s waiting for {what}')
+def qos_in_words(value):
+    """offered_qos_profiles of either metadata version as version 9 writes them (policies as rmw's words)."""
+    if not isinstance(value, str):
+        return value
+    words = {'history': ['system_default', 'keep_last', 'keep_all', 'unknown'],
+             'reliability': ['system_default', 'reliable', 'best_effort'],
+             'durability': ['system_default', 'transient_local', 'volatile'],
+             'liveliness': ['system_default', 'automatic', 'manual_by_node', 'manual_by_topic']}
+    return [{k: words[k][v] if k in words else v for k, v in profile.items()} for profile in yaml.safe_load(value)]
 
 
 class Publishers:
@@ -65,33 +67,6 @@ class Publishers:
     def image(self, i):
         data = np.full((6, 8, 3), i % 256, dtype=np.uint8)
         self.color.publish(Image(height=6, width=8, encoding='rgb8', step=24, data=data.tobytes()))
-
-
-@pytest.fixture
-def context():
-    ctx = rclpy.Context()
-    rclpy.init(context=ctx)
-    yield ctx
-    rclpy.try_shutdown(context=ctx)
-
-
-@pytest.fixture
-def spinning(context):
-    executor = SingleThreadedExecutor(context=context)
-    thread = threading.Thread(target=executor.spin, daemon=True)
-    nodes = []
-
-    def add(node):
-        nodes.append(node)
-        executor.add_node(node)
-        if not thread.is_alive():
-            thread.start()
-        return node
-
-    yield add
-    executor.shutdown()
-    for node in nodes:
-        node.destroy_node()
 
 
 def test_episode_recorded_in_process_and_discard_leaves_nothing(context, spinning, tmp_path):
@@ -132,6 +107,19 @@ def test_episode_recorded_in_process_and_discard_leaves_nothing(context, spinnin
                                      '/late/commands': 3}
     bag = Path(record.path)
     assert bag == tmp_path / 'episodes' / 'ep_ok'
+    # metadata.yaml as rosbag2 of this distribution writes it: its name, and the QoS the publishers offered
+    # (as DDS discovery reports them: history is not advertised, so rosbag2 too records 'unknown', depth 0).
+    bag_info = yaml.safe_load((bag / 'metadata.yaml').read_text())['rosbag2_bagfile_information']
+    assert bag_info['ros_distro'] == os.environ['ROS_DISTRO']
+    assert bag_info['version'] == metadata_version(os.environ['ROS_DISTRO'])
+    offered = {t['topic_metadata']['name']: qos_in_words(t['topic_metadata']['offered_qos_profiles'])
+               for t in bag_info['topics_with_message_count']}
+    assert offered['/joint_states'] == [{
+        'history': 'unknown', 'depth': 0, 'reliability': 'reliable', 'durability': 'volatile',
+        'deadline': {'sec': 9223372036, 'nsec': 854775807}, 'lifespan': {'sec': 9223372036, 'nsec': 854775807},
+        'liveliness': 'automatic', 'liveliness_lease_duration': {'sec': 9223372036, 'nsec': 854775807},
+        'avoid_ros_namespace_conventions': False}]
+    assert len(offered['/late/commands']) == 1 and offered['/late/commands'][0]['reliability'] == 'reliable'
     info = episode_info(bag)
     assert info['counts'] == record.message_counts
     assert info['metadata']['missing_topics'] == ['/never/published']

@@ -17,6 +17,7 @@ from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo, Image, JointState
 from std_msgs.msg import Float64MultiArray
 
+from rlhf_common import topics
 from rlhf_common.node import declare_parameters, run_node
 from rlhf_common.robot import JOINT_NAMES
 from rlhf_msgs.msg import TaskState as TaskStateMsg
@@ -41,11 +42,11 @@ PARAMETERS = {
     'camera_rate': 30.0,
     'render_depth': True,
     'publish_clock': False,
-    'arm_command_topic': '/arm_controller/commands',
-    'gripper_command_topic': '/gripper_controller/commands',
-    'joint_states_topic': '/joint_states',
-    'task_state_topic': '/rlhf_sim/task_state',
-    'reset_service': '/rlhf_sim/reset',
+    'arm_command_topic': topics.ARM_COMMANDS,
+    'gripper_command_topic': topics.GRIPPER_COMMANDS,
+    'joint_states_topic': topics.JOINT_STATES,
+    'task_state_topic': topics.TASK_STATE,
+    'reset_service': topics.SIM_RESET,
     'status_period_s': 10.0,         # 0: no periodic real-time-factor log line
 }
 

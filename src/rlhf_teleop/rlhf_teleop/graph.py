@@ -22,6 +22,7 @@ from rlhf_common.graph import (
     package_defaults,
     resolve_arguments,
 )
+from rlhf_recorder.live_view import FOXGLOVE_ARGUMENT, live_view_specs
 
 ARGUMENTS = (
     GraphArgument('sim', 'true', 'true: start the MuJoCo simulator; false: use the robot\'s own ros2_control '
@@ -57,6 +58,7 @@ ARGUMENTS = (
                                 'e.g. robot topic names for sim:=false', kind='path'),
     GraphArgument('start_driver', 'false', 'true: also start the device driver (spacenav_node or joy_node)',
                   kind='bool'),
+    FOXGLOVE_ARGUMENT,
 )
 DEVICE_DRIVERS = {'spacemouse': ('spacenav', 'spacenav_node', 'spacenav'), 'gamepad': ('joy', 'joy_node', 'joy')}
 
@@ -123,6 +125,7 @@ def collect_graph(args: dict) -> list:
                            'events_topic': topics.EPISODE_EVENTS}
     specs.append(NodeSpec('rlhf_recorder', 'recorder', 'recorder', parameters=recorder_parameters,
                           parameter_files=package_defaults('rlhf_recorder', 'recorder.yaml') + extra_files))
+    specs += live_view_specs(v['foxglove_port'], recorded + [topics.EPISODE_EVENTS], extra_files)
     return specs
 
 

@@ -83,13 +83,19 @@ def start_in_one_process_group(specs, directory):
     """The nodes as ``ros2 launch`` runs them: child processes in one process group (what a terminal signals)."""
     from rlhf_common.supervisor import node_command
     procs = {}
-    for spec in specs:
-        log = open(directory / f'{spec.name}.log', 'w')
-        group = next(iter(procs.values())).pid if procs else None
-        # a new group (the first node's) in this session, as launch's children share launch's group
-        procs[spec.name] = subprocess.Popen(node_command(spec, str(directory)), stdout=log, stderr=subprocess.STDOUT,
-                                            preexec_fn=lambda g=group or 0: os.setpgid(0, g))
-        log.close()
+    try:
+        for spec in specs:
+            log = open(directory / f'{spec.name}.log', 'w')
+            group = next(iter(procs.values())).pid if procs else None
+            # a new group (the first node's) in this session, as launch's children share launch's group
+            procs[spec.name] = subprocess.Popen(node_command(spec, str(directory)), stdout=log,
+                                                stderr=subprocess.STDOUT,
+                                                preexec_fn=lambda g=group or 0: os.setpgid(0, g))
+            log.close()
+    except BaseException:
+        for proc in procs.values():
+            proc.kill()
+        raise
     return procs
 
 

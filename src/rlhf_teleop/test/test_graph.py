@@ -119,8 +119,22 @@ def test_missing_driver_package_fails_before_any_node_starts(monkeypatch, tmp_pa
 
 
 def test_recorder_waits_for_the_observations_not_the_commands(tmp_path):
-    recorder = collect_graph({'output_dir': str(tmp_path), 'cameras': 'scene_camera'})[-1]
+    recorder = next(s for s in collect_graph({'output_dir': str(tmp_path), 'cameras': 'scene_camera'})
+                    if s.name == 'recorder')
     required = recorder.parameters['required_topics']
     assert required == ['/joint_states', '/scene_camera/color', '/scene_camera/depth', '/scene_camera/camera_info',
                         '/rlhf_sim/task_state']
     assert set(required) < set(recorder.parameters['topics'])
+
+
+def test_foxglove_port_adds_the_live_view_of_the_collection(tmp_path):
+    assert 'live_view' not in [s.name for s in collect_graph({'output_dir': str(tmp_path)})]
+    specs = collect_graph({'output_dir': str(tmp_path), 'foxglove_port': '8765', 'cameras': 'front'})
+    view = specs[-1]
+    assert (view.package, view.executable, view.name) == ('rlhf_recorder', 'live_view', 'live_view')
+    assert view.parameters['port'] == 8765 and Path(view.parameter_files[0]).name == 'live_view.yaml'
+    relayed = set(view.parameters['topics'])
+    assert {'/joint_states', '/front/color', '/rlhf_sim/task_state', '/episode/events'} <= relayed
+    for bad in ('http', '0', '70000'):
+        with pytest.raises(ValueError, match='argument foxglove_port'):
+            collect_graph({'foxglove_port': bad})

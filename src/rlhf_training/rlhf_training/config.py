@@ -2,18 +2,14 @@
 """Training configuration: one dataclass per algorithm, loaded from YAML plus `key=value` overrides.
 
 Every field has a documented default (also in config/<algorithm>.yaml). Unknown keys and values of the wrong
-type are errors that name the key and list the valid ones, raised before any data is read.
+type are errors that name the key and list the valid ones, raised before any data is read (the workspace's one
+settings loader, ``rlhf_common.settings``).
 """
 
-from dataclasses import asdict, dataclass, field, fields
-from pathlib import Path
-import typing
+from dataclasses import asdict, dataclass, field
 
-import yaml
-
-
-class ConfigError(ValueError):
-    """A configuration file or override that cannot be used (names the file and the key)."""
+from rlhf_common.settings import SettingsError as ConfigError
+from rlhf_common.settings import make_settings, parse_override, settings_values  # noqa: F401 (parse_override: API)
 
 
 @dataclass
@@ -110,23 +106,6 @@ def register_config(algorithm: str, config_class: type) -> None:
     CONFIGS[algorithm] = config_class
 
 
-def _check_type(name, value, annotation, where):
-    origin = typing.get_origin(annotation) or annotation
-    if origin is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if origin is list and isinstance(value, tuple):
-        value = list(value)
-    if origin is float and isinstance(value, str):
-        try:
-            return float(value)  # YAML reads 1e-4 (no dot) as a string
-        except ValueError:
-            pass
-    ok = isinstance(value, origin) and not (origin is int and isinstance(value, bool))
-    if not ok:
-        raise ConfigError(f'{where}: {name} must be {getattr(origin, "__name__", origin)}, got {value!r}')
-    return value
-
-
 def make_config(values: dict, where: str = 'config', config_class: type | None = None) -> TrainConfig:
     """Build the config dataclass of values['algorithm'] from a dict, checking keys and types."""
     if config_class is None:
@@ -134,42 +113,15 @@ def make_config(values: dict, where: str = 'config', config_class: type | None =
         if algorithm not in CONFIGS:
             raise ConfigError(f'{where}: algorithm must be one of {sorted(CONFIGS)}, got {algorithm!r}')
         config_class = CONFIGS[algorithm]
-    hints = typing.get_type_hints(config_class)
-    valid = [f.name for f in fields(config_class)]
-    checked = {}
-    for key, value in values.items():
-        if key not in hints:
-            raise ConfigError(f'{where}: unknown key {key!r} for algorithm {config_class().algorithm!r}; '
-                              f'valid keys: {", ".join(valid)}')
-        checked[key] = _check_type(key, value, hints[key], where)
-    return config_class(**checked)
+    try:
+        return make_settings(config_class, values, where)
+    except ConfigError as err:
+        raise ConfigError(f'{err} (algorithm {config_class().algorithm!r})') from None
 
 
-def parse_override(text: str) -> tuple[str, object]:
-    if '=' not in text:
-        raise ConfigError(f'override {text!r} is not key=value')
-    key, raw = text.split('=', 1)
-    return key.strip(), yaml.safe_load(raw) if raw.strip() else ''
-
-
-def load_config(path: str | Path | None = None, overrides: list[str] | tuple = (), **values) -> TrainConfig:
+def load_config(path=None, overrides=(), **values) -> TrainConfig:
     """Read a YAML config, apply `key=value` overrides (values parsed as YAML) and keyword values."""
-    data = {}
-    where = 'config'
-    if path is not None:
-        where = str(path)
-        try:
-            data = yaml.safe_load(Path(path).read_text()) or {}
-        except FileNotFoundError as err:
-            raise ConfigError(f'config file {path} does not exist') from err
-        except yaml.YAMLError as err:
-            raise ConfigError(f'{path}: not valid YAML: {err}') from err
-        if not isinstance(data, dict):
-            raise ConfigError(f'{path}: expected a mapping of key: value, got {type(data).__name__}')
-    for item in overrides:
-        key, value = parse_override(item)
-        data[key] = value
-    data.update(values)
+    data, where = settings_values(path, overrides, **values)
     return make_config(data, where)
 
 
