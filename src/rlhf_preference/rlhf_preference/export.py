@@ -45,7 +45,6 @@ default threshold is 0: two annotators who disagree give a soft label of 0.5 rat
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 import json
@@ -55,8 +54,9 @@ from pathlib import Path
 import sys
 
 from rlhf_preference.aggregate import RATING_PAIRS, collect_units
-from rlhf_preference.config import load_config
-from rlhf_preference.segments import Segment, SegmentError, episode_exists
+from rlhf_preference.cli import parser_with_config
+from rlhf_preference.jsonfile import read_json
+from rlhf_preference.segments import Segment, SegmentError, segment_pair
 from rlhf_preference.stats import krippendorff_alpha_nominal
 
 FORMAT = 'rlhf_preference.preferences'
@@ -158,19 +158,15 @@ def _number(path, where, value, low=0.0, high=1.0):
     return float(value)
 
 
-def load_preferences(path, check_episodes=True, include_excluded=False) -> list[PreferenceRecord]:
-    """Read a preference file written by :func:`export_preferences`.
+def _count(path, where, value, low):
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise PreferenceFileError(f'{path}: {where}: expected an integer >= {low}, got {value!r}')
+    return value
 
-    Raises :class:`PreferenceFileError` naming the file and field for malformed content, an unknown
-    version, or (with ``check_episodes``) a segment whose episode bag does not exist.
-    """
-    path = Path(path)
-    try:
-        document = json.loads(path.read_text(encoding='utf-8'))
-    except FileNotFoundError:
-        raise PreferenceFileError(f'{path}: no such file') from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise PreferenceFileError(f'{path}: not valid JSON ({err})') from None
+
+def _raw_records(path) -> list:
+    """The ``records`` list of a preference file, once its format and version are the ones this reader knows."""
+    document = read_json(path, PreferenceFileError)
     if not isinstance(document, dict):
         raise PreferenceFileError(f'{path}: expected a JSON object at the top level')
     if document.get('format') != FORMAT:
@@ -180,57 +176,53 @@ def load_preferences(path, check_episodes=True, include_excluded=False) -> list[
     raw = document.get('records')
     if not isinstance(raw, list):
         raise PreferenceFileError(f'{path}: records: expected a list, got {type(raw).__name__}')
-    records = []
-    for i, item in enumerate(raw):
-        where = f'records[{i}]'
-        if not isinstance(item, dict):
-            raise PreferenceFileError(f'{path}: {where}: expected an object')
-        pair_id = item.get('pair_id')
-        if not isinstance(pair_id, str) or not pair_id:
-            raise PreferenceFileError(f'{path}: {where}.pair_id: expected a non-empty string, got {pair_id!r}')
-        segments = []
-        for name in ('segment_a', 'segment_b'):
-            try:
-                segment = Segment.from_dict(item.get(name), f'{where}.{name}', base_dir=path.parent)
-            except SegmentError as err:
-                raise PreferenceFileError(f'{path}: {err}') from None
-            if check_episodes and not episode_exists(segment.episode_path):
-                raise PreferenceFileError(f'{path}: {where}.{name}.episode_path: episode {segment.episode_id!r} '
-                                          f'not found at {segment.episode_path} (no metadata.yaml)')
-            segments.append(segment)
-        label = _number(path, f'{where}.label', item.get('label'))
-        count = item.get('num_annotations')
-        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-            raise PreferenceFileError(f'{path}: {where}.num_annotations: expected an integer >= 1, got {count!r}')
-        agreement = _number(path, f'{where}.agreement', item.get('agreement'))
-        included = item.get('included', True)
-        if not isinstance(included, bool):
-            raise PreferenceFileError(f'{path}: {where}.included: expected true or false, got {included!r}')
-        votes = item.get('votes', {})
-        if not isinstance(votes, dict):
-            raise PreferenceFileError(f'{path}: {where}.votes: expected an object, got {votes!r}')
-        cant_tell = item.get('cant_tell', 0)
-        if isinstance(cant_tell, bool) or not isinstance(cant_tell, int) or cant_tell < 0:
-            raise PreferenceFileError(f'{path}: {where}.cant_tell: expected an integer >= 0, got {cant_tell!r}')
-        annotations = item.get('annotations', [])
-        if not isinstance(annotations, list) or not all(isinstance(a, dict) for a in annotations):
-            raise PreferenceFileError(f'{path}: {where}.annotations: expected a list of objects')
-        if included or include_excluded:
-            records.append(PreferenceRecord(pair_id, segments[0], segments[1], label, count, agreement,
-                                            task=str(item.get('task', segments[0].task)),
-                                            origin=str(item.get('origin', 'pairwise')), votes=votes,
-                                            included=included, cant_tell=cant_tell, annotations=tuple(annotations)))
-    return records
+    return raw
 
 
-def main(args=None):
-    from rlhf_preference.store import LabelStore, StoreError, StoreUnavailable, is_postgres
+def _record(path, where, item, check_episodes) -> PreferenceRecord:
+    """One checked record of a preference file; ``where`` names it in errors (``records[3]``)."""
+    if not isinstance(item, dict):
+        raise PreferenceFileError(f'{path}: {where}: expected an object')
+    pair_id = item.get('pair_id')
+    if not isinstance(pair_id, str) or not pair_id:
+        raise PreferenceFileError(f'{path}: {where}.pair_id: expected a non-empty string, got {pair_id!r}')
+    try:
+        segment_a, segment_b = segment_pair(item, where, path.parent, check_episodes)
+    except SegmentError as err:
+        raise PreferenceFileError(f'{path}: {err}') from None
+    label = _number(path, f'{where}.label', item.get('label'))
+    count = _count(path, f'{where}.num_annotations', item.get('num_annotations'), 1)
+    agreement = _number(path, f'{where}.agreement', item.get('agreement'))
+    included = item.get('included', True)
+    if not isinstance(included, bool):
+        raise PreferenceFileError(f'{path}: {where}.included: expected true or false, got {included!r}')
+    votes = item.get('votes', {})
+    if not isinstance(votes, dict):
+        raise PreferenceFileError(f'{path}: {where}.votes: expected an object, got {votes!r}')
+    cant_tell = _count(path, f'{where}.cant_tell', item.get('cant_tell', 0), 0)
+    annotations = item.get('annotations', [])
+    if not isinstance(annotations, list) or not all(isinstance(a, dict) for a in annotations):
+        raise PreferenceFileError(f'{path}: {where}.annotations: expected a list of objects')
+    return PreferenceRecord(pair_id, segment_a, segment_b, label, count, agreement,
+                            task=str(item.get('task', segment_a.task)), origin=str(item.get('origin', 'pairwise')),
+                            votes=votes, included=included, cant_tell=cant_tell, annotations=tuple(annotations))
 
-    pre = argparse.ArgumentParser(add_help=False)
-    pre.add_argument('--config')
-    config = load_config(pre.parse_known_args(args)[0].config)
-    parser = argparse.ArgumentParser(description='Export the preference dataset from a label database.')
-    parser.add_argument('--config', help='YAML settings (see config/preference.yaml)')
+
+def load_preferences(path, check_episodes=True, include_excluded=False) -> list[PreferenceRecord]:
+    """Read a preference file written by :func:`export_preferences`.
+
+    Raises :class:`PreferenceFileError` naming the file and field for malformed content, an unknown
+    version, or (with ``check_episodes``) a segment whose episode bag does not exist.
+    """
+    path = Path(path)
+    records = [_record(path, f'records[{i}]', item, check_episodes) for i, item in enumerate(_raw_records(path))]
+    return [record for record in records if record.included or include_excluded]
+
+
+def export_options(args=None):
+    from rlhf_preference.store import is_postgres
+
+    parser, config = parser_with_config('Export the preference dataset from a label database.', args)
     parser.add_argument('--db', required=True, help='label database written by the server (SQLite file or '
                                                     'postgresql:// URL)')
     parser.add_argument('--output', required=True, help='preference file to write (JSON)')
@@ -245,6 +237,13 @@ def main(args=None):
     opts = parser.parse_args(args)
     if not is_postgres(opts.db) and not Path(opts.db).is_file():
         parser.error(f'--db {opts.db}: no such file')
+    return opts
+
+
+def main(args=None):
+    from rlhf_preference.store import LabelStore, StoreError, StoreUnavailable
+
+    opts = export_options(args)
     try:
         store = LabelStore(opts.db, min_annotations_per_pair=opts.min_annotations_per_pair)
         summary = export_preferences(store, opts.output, opts.min_annotations_per_pair, opts.agreement_threshold,

@@ -8,14 +8,13 @@ Each ``--data`` is an rlhf_recorder data directory (with catalog.sqlite) or a fo
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 import sys
 
 import numpy as np
 
+from rlhf_preference.cli import parser_with_config
 from rlhf_preference.clips import render_clips
-from rlhf_preference.config import load_config
 from rlhf_preference.pairs import STRATEGIES, pair_id_of, same_start, select_pairs, write_pairs_file
 from rlhf_preference.segments import SegmentError, cut_segments, find_episodes
 from rlhf_preference.store import PairRecord
@@ -62,12 +61,8 @@ def no_pairs_reason(opts):
     return 'pairs are formed within a task'
 
 
-def main(args=None):
-    pre = argparse.ArgumentParser(add_help=False)
-    pre.add_argument('--config')
-    config = load_config(pre.parse_known_args(args)[0].config)
-    parser = argparse.ArgumentParser(description='Cut segments from episodes, select pairs and render clips.')
-    parser.add_argument('--config', help='YAML settings (see config/preference.yaml)')
+def make_pairs_options(args=None):
+    parser, config = parser_with_config('Cut segments from episodes, select pairs and render clips.', args)
     parser.add_argument('--data', action='append', required=True, help='data directory or folder of bags (repeat)')
     parser.add_argument('--source', action='append', default=[], help='source label per --data (optional)')
     parser.add_argument('--output', required=True, help='pairs file to write (JSON)')
@@ -92,35 +87,42 @@ def main(args=None):
     opts = parser.parse_args(args)
     if opts.source and len(opts.source) != len(opts.data):
         parser.error('--source: give one per --data, or none')
-    output = Path(opts.output)
-    clip_dir = Path(opts.clips) if opts.clips else output.parent / 'clips'
-    try:
-        segments, seed_of, episodes = [], {}, []
-        for i, location in enumerate(opts.data):
-            found = find_episodes(location, task=opts.task)
-            episodes += found
-            seed_of.update({episode.path: episode.seed for episode in found})
-            segments += cut_segments(found, opts.segment_length, opts.stride,
-                                     source=opts.source[i] if opts.source else None)
-        print(f'segments: {len(segments)} of {opts.segment_length} s from {len(episodes)} episodes in '
-              f'{len(opts.data)} location(s)')
-        if not segments:
-            raise SegmentError(no_segments_reason(episodes, opts))
-        group_of = same_start(seed_of) if opts.pairing == 'same_start' else None
-        chosen = [(a, b, None) for a, b in select_pairs(segments, opts.num_pairs, opts.strategy, seed=opts.seed,
-                                                        group_of=group_of)]
-        if not chosen:
-            raise SegmentError(f'no pair of {len(segments)} segments: {no_pairs_reason(opts)}')
-        if len(chosen) < opts.num_pairs:
-            print(f'warning: {len(chosen)} pairs, not the {opts.num_pairs} asked for: that is every candidate pair '
-                  f'({no_pairs_reason(opts)}); record more episodes or shorten --stride to get more', file=sys.stderr)
-        if opts.gold:
-            chosen += gold_pairs(segments, opts.gold, opts.gold_margin, opts.seed, exclude=[c[:2] for c in chosen])
-        needed = {s for a, b, _g in chosen for s in (a, b)}
-        clips = render_clips(needed, clip_dir, opts.camera, opts.fps, opts.width)
-    except (SegmentError, ValueError, OSError) as err:
-        print(f'error: {err}', file=sys.stderr)
-        return 2
+    return opts
+
+
+def collect_segments(opts):
+    """The segments of every ``--data`` location and the reset seed of each episode path."""
+    segments, seed_of, episodes = [], {}, []
+    for i, location in enumerate(opts.data):
+        found = find_episodes(location, task=opts.task)
+        episodes += found
+        seed_of.update({episode.path: episode.seed for episode in found})
+        segments += cut_segments(found, opts.segment_length, opts.stride,
+                                 source=opts.source[i] if opts.source else None)
+    print(f'segments: {len(segments)} of {opts.segment_length} s from {len(episodes)} episodes in '
+          f'{len(opts.data)} location(s)')
+    if not segments:
+        raise SegmentError(no_segments_reason(episodes, opts))
+    return segments, seed_of
+
+
+def choose_pairs(segments, seed_of, opts):
+    """``(segment_a, segment_b, gold_choice)`` for every pair to annotate, the gold pairs last."""
+    group_of = same_start(seed_of) if opts.pairing == 'same_start' else None
+    chosen = [(a, b, None) for a, b in select_pairs(segments, opts.num_pairs, opts.strategy, seed=opts.seed,
+                                                    group_of=group_of)]
+    if not chosen:
+        raise SegmentError(f'no pair of {len(segments)} segments: {no_pairs_reason(opts)}')
+    if len(chosen) < opts.num_pairs:
+        print(f'warning: {len(chosen)} pairs, not the {opts.num_pairs} asked for: that is every candidate pair '
+              f'({no_pairs_reason(opts)}); record more episodes or shorten --stride to get more', file=sys.stderr)
+    if opts.gold:
+        chosen += gold_pairs(segments, opts.gold, opts.gold_margin, opts.seed, exclude=[c[:2] for c in chosen])
+    return chosen
+
+
+def write_pairs(chosen, clips, output, clip_dir, opts):
+    """Write the pairs file of the chosen pairs, whose clips are rendered."""
     pairs = [PairRecord(pair_id_of(a, b), a.task, a, b, clips[a], clips[b], gold)
              for a, b, gold in chosen]
     instructions = {p.task: opts.instruction for p in pairs} if opts.instruction else {}
@@ -128,6 +130,21 @@ def main(args=None):
                      camera=opts.camera, instructions=instructions)
     gold_count = sum(1 for p in pairs if p.gold_choice)
     print(f'wrote {len(pairs)} pairs ({gold_count} gold) to {output}; clips in {clip_dir}')
+
+
+def main(args=None):
+    opts = make_pairs_options(args)
+    output = Path(opts.output)
+    clip_dir = Path(opts.clips) if opts.clips else output.parent / 'clips'
+    try:
+        segments, seed_of = collect_segments(opts)
+        chosen = choose_pairs(segments, seed_of, opts)
+        needed = {s for a, b, _g in chosen for s in (a, b)}
+        clips = render_clips(needed, clip_dir, opts.camera, opts.fps, opts.width)
+    except (SegmentError, ValueError, OSError) as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 2
+    write_pairs(chosen, clips, output, clip_dir, opts)
     return 0
 
 

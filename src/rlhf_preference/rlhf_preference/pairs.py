@@ -33,7 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rlhf_preference.segments import Segment, SegmentError, episode_exists
+from rlhf_preference.jsonfile import read_json
+from rlhf_preference.segments import Segment, SegmentError, segment_pair
 from rlhf_preference.store import GOLD_CHOICES, PairRecord
 
 STRATEGIES = ('uniform', 'diversity', 'disagreement')
@@ -207,12 +208,7 @@ def load_instructions(path) -> dict:
 def load_pairs_file(path, check_episodes=True, check_clips=True):
     """Read a pairs file; return ``(pairs, clip_dir)``. Errors name the file and the field."""
     path = Path(path)
-    try:
-        document = json.loads(path.read_text(encoding='utf-8'))
-    except FileNotFoundError:
-        raise PairsFileError(f'{path}: no such file') from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise PairsFileError(f'{path}: not valid JSON ({err})') from None
+    document = read_json(path, PairsFileError)
     if not isinstance(document, dict) or document.get('format') != PAIRS_FORMAT:
         raise PairsFileError(f'{path}: format: expected {PAIRS_FORMAT!r}')
     if document.get('version') != PAIRS_VERSION:
@@ -238,16 +234,10 @@ def load_pairs_file(path, check_episodes=True, check_clips=True):
         gold = item.get('gold')
         if gold is not None and gold not in GOLD_CHOICES:
             raise PairsFileError(f'{path}: {where}.gold: expected null or one of {GOLD_CHOICES}, got {gold!r}')
-        segments = []
-        for name in ('segment_a', 'segment_b'):
-            try:
-                segment = Segment.from_dict(item.get(name), f'{where}.{name}', base_dir=path.parent)
-            except SegmentError as err:
-                raise PairsFileError(f'{path}: {err}') from None
-            if check_episodes and not episode_exists(segment.episode_path):
-                raise PairsFileError(f'{path}: {where}.{name}.episode_path: episode {segment.episode_id!r} not '
-                                     f'found at {segment.episode_path} (no metadata.yaml)')
-            segments.append(segment)
+        try:
+            segment_a, segment_b = segment_pair(item, where, path.parent, check_episodes)
+        except SegmentError as err:
+            raise PairsFileError(f'{path}: {err}') from None
         for name in ('clip_a', 'clip_b'):
             clip = clip_dir / item[name]
             if Path(item[name]).name != item[name]:
@@ -255,6 +245,6 @@ def load_pairs_file(path, check_episodes=True, check_clips=True):
                                      f'{item[name]!r}')
             if check_clips and not clip.is_file():
                 raise PairsFileError(f'{path}: {where}.{name}: clip {clip} does not exist')
-        pairs.append(PairRecord(item['pair_id'], item['task'], segments[0], segments[1], item['clip_a'],
-                                item['clip_b'], gold))
+        pairs.append(PairRecord(item['pair_id'], item['task'], segment_a, segment_b, item['clip_a'], item['clip_b'],
+                                gold))
     return pairs, clip_dir

@@ -10,7 +10,6 @@ probability ``sigmoid((score_a - score_b) / temperature)``; ``temperature=0`` is
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 import math
 from pathlib import Path
@@ -111,15 +110,11 @@ def annotate(store, annotators, scorer, mode='pairwise', max_labels=None, progre
 
 
 def main(args=None):
-    from rlhf_preference.config import load_config
+    from rlhf_preference.cli import parser_with_config
     from rlhf_preference.pairs import PairsFileError, load_pairs_file
     from rlhf_preference.store import LabelStore, StoreError
 
-    pre = argparse.ArgumentParser(add_help=False)
-    pre.add_argument('--config')
-    config = load_config(pre.parse_known_args(args)[0].config)
-    parser = argparse.ArgumentParser(description='Label pairs with scripted annotators (noisy task progress).')
-    parser.add_argument('--config', help='YAML settings (see config/preference.yaml)')
+    parser, config = parser_with_config('Label pairs with scripted annotators (noisy task progress).', args)
     parser.add_argument('--db', required=True, help='label database (SQLite)')
     parser.add_argument('--pairs', help='pairs file to import first (optional when the database holds pairs)')
     parser.add_argument('--annotators', type=int, default=3, help='number of simulated annotators')

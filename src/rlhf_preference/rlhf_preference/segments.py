@@ -117,6 +117,22 @@ def episode_exists(path) -> bool:
     return (Path(path) / 'metadata.yaml').is_file()
 
 
+
+def segment_pair(item: dict, where: str, base_dir, check_episodes=True) -> tuple[Segment, Segment]:
+    """The ``segment_a`` and ``segment_b`` of a pairs or preference file record ``item`` (at ``where``).
+
+    A relative ``episode_path`` is relative to ``base_dir``; with ``check_episodes`` the episode bag must exist.
+    SegmentError names the field.
+    """
+    segments = []
+    for name in ('segment_a', 'segment_b'):
+        segment = Segment.from_dict(item.get(name), f'{where}.{name}', base_dir=base_dir)
+        if check_episodes and not episode_exists(segment.episode_path):
+            raise SegmentError(f'{where}.{name}.episode_path: episode {segment.episode_id!r} not found at '
+                               f'{segment.episode_path} (no metadata.yaml)')
+        segments.append(segment)
+    return segments[0], segments[1]
+
 def _source_of(metadata: dict, fallback: str) -> str:
     # Rollouts record their origin (checkpoint, noise level) in the episode metadata; demonstrations
     # have a device (spacemouse, gamepad, ...).

@@ -14,6 +14,7 @@ The access log names method, path (never the query string) and status.
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from functools import wraps
 import hmac
 import json
@@ -23,10 +24,10 @@ import secrets
 import signal
 import sys
 
-from flask import Flask, abort, jsonify, redirect, render_template, request, send_file, session, url_for
+from flask import Flask, abort, current_app, jsonify, redirect, render_template, request, send_file, session, url_for
 from werkzeug.exceptions import HTTPException
 
-from rlhf_preference.config import load_config
+from rlhf_preference.cli import parser_with_config
 from rlhf_preference.store import (
     MODES,
     AlreadyAnswered,
@@ -47,6 +48,7 @@ CHOICE_KEYS = [  # (choice, button text, keys) -- the page's keyboard shortcuts,
     ('skip', 'Skip', ['s']),
 ]
 CLIP_SUFFIXES = ('.mp4', '.webm')
+LABEL_FIELDS = {'assignment_id', 'nonce', 'choice', 'rating_a', 'rating_b', 'time_ms'}   # of POST /api/label
 access_log = logging.getLogger('rlhf_preference.access')
 
 
@@ -83,58 +85,99 @@ def json_object(optional=False) -> dict:
     return body
 
 
-def create_app(db, clip_dir, mode='pairwise', min_annotations_per_pair=2, lease_s=600.0, gold_every=0,
-               secret_key=None, timeout_s=60.0, rating_pairs='all', log_requests=True) -> Flask:
-    """Build the app. The session secret is kept in the database, so sign-ins survive a restart."""
-    if mode not in MODES:
-        raise ValueError(f'mode: expected one of {MODES}, got {mode!r}')
-    store = LabelStore(db, min_annotations_per_pair=min_annotations_per_pair, lease_s=lease_s,
-                       gold_every=gold_every, timeout_s=timeout_s)
-    clip_dir = Path(clip_dir).resolve()
-    app = Flask(__name__)
-    app.config.update(SECRET_KEY=secret_key or store.meta_setdefault('secret_key', secrets.token_hex(32)),
-                      SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE='Lax', MAX_CONTENT_LENGTH=64 * 1024)
-    app.extensions['label_store'] = store
+def is_api_request() -> bool:
+    return request.path.startswith('/api/')
 
-    def api():
-        return request.path.startswith('/api/')
 
-    def csrf_token():
-        if 'csrf' not in session:
-            session['csrf'] = secrets.token_urlsafe(24)
-        return session['csrf']
+def csrf_token() -> str:
+    """This session's CSRF token (made on first use); every form and API POST must send it back."""
+    if 'csrf' not in session:
+        session['csrf'] = secrets.token_urlsafe(24)
+    return session['csrf']
 
-    app.jinja_env.globals['csrf_token'] = csrf_token
 
-    def message_page(title, message, status):
-        return render_template('message.html', title=title, message=message, annotator=None), status
+def message_page(title, message, status):
+    return render_template('message.html', title=title, message=message, annotator=None), status
 
-    @app.before_request
-    def check_csrf():
-        if request.method == 'POST':
-            sent = request.form.get('csrf_token') or request.headers.get('X-CSRF-Token') or ''
-            expected = session.get('csrf', '')
-            if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
-                if api():
-                    return jsonify(error='CSRF token missing or wrong: reload the page'), 400
-                return message_page('Form expired', 'The form was stale or forged (CSRF token missing or wrong). '
-                                                    'Reload the page and try again.', 400)
-        return None
 
-    def current_annotator():
-        return store.session_annotator(session.get('sid'))
+def check_csrf():
+    """Refuse a POST whose CSRF token is missing or wrong (before any view runs)."""
+    if request.method == 'POST':
+        sent = request.form.get('csrf_token') or request.headers.get('X-CSRF-Token') or ''
+        expected = session.get('csrf', '')
+        if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+            if is_api_request():
+                return jsonify(error='CSRF token missing or wrong: reload the page'), 400
+            return message_page('Form expired', 'The form was stale or forged (CSRF token missing or wrong). '
+                                                'Reload the page and try again.', 400)
+    return None
 
-    def signed_in(view):
-        @wraps(view)
-        def wrapper(*args, **kwargs):
-            annotator = current_annotator()
-            if annotator is None:
-                if api():
-                    return jsonify(error='not signed in'), 401
-                return redirect(url_for('login'))
-            return view(annotator, *args, **kwargs)
-        return wrapper
 
+def current_annotator():
+    return current_app.extensions['label_store'].session_annotator(session.get('sid'))
+
+
+def signed_in(view):
+    """Call ``view(annotator, ...)`` for a signed-in annotator; others go to the sign-in page (API: 401)."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        annotator = current_annotator()
+        if annotator is None:
+            if is_api_request():
+                return jsonify(error='not signed in'), 401
+            return redirect(url_for('login'))
+        return view(annotator, *args, **kwargs)
+    return wrapper
+
+
+def claim_request() -> tuple[list, bool]:
+    """The body of ``POST /api/claim``: (assignment ids to pass over, whether to report progress)."""
+    body = json_object(optional=True)
+    exclude = body.get('exclude', [])
+    if not isinstance(exclude, list) or len(exclude) > 10:
+        raise BadRequest('exclude: expected a list of at most 10 assignment ids')
+    return exclude, bool(body.get('progress'))
+
+
+def label_request() -> tuple[int, dict]:
+    """The body of ``POST /api/label``: (assignment id, the whole body); the store checks the answer itself."""
+    body = json_object()
+    unknown = set(body) - LABEL_FIELDS
+    if unknown:
+        raise BadRequest(f'unknown fields: {", ".join(sorted(unknown))}'[:200])
+    return check_id('assignment_id', body.get('assignment_id')), body
+
+
+@dataclass(frozen=True)
+class Study:
+    """What the routes serve: the label store, the clip folder (resolved) and how answers are given."""
+
+    store: LabelStore
+    clip_dir: Path
+    mode: str
+    rating_pairs: str
+
+    def missing_clips(self, pair) -> list[str]:
+        return [name for name in (pair.clip_a, pair.clip_b) if clip_path(self.clip_dir, name) is None]
+
+    def progress_of(self, annotator) -> dict:
+        totals = self.store.progress()
+        return {'pairs': sum(t['pairs'] for t in totals.values()),
+                'complete': sum(t['complete'] for t in totals.values()),
+                'mine': self.store.label_count(annotator.annotator_id)}
+
+    def assignment_json(self, assignment) -> dict:
+        pair = assignment.pair
+        return {'assignment_id': assignment.assignment_id, 'nonce': assignment.nonce, 'pair_id': pair.pair_id,
+                'task': pair.task, 'clip_a': url_for('clip', name=pair.clip_a),
+                'clip_b': url_for('clip', name=pair.clip_b), 'missing': self.missing_clips(pair)}
+
+    def summary_for(self, annotator) -> dict:
+        return annotation_summary(self.store, viewer=annotator.name, rating_pairs=self.rating_pairs)
+
+
+def add_sign_in_routes(app, store):
+    """``/`` (to the page or the sign-in form), ``/login`` and ``/logout``."""
     @app.get('/')
     def index():
         return redirect(url_for('annotate' if current_annotator() else 'login'))
@@ -159,65 +202,22 @@ def create_app(db, clip_dir, mode='pairwise', min_annotations_per_pair=2, lease_
         session.clear()
         return redirect(url_for('login'))
 
+
+def add_page_routes(app, study):
+    """The annotation page, the statistics page, the clip files and ``/healthz``."""
     @app.get('/annotate')
     @signed_in
     def annotate(annotator):
+        mode = study.mode
         return render_template('annotate.html', annotator=annotator, mode=mode, choices=CHOICE_KEYS,
                                config={'mode': mode, 'csrf': csrf_token(), 'claim_url': url_for('api_claim'),
-                                       'label_url': url_for('api_label'), 'instructions': store.instructions(),
+                                       'label_url': url_for('api_label'), 'instructions': study.store.instructions(),
                                        'keys': {c: keys for c, _t, keys in CHOICE_KEYS}})
-
-    def progress_of(annotator):
-        totals = store.progress()
-        return {'pairs': sum(t['pairs'] for t in totals.values()),
-                'complete': sum(t['complete'] for t in totals.values()),
-                'mine': store.label_count(annotator.annotator_id)}
-
-    def missing_clips(pair):
-        return [name for name in (pair.clip_a, pair.clip_b) if clip_path(clip_dir, name) is None]
-
-    def assignment_json(assignment):
-        pair = assignment.pair
-        return {'assignment_id': assignment.assignment_id, 'nonce': assignment.nonce, 'pair_id': pair.pair_id,
-                'task': pair.task, 'clip_a': url_for('clip', name=pair.clip_a),
-                'clip_b': url_for('clip', name=pair.clip_b), 'missing': missing_clips(pair)}
-
-    @app.post('/api/claim')
-    @signed_in
-    def api_claim(annotator):
-        body = json_object(optional=True)
-        exclude = body.get('exclude', [])
-        if not isinstance(exclude, list) or len(exclude) > 10:
-            raise BadRequest('exclude: expected a list of at most 10 assignment ids')
-        assignment = store.claim(annotator.annotator_id, exclude=exclude)
-        return jsonify(assignment=assignment_json(assignment) if assignment else None,
-                       progress=progress_of(annotator) if body.get('progress') else None)
-
-    @app.post('/api/label')
-    @signed_in
-    def api_label(annotator):
-        body = json_object()
-        unknown = set(body) - {'assignment_id', 'nonce', 'choice', 'rating_a', 'rating_b', 'time_ms'}
-        if unknown:
-            raise BadRequest(f'unknown fields: {", ".join(sorted(unknown))}'[:200])
-        assignment_id = check_id('assignment_id', body.get('assignment_id'))
-        if body.get('choice') != 'skip':
-            # the annotator cannot have seen a clip the server does not have: only a skip is possible
-            held = store.assignment_pair(annotator.annotator_id, assignment_id)
-            missing = missing_clips(held) if held is not None else []
-            if missing:
-                return jsonify(error=f'clip {", ".join(missing)} is missing on the server, so this pair cannot be '
-                                     'judged; skip it'), 409
-        result = store.submit(annotator.annotator_id, assignment_id, body.get('nonce'), choice=body.get('choice'),
-                              rating_a=body.get('rating_a'), rating_b=body.get('rating_b'),
-                              time_ms=body.get('time_ms', 0), mode=mode)
-        message = 'already recorded; nothing changed' if result.replayed else 'saved'
-        return jsonify(ok=True, label_id=result.label_id, replayed=result.replayed, message=message)
 
     @app.get('/clips/<path:name>')
     @signed_in
     def clip(annotator, name):
-        path = clip_path(clip_dir, name)
+        path = clip_path(study.clip_dir, name)
         if path is None:
             abort(404)
         return send_file(path, max_age=3600, conditional=True)
@@ -225,55 +225,117 @@ def create_app(db, clip_dir, mode='pairwise', min_annotations_per_pair=2, lease_
     @app.get('/stats')
     @signed_in
     def stats(annotator):
-        return render_template('stats.html', annotator=annotator,
-                               s=annotation_summary(store, viewer=annotator.name, rating_pairs=rating_pairs))
-
-    @app.get('/api/stats')
-    @signed_in
-    def api_stats(annotator):
-        return jsonify(annotation_summary(store, viewer=annotator.name, rating_pairs=rating_pairs))
+        return render_template('stats.html', annotator=annotator, s=study.summary_for(annotator))
 
     @app.get('/healthz')
     def healthz():
         return 'ok'
 
-    @app.errorhandler(BadRequest)
-    @app.errorhandler(StoreError)
-    def refused(err):   # nothing was changed; the message names the field or the rule
-        return jsonify(error=str(err)), 409 if isinstance(err, (AlreadyAnswered, LeaseExpired)) else 400
 
-    @app.errorhandler(StoreUnavailable)
-    def unavailable(err):
-        app.logger.error('%s', err)
-        text = f'{err}. Your last answer was not saved; try again in a minute.'
-        if api():
-            return jsonify(error=text), 503
-        return message_page('Label database unavailable', text, 503)
+def add_api_routes(app, study):
+    """``POST /api/claim``, ``POST /api/label`` and ``GET /api/stats`` (JSON)."""
+    store = study.store
 
-    @app.errorhandler(HTTPException)
-    def http_error(err):
-        if api():
-            return jsonify(error=f'{err.code} {err.name}: {err.description}'), err.code
-        return err
+    @app.post('/api/claim')
+    @signed_in
+    def api_claim(annotator):
+        exclude, with_progress = claim_request()
+        assignment = store.claim(annotator.annotator_id, exclude=exclude)
+        return jsonify(assignment=study.assignment_json(assignment) if assignment else None,
+                       progress=study.progress_of(annotator) if with_progress else None)
 
-    @app.errorhandler(Exception)
-    def server_error(err):
-        app.logger.exception('unexpected error on %s %s', request.method, request.path)
-        if api():
-            return jsonify(error='internal error (logged on the server); nothing was saved'), 500
-        return message_page('Something went wrong', 'The error was logged on the server. Reload the page.', 500)
+    @app.post('/api/label')
+    @signed_in
+    def api_label(annotator):
+        assignment_id, body = label_request()
+        if body.get('choice') != 'skip':
+            # the annotator cannot have seen a clip the server does not have: only a skip is possible
+            held = store.assignment_pair(annotator.annotator_id, assignment_id)
+            missing = study.missing_clips(held) if held is not None else []
+            if missing:
+                return jsonify(error=f'clip {", ".join(missing)} is missing on the server, so this pair cannot be '
+                                     'judged; skip it'), 409
+        result = store.submit(annotator.annotator_id, assignment_id, body.get('nonce'), choice=body.get('choice'),
+                              rating_a=body.get('rating_a'), rating_b=body.get('rating_b'),
+                              time_ms=body.get('time_ms', 0), mode=study.mode)
+        message = 'already recorded; nothing changed' if result.replayed else 'saved'
+        return jsonify(ok=True, label_id=result.label_id, replayed=result.replayed, message=message)
 
-    @app.after_request
-    def headers(response):
-        response.headers.setdefault('X-Content-Type-Options', 'nosniff')
-        response.headers.setdefault('X-Frame-Options', 'DENY')
-        response.headers.setdefault('Referrer-Policy', 'no-referrer')
-        response.headers.setdefault('Content-Security-Policy',
-                                    "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:")
-        if log_requests:   # the path only: a query string could carry something secret
-            access_log.info('%s %s %s %s', request.remote_addr, request.method, request.path, response.status_code)
-        return response
+    @app.get('/api/stats')
+    @signed_in
+    def api_stats(annotator):
+        return jsonify(study.summary_for(annotator))
 
+
+def refused(err):   # nothing was changed; the message names the field or the rule
+    return jsonify(error=str(err)), 409 if isinstance(err, (AlreadyAnswered, LeaseExpired)) else 400
+
+
+def unavailable(err):
+    current_app.logger.error('%s', err)
+    text = f'{err}. Your last answer was not saved; try again in a minute.'
+    if is_api_request():
+        return jsonify(error=text), 503
+    return message_page('Label database unavailable', text, 503)
+
+
+def http_error(err):
+    if is_api_request():
+        return jsonify(error=f'{err.code} {err.name}: {err.description}'), err.code
+    return err
+
+
+def server_error(err):
+    current_app.logger.exception('unexpected error on %s %s', request.method, request.path)
+    if is_api_request():
+        return jsonify(error='internal error (logged on the server); nothing was saved'), 500
+    return message_page('Something went wrong', 'The error was logged on the server. Reload the page.', 500)
+
+
+def add_error_handlers(app):
+    """Errors as JSON for the API and as a message page for people; nothing unexpected leaks a traceback."""
+    app.register_error_handler(BadRequest, refused)
+    app.register_error_handler(StoreError, refused)
+    app.register_error_handler(StoreUnavailable, unavailable)
+    app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(Exception, server_error)
+
+
+def security_headers(response):
+    response.headers.setdefault('X-Content-Type-Options', 'nosniff')
+    response.headers.setdefault('X-Frame-Options', 'DENY')
+    response.headers.setdefault('Referrer-Policy', 'no-referrer')
+    response.headers.setdefault('Content-Security-Policy',
+                                "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:")
+    return response
+
+
+def log_request(response):   # the path only: a query string could carry something secret
+    access_log.info('%s %s %s %s', request.remote_addr, request.method, request.path, response.status_code)
+    return response
+
+
+def create_app(db, clip_dir, mode='pairwise', min_annotations_per_pair=2, lease_s=600.0, gold_every=0,
+               secret_key=None, timeout_s=60.0, rating_pairs='all', log_requests=True) -> Flask:
+    """Build the app. The session secret is kept in the database, so sign-ins survive a restart."""
+    if mode not in MODES:
+        raise ValueError(f'mode: expected one of {MODES}, got {mode!r}')
+    store = LabelStore(db, min_annotations_per_pair=min_annotations_per_pair, lease_s=lease_s,
+                       gold_every=gold_every, timeout_s=timeout_s)
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY=secret_key or store.meta_setdefault('secret_key', secrets.token_hex(32)),
+                      SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE='Lax', MAX_CONTENT_LENGTH=64 * 1024)
+    app.extensions['label_store'] = store
+    app.jinja_env.globals['csrf_token'] = csrf_token
+    app.before_request(check_csrf)
+    study = Study(store, Path(clip_dir).resolve(), mode, rating_pairs)
+    add_sign_in_routes(app, store)
+    add_page_routes(app, study)
+    add_api_routes(app, study)
+    add_error_handlers(app)
+    app.after_request(security_headers)
+    if log_requests:
+        app.after_request(log_request)
     return app
 
 
@@ -326,15 +388,9 @@ def parse_size(text):
     return width, height
 
 
-def main(args=None):
-    argv = list(sys.argv[1:] if args is None else args)
-    if '--ros-args' in argv:   # `ros2 run` may append ROS arguments; this process has no node
-        argv = argv[:argv.index('--ros-args')]
-    pre = argparse.ArgumentParser(add_help=False)
-    pre.add_argument('--config')
-    config = load_config(pre.parse_known_args(argv)[0].config)
-    parser = argparse.ArgumentParser(description='Serve the preference annotation page.')
-    parser.add_argument('--config', help='YAML settings (see config/preference.yaml)')
+def server_options(argv):
+    """The parser of the server's command line and the options it read."""
+    parser, config = parser_with_config('Serve the preference annotation page.', argv)
     parser.add_argument('--pairs', help='pairs file from make_pairs (imported into the database; optional when '
                                         'the database already holds pairs)')
     parser.add_argument('--db', '--output', dest='db', required=True,
@@ -355,48 +411,50 @@ def main(args=None):
     parser.add_argument('--quiet', action='store_true', help='do not log every request')
     parser.add_argument('--no-check-episodes', action='store_true',
                         help='import pairs even if their episode bags are not on this machine')
-    opts = parser.parse_args(argv)
+    parser.set_defaults(rating_pairs=config['rating_pairs'])   # a setting of the file only
+    return parser, parser.parse_args(argv)
 
+
+def import_pairs(store, opts, clip_dir):
+    """Import ``--pairs`` into the store; return the clip folder (``clip_dir``, else the one the file names)."""
+    from rlhf_preference.pairs import load_instructions, load_pairs_file
+
+    pairs, named_clip_dir = load_pairs_file(opts.pairs, check_episodes=not opts.no_check_episodes,
+                                            check_clips=clip_dir is None)
+    clip_dir = clip_dir or named_clip_dir
+    missing = check_clips(pairs, clip_dir, opts.pairs, opts.min_clip_size)
+    new = store.add_pairs(pairs)
+    store.set_instructions(load_instructions(opts.pairs))
+    print(f'pairs: {len(pairs)} in {opts.pairs} ({new} new in {store.where})')
+    if missing:
+        print(f'warning: {len(missing)} clips missing in {clip_dir} (first: {missing[0]}); their pairs say so '
+              'on the page and can only be skipped', file=sys.stderr)
+    return clip_dir
+
+
+def open_study(opts, parser):
+    """(label store, clip folder, annotators created now), ready to serve; StoreError says what is missing."""
+    clip_dir = Path(opts.clips) if opts.clips else None
+    store = LabelStore(opts.db, min_annotations_per_pair=opts.min_annotations_per_pair, timeout_s=opts.db_timeout_s)
+    if opts.pairs:
+        clip_dir = import_pairs(store, opts, clip_dir)
+    if clip_dir is None:
+        if is_postgres(opts.db):
+            parser.error('--clips: needed with a PostgreSQL database and no --pairs')
+        clip_dir = Path(opts.db).resolve().parent / 'clips'
+    if not store.pairs():
+        raise StoreError(f'{store.where} holds no pairs; pass --pairs FILE from make_pairs')
+    annotators = [store.add_annotator(name) for name in filter(None, (n.strip() for n in opts.annotators.split(',')))]
+    if not store.annotators():
+        raise StoreError(f'{store.where} has no annotators, so nobody could sign in: pass --annotators alice,bob '
+                         '(each one\'s sign-in token is printed)')
+    return store, clip_dir, annotators
+
+
+def serve(app, opts, store, clip_dir, annotators) -> int:
+    """Serve ``app`` with waitress until Ctrl-C or SIGTERM; print the new annotators' tokens first."""
     from waitress import create_server
 
-    from rlhf_preference.pairs import PairsFileError, load_instructions, load_pairs_file
-
-    logging.basicConfig(level=logging.WARNING if opts.quiet else logging.INFO, format='%(message)s')
-    logging.getLogger('waitress.queue').setLevel(logging.ERROR)   # "task queue depth": requests wait, that is all
-    clip_dir = Path(opts.clips) if opts.clips else None
-    try:
-        store = LabelStore(opts.db, min_annotations_per_pair=opts.min_annotations_per_pair,
-                           timeout_s=opts.db_timeout_s)
-        if opts.pairs:
-            pairs, named_clip_dir = load_pairs_file(opts.pairs, check_episodes=not opts.no_check_episodes,
-                                                    check_clips=clip_dir is None)
-            clip_dir = clip_dir or named_clip_dir
-            missing = check_clips(pairs, clip_dir, opts.pairs, opts.min_clip_size)
-            new = store.add_pairs(pairs)
-            store.set_instructions(load_instructions(opts.pairs))
-            print(f'pairs: {len(pairs)} in {opts.pairs} ({new} new in {store.where})')
-            if missing:
-                print(f'warning: {len(missing)} clips missing in {clip_dir} (first: {missing[0]}); their pairs say so '
-                      'on the page and can only be skipped', file=sys.stderr)
-        if clip_dir is None:
-            if is_postgres(opts.db):
-                parser.error('--clips: needed with a PostgreSQL database and no --pairs')
-            clip_dir = Path(opts.db).resolve().parent / 'clips'
-        if not store.pairs():
-            print(f'error: {store.where} holds no pairs; pass --pairs FILE from make_pairs', file=sys.stderr)
-            return 2
-        annotators = [store.add_annotator(name) for name in filter(None, (n.strip()
-                                                                          for n in opts.annotators.split(',')))]
-        if not store.annotators():
-            print(f'error: {store.where} has no annotators, so nobody could sign in: pass --annotators alice,bob '
-                  '(each one\'s sign-in token is printed)', file=sys.stderr)
-            return 2
-        app = create_app(opts.db, clip_dir, mode=opts.mode, min_annotations_per_pair=opts.min_annotations_per_pair,
-                         lease_s=opts.lease_s, gold_every=opts.gold_every, timeout_s=opts.db_timeout_s,
-                         rating_pairs=config['rating_pairs'], log_requests=not opts.quiet)
-    except (PairsFileError, StoreError, StoreUnavailable) as err:
-        print(f'error: {err}', file=sys.stderr)
-        return 2
     server = create_server(app, host=opts.host, port=opts.port, threads=opts.threads, ident='rlhf-preference',
                            clear_untrusted_proxy_headers=True)
     url = f'http://{opts.host}:{server.effective_port}'
@@ -412,6 +470,27 @@ def main(args=None):
     finally:
         server.close()
     return 0
+
+
+def main(args=None):
+    argv = list(sys.argv[1:] if args is None else args)
+    if '--ros-args' in argv:   # `ros2 run` may append ROS arguments; this process has no node
+        argv = argv[:argv.index('--ros-args')]
+    parser, opts = server_options(argv)
+
+    from rlhf_preference.pairs import PairsFileError
+
+    logging.basicConfig(level=logging.WARNING if opts.quiet else logging.INFO, format='%(message)s')
+    logging.getLogger('waitress.queue').setLevel(logging.ERROR)   # "task queue depth": requests wait, that is all
+    try:
+        store, clip_dir, annotators = open_study(opts, parser)
+        app = create_app(opts.db, clip_dir, mode=opts.mode, min_annotations_per_pair=opts.min_annotations_per_pair,
+                         lease_s=opts.lease_s, gold_every=opts.gold_every, timeout_s=opts.db_timeout_s,
+                         rating_pairs=opts.rating_pairs, log_requests=not opts.quiet)
+    except (PairsFileError, StoreError, StoreUnavailable) as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 2
+    return serve(app, opts, store, clip_dir, annotators)
 
 
 if __name__ == '__main__':

@@ -24,13 +24,12 @@ def answer_of(label):
     return 'left' if label.rating_a > label.rating_b else 'right'
 
 
-def annotation_summary(store, max_pairs_listed=200, viewer=None, rating_pairs='all') -> dict:
-    """Everything the statistics page shows.
+def _median_s(times_ms):
+    return statistics.median(times_ms) / 1000 if times_ms else None
 
-    With ``viewer`` (an annotator's name), gold-pair results of everyone else are left out: an annotator sees
-    their own accuracy, not their colleagues'.
-    """
-    labels = store.labels()
+
+def annotator_rows(store, labels, viewer=None) -> list[dict]:
+    """Per annotator (by name): labels, skips, can't-tell answers, median time, gold results (``viewer``'s only)."""
     per_annotator = defaultdict(lambda: {'labels': 0, 'skips': 0, 'cant_tell': 0, 'times_ms': [],
                                          'gold_answered': 0, 'gold_correct': 0})
     for annotator in store.annotators():
@@ -49,40 +48,54 @@ def annotation_summary(store, max_pairs_listed=200, viewer=None, rating_pairs='a
         row['cant_tell'] += int(label.choice == 'cant_tell')
     annotators = []
     for name, row in sorted(per_annotator.items()):
-        times = row.pop('times_ms')
-        row['median_time_s'] = statistics.median(times) / 1000 if times else None
+        row['median_time_s'] = _median_s(row.pop('times_ms'))
         row['gold_accuracy'] = row['gold_correct'] / row['gold_answered'] if row['gold_answered'] else None
         if viewer is not None and name != viewer:
             row.update(gold_answered=None, gold_correct=None, gold_accuracy=None)
         annotators.append({'name': name, 'you': name == viewer, **row})
+    return annotators
 
+
+def fleiss_of(votes) -> dict:
+    """Fleiss' kappa needs a fixed number of raters per unit: it is taken over the units with the most common count."""
+    rater_counts = Counter(len(v) for v in votes if len(v) >= 2)
+    if not rater_counts:
+        return {'kappa': None, 'units': 0, 'raters': None}
+    raters, _n = rater_counts.most_common(1)[0]
+    same = [v for v in votes if len(v) == raters]
+    return {'kappa': _finite_or_none(fleiss_kappa(same)), 'units': len(same), 'raters': raters}
+
+
+def pair_rows(units) -> list[dict]:
+    """One row per pair (or rated clip pair), least agreement first and pairs without votes last."""
+    rows = ({'pair_id': u.pair_id, 'task': u.task, 'origin': u.origin, **u.counts(), 'cant_tell': u.cant_tell,
+             'annotations': u.num_annotations, 'agreement': _finite_or_none(u.agreement) if u.votes else None,
+             'label': u.soft_label() if u.votes else None} for u in units)
+    return sorted(rows, key=lambda p: (p['agreement'] if p['agreement'] is not None else 2.0, p['pair_id']))
+
+
+def annotation_summary(store, max_pairs_listed=200, viewer=None, rating_pairs='all') -> dict:
+    """Everything the statistics page shows.
+
+    With ``viewer`` (an annotator's name), gold-pair results of everyone else are left out: an annotator sees
+    their own accuracy, not their colleagues'.
+    """
+    labels = store.labels()
+    annotators = annotator_rows(store, labels, viewer)
     units = collect_units(store, rating_pairs)
     votes = [list(u.votes.values()) for u in units if u.votes]
-    alpha = krippendorff_alpha_nominal(votes)
-    # Fleiss' kappa needs a fixed number of raters per unit: use the units with the most common count.
-    rater_counts = Counter(len(v) for v in votes if len(v) >= 2)
-    fleiss = {'kappa': None, 'units': 0, 'raters': None}
-    if rater_counts:
-        raters, _n = rater_counts.most_common(1)[0]
-        same = [v for v in votes if len(v) == raters]
-        fleiss = {'kappa': _finite_or_none(fleiss_kappa(same)), 'units': len(same), 'raters': raters}
-    pairs = sorted(({'pair_id': u.pair_id, 'task': u.task, 'origin': u.origin, **u.counts(),
-                     'cant_tell': u.cant_tell, 'annotations': u.num_annotations,
-                     'agreement': _finite_or_none(u.agreement) if u.votes else None,
-                     'label': u.soft_label() if u.votes else None} for u in units),
-                   key=lambda p: (p['agreement'] if p['agreement'] is not None else 2.0, p['pair_id']))
+    pairs = pair_rows(units)
     agreements = [p['agreement'] for p in pairs if p['agreement'] is not None]
-    all_times = [label.time_ms for label in labels if label.choice != 'skip']
     return {
         'min_annotations_per_pair': store.min_annotations_per_pair,
         'progress': store.progress(),
         'annotators': annotators,
         'labels_total': len(labels),
-        'krippendorff_alpha': _finite_or_none(alpha),
+        'krippendorff_alpha': _finite_or_none(krippendorff_alpha_nominal(votes)),
         'alpha_units': sum(1 for v in votes if len(v) >= 2),
-        'fleiss': fleiss,
+        'fleiss': fleiss_of(votes),
         'mean_pair_agreement': sum(agreements) / len(agreements) if agreements else None,
-        'median_time_s': statistics.median(all_times) / 1000 if all_times else None,
+        'median_time_s': _median_s([label.time_ms for label in labels if label.choice != 'skip']),
         'pairs': pairs[:max_pairs_listed],
         'pairs_total': len(pairs),
     }
