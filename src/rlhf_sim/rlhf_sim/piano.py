@@ -139,6 +139,13 @@ def build_task(task: PianoTask):
     return piano_with_one_shadow_hand.PianoWithOneShadowHand(hand_side=side, **common)
 
 
+def ros_name(identifier: str) -> str:
+    """``rh_shadow_hand/rh_FFJ3`` -> ``rh_FFJ3``; ``lh_shadow_hand/forearm_tx`` -> ``lh_forearm_tx`` (unique)."""
+    hand, _, name = identifier.rpartition('/')
+    side = hand[:2]
+    return name if name.startswith(side + '_') else f'{side}_{name}'
+
+
 class PianoEnv(gym.Env):
     """A RoboPianist task as a Gymnasium environment (see the module doc for spaces and info)."""
 
@@ -184,13 +191,13 @@ class PianoEnv(gym.Env):
 
     @property
     def joint_names(self) -> list:
-        """Hand joints in observation order (``<hand>/<joint>``, e.g. ``rh_shadow_hand/rh_FFJ3``)."""
-        return [j.full_identifier for hand in self.hands for j in hand.joints]
+        """Hand joints in observation order, named as on the robot (``rh_FFJ3``, ``rh_forearm_tx``)."""
+        return [ros_name(j.full_identifier) for hand in self.hands for j in hand.joints]
 
     @property
     def actuator_names(self) -> list:
-        """Command order: every hand's actuators, then ``sustain``."""
-        return [a.full_identifier for hand in self.hands for a in hand.actuators] + ['sustain']
+        """Command order: every hand's actuators (``rh_A_FFJ3``, ...), then ``sustain``."""
+        return [ros_name(a.full_identifier) for hand in self.hands for a in hand.actuators] + ['sustain']
 
     @property
     def actuator_range(self):
@@ -222,12 +229,14 @@ class PianoEnv(gym.Env):
             parts += [self._prev_action, np.array([self._prev_reward], dtype=np.float32)]
         return np.concatenate(parts)
 
-    def _info(self, first=False):
+    def key_state(self, first=False):
+        """The info dict of the frame just played: pressed, sustain, goal, goal_sustain, key_positions, step."""
         t = self._composer_task
         piano = t.piano
         # 88 keys + sustain of the frame just played (nothing is due before the first step)
         goal = np.zeros(N_KEYS + 1, dtype=bool) if first else np.asarray(t._goal_current, dtype=bool)
         return {'pressed': piano.activation.copy(), 'sustain': bool(piano.sustain_activation[0]),
+                'sustain_position': float(piano.sustain_state[0]),
                 'goal': goal[:N_KEYS].copy(), 'goal_sustain': bool(goal[N_KEYS]),
                 'key_positions': np.asarray(piano.normalized_state, dtype=np.float64).copy(),
                 'step': int(t._t_idx)}
@@ -239,7 +248,7 @@ class PianoEnv(gym.Env):
         self._prev_action[:] = 0.0
         self._prev_reward = 0.0
         timestep = self._env.reset()
-        return self._vector(timestep), self._info(first=True)
+        return self._vector(timestep), self.key_state(first=True)
 
     def step(self, action):
         command = self.to_command(action)
@@ -247,7 +256,7 @@ class PianoEnv(gym.Env):
         reward = float(timestep.reward or 0.0)
         self._prev_action = np.asarray(np.clip(action, -1.0, 1.0), dtype=np.float32).reshape(-1)
         self._prev_reward = reward
-        info = self._info()
+        info = self.key_state()
         last = timestep.last()
         terminated = bool(last and timestep.discount == 0.0)
         return self._vector(timestep), reward, terminated, bool(last and not terminated), info

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from rlhf_training.models import PROPRIO_KEY, MLPRewardModel, RewardEnsemble, RewardModel
 from rlhf_training.config import SACConfig
 from rlhf_training.envs import PointReachEnv
+from rlhf_training.models import PROPRIO_KEY, MLPRewardModel, RewardEnsemble, RewardModel
 from rlhf_training.rl import LearnedRewardWrapper, RunningMeanStd, train_on_learned_reward
 from rlhf_training.sac import ObservationFlattener, SACAgent, evaluate_agent
 

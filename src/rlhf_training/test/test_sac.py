@@ -143,9 +143,9 @@ def test_train_cli_runs_sac_from_a_config_file(tmp_path):
 
 def test_sac_checkpoint_is_a_contract_policy_that_cpl_fine_tunes(tmp_path, episodes):
     """SAC on a contract-observed task -> Trainer checkpoint + ONNX; CPL starts from exactly that actor."""
+    from conftest import segment, write_preferences
     import onnxruntime as ort
 
-    from conftest import segment, write_preferences
     from rlhf_training.checkpoint import load_policy
     from rlhf_training.config import CPLConfig
     from rlhf_training.cpl import run as run_cpl
