@@ -198,14 +198,18 @@ class SACAgent(nn.Module):
 
     def update_actor_and_temperature(self, batch):
         action, logp = self.actor.sample(state_input(batch['obs']))
-        # The actor maximises the mean of the Q ensemble (as DroQ does), not the pessimistic min.
-        q = self.critic(batch['obs'], action).mean(dim=0)
-        actor_loss = (self.temperature.detach() * logp - q).mean()
-        self.actor_optim.zero_grad(set_to_none=True)
-        actor_loss.backward()
+        # The actor maximises the mean of the Q ensemble (as DroQ does), not the pessimistic min. The critic's
+        # weights are frozen for this backward pass: their gradients would be discarded anyway.
+        self.critic.requires_grad_(False)
+        try:
+            q = self.critic(batch['obs'], action).mean(dim=0)
+            actor_loss = (self.temperature.detach() * logp - q).mean()
+            self.actor_optim.zero_grad(set_to_none=True)
+            actor_loss.backward()
+        finally:
+            self.critic.requires_grad_(True)
         self._clip(self.actor.parameters())
         self.actor_optim.step()
-        # Critic gradients from the actor loss are discarded: the critic optimiser zeroes them next step.
         temperature_loss = -(self.log_temperature.exp() * (logp.detach() + self.target_entropy)).mean()
         self.temperature_optim.zero_grad(set_to_none=True)
         temperature_loss.backward()
@@ -214,11 +218,12 @@ class SACAgent(nn.Module):
                 'entropy': -logp.detach().mean().item()}
 
     def update(self, buffer):
-        """One DroQ step: ``utd_ratio`` critic updates, then one actor and temperature update."""
+        """One DroQ step: ``utd_ratio`` critic updates, then one actor and temperature update on the last batch."""
         stats = {}
         for _ in range(self.config.utd_ratio):
-            stats = self.update_critic(buffer.sample(self.config.batch_size))
-        stats.update(self.update_actor_and_temperature(buffer.sample(self.config.batch_size)))
+            batch = buffer.sample(self.config.batch_size)
+            stats = self.update_critic(batch)
+        stats.update(self.update_actor_and_temperature(batch))
         return stats
 
 
