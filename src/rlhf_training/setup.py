@@ -31,6 +31,8 @@ setup(
             'evaluate_offline = rlhf_training.evaluate:main',
             'export = rlhf_training.export:main',
             'train = rlhf_training.train:main',
+            'piano_performances = rlhf_training.piano_performances:main',
+            'piano_cpl = rlhf_training.piano_cpl:main',
         ],
     },
 )

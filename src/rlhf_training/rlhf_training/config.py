@@ -135,6 +135,10 @@ class SACConfig(TrainConfig):
     checkpoint_every: int = 0       # environment steps between checkpoints (0: at each evaluation and the end)
     max_wall_s: float = 0.0         # stop (and save) after this much wall time; 0: no limit
     device: str = 'cpu'             # SAC's small networks and per-step updates run fastest on the CPU
+    warm_start: str = ''            # '' (from scratch) | scripted: BC on a scripted player + its transitions
+    warm_start_episodes: int = 10   # scripted episodes (with warm_start_noise added to the actions)
+    warm_start_noise: float = 0.1
+    warm_start_bc_steps: int = 2000  # NLL behaviour-cloning steps of the actor on them (batch batch_size)
 
     def __post_init__(self):
         checks = [
@@ -156,6 +160,10 @@ class SACConfig(TrainConfig):
             ('checkpoint_every', self.checkpoint_every >= 0, 'an integer >= 0'),
             ('grad_clip', self.grad_clip >= 0, 'a number >= 0'),
             ('max_wall_s', self.max_wall_s >= 0, 'a number >= 0'),
+            ('warm_start', self.warm_start in ('', 'scripted'), "'' or 'scripted'"),
+            ('warm_start_episodes', self.warm_start_episodes >= 1, 'an integer >= 1'),
+            ('warm_start_noise', self.warm_start_noise >= 0, 'a number >= 0'),
+            ('warm_start_bc_steps', self.warm_start_bc_steps >= 0, 'an integer >= 0'),
         ]
         for name, ok, expected in checks:
             if not ok:

@@ -310,7 +310,7 @@ def _load_1min():
 
 
 def train_sac(env, config=None, eval_env=None, actor=None, obs_keys=None, progress=True, callback=None,
-              evaluate=None, contract=None, save=False):
+              evaluate=None, contract=None, save=False, demonstrations=None):
     """Train SAC (DroQ) on ``env`` (actions must be a Box in [-1, 1]); returns a SACResult.
 
     ``eval_env`` (default: ``env``) is used for deterministic evaluations every ``eval_every`` steps and at
@@ -318,6 +318,9 @@ def train_sac(env, config=None, eval_env=None, actor=None, obs_keys=None, progre
     ``callback(step, row)`` is called after each evaluation. ``actor`` warm-starts the policy. With ``save``
     the run checkpoints into ``config.out_dir`` and resumes from it (``config.resume``). Training stops after
     ``config.steps`` environment steps, or once ``config.max_wall_s`` seconds have passed.
+    ``demonstrations`` (``collect_demonstrations`` arrays) go into the replay buffer first; they do not count
+    as environment steps of the run. With a warm-started ``actor`` there is no random warm-up: the policy acts
+    from the first step and the first ``warmup_steps`` update only the critic.
     """
     cfg = config or SACConfig()
     space = env.action_space
@@ -328,6 +331,8 @@ def train_sac(env, config=None, eval_env=None, actor=None, obs_keys=None, progre
     action_dim = int(np.prod(space.shape))
     agent = SACAgent(flattener.dim, action_dim, cfg, actor=actor)
     buffer = ReplayBuffer(flattener.dim, action_dim, cfg.buffer_size, seed=cfg.seed)
+    for row in zip(*(demonstrations[k] for k in TRANSITION_KEYS)) if demonstrations else ():
+        buffer.add(*row)
     rng = np.random.default_rng(cfg.seed)
     eval_env = eval_env or env
     result = SACResult(agent, flattener, contract=contract)
@@ -363,6 +368,10 @@ def train_sac(env, config=None, eval_env=None, actor=None, obs_keys=None, progre
             obs_vec = flattener(obs)
         if step > cfg.warmup_steps and len(buffer) >= cfg.batch_size:
             stats = agent.update(buffer)
+        elif actor is not None and len(buffer) >= cfg.batch_size:
+            # a warm-started actor acts from the start; its critic learns first, so that a random critic
+            # does not undo the actor before it can judge it
+            stats = agent.update_critic(buffer.sample(cfg.batch_size))
         out_of_time = time.perf_counter() >= budget_end
         last = step == cfg.steps or out_of_time
         if (cfg.eval_every and step % cfg.eval_every == 0) or last:
@@ -391,6 +400,60 @@ def train_sac(env, config=None, eval_env=None, actor=None, obs_keys=None, progre
     return result
 
 
+TRANSITION_KEYS = ('obs', 'actions', 'rewards', 'next_obs', 'terminated')
+
+
+def collect_demonstrations(env, player, episodes, noise=0.0, seed=0, flattener=None):
+    """Transitions of ``player(obs) -> action`` (plus Gaussian ``noise``, clipped), as arrays by TRANSITION_KEYS."""
+    flattener = flattener or ObservationFlattener(env.observation_space)
+    rng = np.random.default_rng(seed)
+    rows = {k: [] for k in TRANSITION_KEYS}
+    for ep in range(episodes):
+        obs, _ = env.reset(seed=seed + ep)
+        done = False
+        while not done:
+            action = np.asarray(player(obs), dtype=np.float32)
+            action = np.clip(action + noise * rng.standard_normal(action.shape), -1.0, 1.0).astype(np.float32)
+            next_obs, reward, terminated, truncated, _ = env.step(action)
+            for key, value in zip(TRANSITION_KEYS, (flattener(obs), action, reward, flattener(next_obs), terminated)):
+                rows[key].append(value)
+            obs, done = next_obs, terminated or truncated
+    return {k: np.asarray(v, dtype=np.float32) for k, v in rows.items()}
+
+
+def behaviour_clone(actor, demonstrations, steps, batch_size, lr=3e-4, seed=0):
+    """NLL behaviour cloning of ``actor`` on demonstration (obs, action) pairs; returns the final loss."""
+    from rlhf_training.bc import BCLoss
+    loss_module = BCLoss(actor, 'nll')
+    optim = torch.optim.Adam(actor.parameters(), lr=lr)
+    obs = torch.from_numpy(demonstrations['obs'])
+    actions = torch.from_numpy(demonstrations['actions'])
+    generator = torch.Generator().manual_seed(seed)
+    loss = torch.tensor(float('nan'))
+    for _ in range(steps):
+        idx = torch.randint(len(obs), (batch_size,), generator=generator)
+        loss, _ = loss_module({'obs': state_input(obs[idx]), 'actions': actions[idx]})
+        optim.zero_grad(set_to_none=True)
+        loss.backward()
+        optim.step()
+    return float(loss.detach())
+
+
+def scripted_warm_start(env, config):
+    """(actor cloned from the environment's scripted player, its demonstrations) for ``warm_start: scripted``."""
+    from rlhf_sim.piano import PianoEnv
+    from rlhf_sim.piano_player import FingeringPlayer
+    if not isinstance(env.unwrapped, PianoEnv):
+        raise ValueError(f'warm_start: scripted needs a scripted player; env {config.env!r} has none (piano has)')
+    flattener = ObservationFlattener(env.observation_space)
+    demos = collect_demonstrations(env, FingeringPlayer(env.unwrapped), config.warm_start_episodes,
+                                   config.warm_start_noise, seed=config.seed, flattener=flattener)
+    torch.manual_seed(config.seed)
+    actor = build_model(actor_build_info(config, flattener.dim, env.action_space.shape[0]))
+    behaviour_clone(actor, demos, config.warm_start_bc_steps, config.batch_size, config.lr, config.seed)
+    return actor, demos
+
+
 def piano_evaluator(episodes):
     """SAC evaluation on a piano: key-press F1, precision, recall, sustain and return (``piano_eval``)."""
     from rlhf_training.piano_eval import evaluate_piano
@@ -409,8 +472,11 @@ def run(config: SACConfig) -> dict:
     contract = policy_contract_of(env)
     evaluate = piano_evaluator(config.eval_episodes) if config.env == 'piano' else None
     try:
+        resuming = config.resume and (Path(config.out_dir) / CHECKPOINT_DIR / LATEST).is_file()
+        actor, demos = (scripted_warm_start(env, config) if config.warm_start == 'scripted' and not resuming
+                        else (None, None))
         result = train_sac(env, config, eval_env=eval_env, progress=config.progress, evaluate=evaluate,
-                           contract=contract, save=True)
+                           contract=contract, save=True, actor=actor, demonstrations=demos)
     finally:
         env.close()
         eval_env.close()
