@@ -1,6 +1,8 @@
 # Copyright 2026 RLHF Robotics contributors. Apache-2.0.
-"""The piano loop on a tiny budget: SAC checkpoint -> recorded performances (bags, clips with sound) ->
-scripted ratings -> preferences over every pair -> CPL from the SAC checkpoint; and the scripted rater.
+"""The piano loop on a tiny budget, and the scripted rater.
+
+SAC checkpoint -> recorded performances (bags, clips with sound) -> scripted ratings -> preferences over every
+pair -> CPL from the SAC checkpoint.
 """
 
 import av
