@@ -75,16 +75,12 @@ class Pipeline:
     def collect(self, operator, aim_offset):
         """One scripted operator's attempts at scenes 0..demo_scenes-1, into data/demos (BC learns from all)."""
         s = self.s
-        params = self.path('logs', 'collect_params.yaml')   # teleop parameters that are no graph argument
-        params.write_text(yaml.safe_dump({'teleop': {'ros__parameters': {
-            'scene_count': int(s['demo_scenes']), 'episode_timeout_s': float(s['demo_timeout_s']),
-            'success_settle_s': float(s['demo_settle_s'])}}}))
         self.run(operator, ['collect', '--task', s['task'], '--device', 'expert', '--seed', 0,
-                            '--num-episodes', s['demo_scenes'] * s['demo_attempts'],
+                            '--num-episodes', s['demo_scenes'] * s['demo_attempts'], '--scene-count', s['demo_scenes'],
+                            '--episode-timeout-s', s['demo_timeout_s'], '--success-settle-s', s['demo_settle_s'],
                             '--expert-noise', s['demo_noise'],
                             '--expert-aim-offset', ','.join(str(float(v)) for v in aim_offset),
-                            '--operator-name', operator, '--config', params,
-                            '--output-dir', self.path('data', 'demos')])
+                            '--operator-name', operator, '--output-dir', self.path('data', 'demos')])
 
     def train(self, stage, algorithm, **overrides):
         """`train` with the algorithm's config, the shared policy keys, the stage's keys and ``overrides``."""

@@ -11,11 +11,11 @@ from conftest import make_pairs
 import numpy as np
 import pytest
 
-from rlhf_preference.clips import write_mp4
 from rlhf_preference.export import export_preferences, load_preferences
 from rlhf_preference.pairs import write_pairs_file
 from rlhf_preference.server_process import start_server
 from rlhf_preference.store import LabelStore
+from rlhf_recorder.video import write_mp4
 
 CHROMIUM = Path('/usr/bin/chromium')
 CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',

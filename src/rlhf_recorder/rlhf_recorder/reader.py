@@ -9,9 +9,10 @@ Streams
   (millimetres, divided by 1000) become (H, W) float32 metres. Values are otherwise kept (0 / NaN stay).
 - ``/joint_states`` (``sensor_msgs/msg/JointState``): positions and velocities, in the joint order of the first
   message (later messages are reordered by name).
-- actions: the arm command (``/arm_controller/commands``, 7 values) and the gripper command
-  (``/gripper_controller/commands``, 1 value), both ``std_msgs/msg/Float64MultiArray``; ``actions[:, :7]``
-  is the arm command, ``actions[:, 7]`` the gripper command.
+- actions: the command topics (``commands``: (topic, number of values) pairs, ``std_msgs/msg/Float64MultiArray``
+  each, as forward command controllers take them), side by side in that order. The default is the Panda's: the arm
+  command (``/arm_controller/commands``, 7 values) then the gripper command (``/gripper_controller/commands``,
+  1 value); a policy contract's ``action.command_topics`` gives its own.
 - ``/rlhf_sim/task_state`` (``rlhf_msgs/msg/TaskState``): progress, success, the position of the first object
   (``object_positions``) and of the target (``target_positions``), when recorded.
 
@@ -26,11 +27,11 @@ Alignment rule (all on the bag's log time = receive time at the recorder, one cl
    So no row ever holds an observation from before a stream's first message or a missing action.
 2. Observation at ``t``: the latest message with log time ``<= t`` (same time counts).
 3. Action at ``t``: the first command with log time ``>= t`` (same time counts): the command that responds to
-   that observation. Arm and gripper are looked up independently. A command stream that was never recorded
+   that observation. Each command topic is looked up independently. A command stream that was never recorded
    gives NaN columns and does not limit the grid.
 4. Previous command at ``t`` (``previous_commands``): the latest command with log time ``< t`` (strictly before),
    i.e. the command just before the action of rule 3 -- what a policy node has last published when its
-   control tick at ``t`` reads the observations. Arm and gripper independently; before a stream's first command
+   control tick at ``t`` reads the observations. Each command topic independently; before a stream's first command
    the columns are NaN (the policy node uses the measured pose, "hold", there: fill with that).
 5. ``times`` are seconds since the episode start: the recorder's START time (``metadata['start_time_ns']``),
    else the first message in the bag.
@@ -46,6 +47,7 @@ from rosbags.interfaces import MessageDefinitionFormat
 from rosbags.rosbag2 import Reader
 from rosbags.typesys import get_types_from_msg
 
+from rlhf_common import topics as graph_topics
 from rlhf_recorder.bag import read_episode_metadata
 from rlhf_recorder.msgtypes import make_typestore
 
@@ -54,11 +56,7 @@ JOINT_STATE_TYPE = 'sensor_msgs/msg/JointState'
 COMMAND_TYPE = 'std_msgs/msg/Float64MultiArray'
 TASK_STATE_TYPE = 'rlhf_msgs/msg/TaskState'
 
-DEFAULT_JOINT_STATES_TOPIC = '/joint_states'
-DEFAULT_ARM_TOPIC = '/arm_controller/commands'
-DEFAULT_GRIPPER_TOPIC = '/gripper_controller/commands'
-DEFAULT_TASK_STATE_TOPIC = '/rlhf_sim/task_state'
-ARM_DOF = 7
+PANDA_COMMANDS = ((graph_topics.ARM_COMMANDS, 7), (graph_topics.GRIPPER_COMMANDS, 1))   # the default command layout
 
 
 @dataclass
@@ -71,12 +69,12 @@ class Episode:
     joint_names: list[str]
     joint_positions: np.ndarray            # (T, J)
     joint_velocities: np.ndarray           # (T, J)
-    actions: np.ndarray                    # (T, 8) arm command (7) + gripper command (1)
+    actions: np.ndarray                    # (T, C) the command topics side by side (Panda: arm 7 + gripper 1)
     task_progress: np.ndarray | None       # (T,) or None when no task state was recorded
     task_success: np.ndarray | None        # (T,) bool or None
     object_positions: np.ndarray | None = None   # (T, 3) first object of the task state, or None
     target_positions: np.ndarray | None = None   # (T, 3) task state target, or None
-    previous_commands: np.ndarray | None = None  # (T, 8) latest command strictly before t (rule 4), NaN before any
+    previous_commands: np.ndarray | None = None  # (T, C) latest command strictly before t (rule 4), NaN before any
     metadata: dict = field(default_factory=dict)
     cameras: list[str] = field(default_factory=list)
 
@@ -233,20 +231,20 @@ def make_grid(obs_first_ns: list[int], obs_last_ns: list[int], action_last_ns: l
 
 def read_episode(path: str | Path, rate_hz: float = 10.0, cameras: list[str] | None = None,
                  start_s: float | None = None, end_s: float | None = None, images: bool = True,
-                 arm_topic: str = DEFAULT_ARM_TOPIC, gripper_topic: str = DEFAULT_GRIPPER_TOPIC,
-                 joint_states_topic: str = DEFAULT_JOINT_STATES_TOPIC,
-                 task_state_topic: str = DEFAULT_TASK_STATE_TOPIC) -> Episode:
+                 commands=PANDA_COMMANDS, joint_states_topic: str = graph_topics.JOINT_STATES,
+                 task_state_topic: str = graph_topics.TASK_STATE) -> Episode:
     """Read the bag at ``path`` into an :class:`Episode` sampled at ``rate_hz`` (alignment: module docstring).
 
     ``cameras`` selects cameras by name (default: all found); ``images=False`` skips decoding images and depth
-    (the grid still waits for the camera streams, so times match a read with images).
+    (the grid still waits for the camera streams, so times match a read with images). ``commands``: the command
+    topics and their sizes, in action order.
     """
     path = Path(path)
     reader = _open_reader(path)
     try:
         metadata = read_episode_metadata(path)
         return _read(reader, path, metadata, rate_hz, cameras, start_s, end_s, images,
-                     arm_topic, gripper_topic, joint_states_topic, task_state_topic)
+                     [(str(t), int(n)) for t, n in commands], joint_states_topic, task_state_topic)
     finally:
         reader.close()
 
@@ -260,7 +258,7 @@ def _check_type(topics: dict[str, str], topic: str, expected: str, path: Path) -
 
 
 def _read(reader, path, metadata, rate_hz, cameras, start_s, end_s, images,
-          arm_topic, gripper_topic, joint_states_topic, task_state_topic) -> Episode:
+          commands, joint_states_topic, task_state_topic) -> Episode:
     topics = {conn.topic: conn.msgtype for conn in reader.connections}
     available = camera_names(topics)
     if cameras is None:
@@ -275,7 +273,7 @@ def _read(reader, path, metadata, rate_hz, cameras, start_s, end_s, images,
             image_topics[f'/{cam}/depth'] = (cam, 'depth')
     has_joints = _check_type(topics, joint_states_topic, JOINT_STATE_TYPE, path)
     has_task = _check_type(topics, task_state_topic, TASK_STATE_TYPE, path)
-    command_topics = [t for t in (arm_topic, gripper_topic) if _check_type(topics, t, COMMAND_TYPE, path)]
+    command_topics = [t for t, _ in commands if _check_type(topics, t, COMMAND_TYPE, path)]
     small_topics = command_topics + [t for t, ok in ((joint_states_topic, has_joints),
                                                       (task_state_topic, has_task)) if ok]
 
@@ -329,9 +327,12 @@ def _read(reader, path, metadata, rate_hz, cameras, start_s, end_s, images,
         target_positions = np.array([_position(msgs[i].target_pose) for i in index], dtype=np.float64).reshape(n, 3)
 
     # Actions: first command at or after t (rule 3); previous commands: latest strictly before t (rule 4).
-    actions = np.full((n, ARM_DOF + 1), np.nan)
-    previous = np.full((n, ARM_DOF + 1), np.nan)
-    for topic, columns in ((arm_topic, slice(0, ARM_DOF)), (gripper_topic, slice(ARM_DOF, ARM_DOF + 1))):
+    sizes = [size for _, size in commands]
+    actions = np.full((n, sum(sizes)), np.nan)
+    previous = np.full((n, sum(sizes)), np.nan)
+    offsets = np.cumsum([0] + sizes)
+    for (topic, _), first, last in zip(commands, offsets[:-1], offsets[1:]):
+        columns = slice(int(first), int(last))
         if topic not in cmd_topics:
             continue
         after = first_at_or_after(stamps[topic], grid)

@@ -8,8 +8,8 @@ uses fields that /rlhf_sim/task_state carries, so the ROS teleop node can run it
 
 import numpy as np
 
+from rlhf_common.robot import GRIPPER_CLOSED, GRIPPER_OPEN
 from rlhf_sim.ik import DifferentialIK, mat_to_quat, orientation_error, quat_to_mat
-from rlhf_sim.robot import GRIPPER_CLOSED, GRIPPER_OPEN
 from rlhf_sim.tasks import CUBE_HALF, PEG_HALF_LENGTH, SOCKET_HEIGHT, TASKS, TaskState
 
 _DOWN = np.diag([1.0, -1.0, -1.0])   # gripper pointing down, fingers closing along world y (yaw 0)

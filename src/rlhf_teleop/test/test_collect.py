@@ -7,10 +7,10 @@ import signal
 import subprocess
 import time
 
+from rlhf_common.graph import NodeSpec, executable_path
 from rlhf_msgs.srv import EpisodeControl
 from rlhf_recorder.catalog import Catalog
 from rlhf_recorder.reader import episode_info
-from rlhf_teleop.graph import NodeSpec, executable_path
 
 
 def collect_command(*args):

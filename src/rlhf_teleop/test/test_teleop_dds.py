@@ -12,11 +12,12 @@ import numpy as np
 from sensor_msgs.msg import JointState, Joy
 from std_msgs.msg import Float64MultiArray
 
+from rlhf_common.graph import NodeSpec
+from rlhf_common.robot import ARM_JOINT_NAMES
 from rlhf_msgs.msg import EpisodeEvent
 from rlhf_msgs.srv import EpisodeControl
 from rlhf_sim.ik import DifferentialIK
-from rlhf_sim.robot import ARM_JOINT_NAMES, build_model
-from rlhf_teleop.graph import NodeSpec
+from rlhf_sim.robot import build_model
 
 # The simulator without cameras: these tests are about motion and episodes, and rendering costs CPU.
 SIM_PARAMETERS = {'task': 'pick_place', 'cameras': ['none'], 'seed': 3}

@@ -147,7 +147,7 @@ def write_performance(data_dir, episode_id, env, perf, frames, messages, camera=
 
 def write_clip(clip_dir, name, env, perf, frames):
     """MP4 (H.264 + AAC) of the frames at the control rate with the performance's sound."""
-    from rlhf_preference.clips import write_mp4
+    from rlhf_recorder.video import write_mp4
     from rlhf_sim.piano_audio import key_press_audio
     rate = 22050
     audio = key_press_audio(perf['pressed'], perf['sustain'], env.task.control_timestep, sample_rate=rate)
