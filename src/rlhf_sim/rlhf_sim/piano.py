@@ -174,6 +174,7 @@ class PianoEnv(gym.Env):
         self._renderer = None
         self._prev_action = np.zeros(spec.shape, dtype=np.float32)
         self._prev_reward = 0.0
+        self._started = False
 
     # -- layout --------------------------------------------------------------------------------------
     def observation_layout(self) -> dict:
@@ -198,6 +199,31 @@ class PianoEnv(gym.Env):
     def actuator_names(self) -> list:
         """Command order: every hand's actuators (``rh_A_FFJ3``, ...), then ``sustain``."""
         return [ros_name(a.full_identifier) for hand in self.hands for a in hand.actuators] + ['sustain']
+
+    @property
+    def command_joint_names(self) -> list:
+        """What each command value drives, named as ``/joint_states`` has it: a joint, or a coupled one.
+
+        ``rh_A_FFJ3`` drives ``rh_FFJ3``; ``rh_A_FFJ0`` drives the coupled distal joints, measured as
+        ``rh_FFJ0`` (= FFJ1 + FFJ2, as the Shadow Hand's driver names it); the pedal is ``sustain``.
+        """
+        return [name.replace('_A_', '_') for name in self.actuator_names]
+
+    def measured_command(self):
+        """Where each command value's joint is now (actuator lengths; the pedal's state): 'hold still'."""
+        n = len(self.actuator_names) - 1
+        ids = [self.physics.model.name2id(a.full_identifier, 'actuator') for hand in self.hands for a in hand.actuators]
+        lengths = np.asarray(self.physics.data.actuator_length, dtype=np.float64)[ids]
+        return np.concatenate([lengths[:n], [float(self._composer_task.piano.sustain_state[0])]])
+
+    def joint_state_with_coupled(self):
+        """(names, positions, velocities) of the joints plus the coupled joints and pedal the command drives."""
+        position, velocity = self.joint_state()
+        names = self.joint_names
+        measured = dict(zip(self.command_joint_names, self.measured_command()))
+        extra = [n for n in self.command_joint_names if n not in names]
+        return (names + extra, np.concatenate([position, [measured[n] for n in extra]]),
+                np.concatenate([velocity, np.zeros(len(extra))]))
 
     @property
     def actuator_range(self):
@@ -248,9 +274,12 @@ class PianoEnv(gym.Env):
         self._prev_action[:] = 0.0
         self._prev_reward = 0.0
         timestep = self._env.reset()
+        self._started = True
         return self._vector(timestep), self.key_state(first=True)
 
     def step(self, action):
+        if not self._started:
+            raise RuntimeError('PianoEnv: call reset() before step()')
         command = self.to_command(action)
         timestep = self._env.step(command)
         reward = float(timestep.reward or 0.0)

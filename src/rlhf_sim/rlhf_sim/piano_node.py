@@ -1,7 +1,8 @@
 # Copyright 2026 RLHF Robotics contributors. Apache-2.0.
 """The ``piano`` node: RoboPianist's Shadow Hand(s) at a piano behind ros2_control-like topics.
 
-Publishes the hand joints on ``/joint_states`` (sensor_msgs/JointState, position + velocity), the keys and
+Publishes the hand joints on ``/joint_states`` (sensor_msgs/JointState, position + velocity; after the joints,
+the coupled distal joints ``rh_FFJ0`` .. (J1 + J2) and the ``sustain`` pedal the command drives), the keys and
 sustain pedal on ``/piano/keys`` (rlhf_msgs/PianoKeys, with the keys the song wants down now), a camera
 (``/<camera>/color`` rgb8 and ``/<camera>/camera_info``); listens to ``/hand_controller/commands``
 (std_msgs/Float64MultiArray: one absolute position target per actuator in ``actuator_names`` order, the
@@ -59,7 +60,6 @@ class PianoNode(Node):
         self.env = PianoEnv(task, seed=p['seed'], render_size=(p['camera_width'], p['camera_height']),
                             camera=p['model_camera'])
         self.env.reset(seed=p['seed'])
-        self.joint_names = self.env.joint_names
         self.command = self.env.to_command(np.zeros(self.env.action_space.shape))
         self.keys = self.env.key_state(first=True)
         self.done = False
@@ -123,10 +123,10 @@ class PianoNode(Node):
         self._tick += 1
 
     def _publish_state(self, stamp) -> None:
-        position, velocity = self.env.joint_state()
+        names, position, velocity = self.env.joint_state_with_coupled()
         joints = JointState()
         joints.header.stamp = stamp
-        joints.name = list(self.joint_names)
+        joints.name = names
         joints.position, joints.velocity = position.tolist(), velocity.tolist()
         self.joint_pub.publish(joints)
         k = self.keys

@@ -71,3 +71,24 @@ def test_goal_frames_follow_the_song_and_the_observation_shows_the_previous_acti
 def test_render_is_an_image_of_the_piano(env):
     image = env.render()
     assert image.shape == (240, 320, 3) and image.dtype == np.uint8 and image.std() > 10
+
+
+def test_the_fingering_player_presses_the_songs_keys():
+    from rlhf_sim.piano_player import FingeringPlayer
+    env = PianoEnv(PianoTask(song='TwinkleTwinkleLittleStar'))
+    try:
+        player = FingeringPlayer(env)
+        assert (2, False) in player.presses     # the middle finger found a press pose for white keys
+        obs, _ = env.reset(seed=0)
+        hits = wanted = wrong = 0
+        done = False
+        while not done:
+            obs, _, terminated, truncated, info = env.step(player(obs))
+            hits += int((info['pressed'] & info['goal']).sum())
+            wanted += int(info['goal'].sum())
+            wrong += int((info['pressed'] & ~info['goal']).sum())
+            done = terminated or truncated
+    finally:
+        env.close()
+    # The hand at rest presses nothing; the player sounds a good share of the wanted key-frames, few wrong ones.
+    assert hits > 0.25 * wanted and wrong < 0.5 * hits

@@ -89,10 +89,12 @@ def probe(ros_env, piano_process):
 def test_topics_have_the_documented_layout(probe, piano_process):
     from rlhf_sim.piano import PianoEnv, PianoTask
     env = PianoEnv(PianoTask(song=SONG))
-    names = env.joint_names
+    names = env.joint_state_with_coupled()[0]
     env.close()
     joints = probe.latest['/joint_states']
-    assert list(joints.name) == names and len(joints.position) == len(joints.velocity) == 23
+    # 23 joints, then the coupled distal joints and the pedal that the command drives
+    assert list(joints.name) == names and len(joints.position) == len(joints.velocity) == 28
+    assert names[23:] == ['rh_FFJ0', 'rh_MFJ0', 'rh_RFJ0', 'rh_LFJ0', 'sustain']
     keys = probe.keys[-1]
     assert len(keys.pressed) == len(keys.key_positions) == len(keys.goal) == 88
     assert keys.song == SONG

@@ -138,7 +138,7 @@ class SACConfig(TrainConfig):
     warm_start: str = ''            # '' (from scratch) | scripted: BC on a scripted player + its transitions
     warm_start_episodes: int = 10   # scripted episodes (with warm_start_noise added to the actions)
     warm_start_noise: float = 0.1
-    warm_start_bc_steps: int = 2000  # NLL behaviour-cloning steps of the actor on them (batch batch_size)
+    warm_start_bc_steps: int = 0    # NLL behaviour-cloning steps of the actor on them (0: buffer only)
 
     def __post_init__(self):
         checks = [

@@ -241,6 +241,17 @@ def make_piano_env(preset='cpu', **options):
     return PianoEnv(PianoTask.from_dict({**PRESETS[preset].to_dict(), **options}, where='env_options'), seed=seed)
 
 
+def piano_action_spec(env, controller='hand_controller'):
+    """The piano's action as a contract ``ActionSpec``: one absolute group, a target per actuator + the pedal.
+
+    Its command is what the piano node takes on ``/<controller>/commands``; its joints are the ones
+    ``/joint_states`` reports for each command value (``PianoEnv.command_joint_names``).
+    """
+    from rlhf_policy.actions import ActionGroup, ActionSpec
+    low, high = env.actuator_range
+    return ActionSpec([ActionGroup(controller, env.command_joint_names, 'absolute', low, high)])
+
+
 ENVS = {'point_reach': PointReachEnv, 'reach': ReachEnv, 'manipulation': ContractStateEnv, 'piano': make_piano_env}
 
 

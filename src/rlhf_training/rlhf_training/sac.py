@@ -440,7 +440,10 @@ def behaviour_clone(actor, demonstrations, steps, batch_size, lr=3e-4, seed=0):
 
 
 def scripted_warm_start(env, config):
-    """(actor cloned from the environment's scripted player, its demonstrations) for ``warm_start: scripted``."""
+    """(actor cloned from the environment's scripted player or None, its demonstrations) for ``warm_start``.
+
+    With ``warm_start_bc_steps: 0`` the actor starts fresh and only the replay buffer holds the player's play.
+    """
     from rlhf_sim.piano import PianoEnv
     from rlhf_sim.piano_player import FingeringPlayer
     if not isinstance(env.unwrapped, PianoEnv):
@@ -448,6 +451,8 @@ def scripted_warm_start(env, config):
     flattener = ObservationFlattener(env.observation_space)
     demos = collect_demonstrations(env, FingeringPlayer(env.unwrapped), config.warm_start_episodes,
                                    config.warm_start_noise, seed=config.seed, flattener=flattener)
+    if not config.warm_start_bc_steps:
+        return None, demos   # the demonstrations only fill the replay buffer
     torch.manual_seed(config.seed)
     actor = build_model(actor_build_info(config, flattener.dim, env.action_space.shape[0]))
     behaviour_clone(actor, demos, config.warm_start_bc_steps, config.batch_size, config.lr, config.seed)

@@ -64,3 +64,26 @@ def test_performances_ratings_and_cpl_from_a_sac_checkpoint(tmp_path):
     sac_actor, _ = load_policy(tmp_path / 'sac')
     for name, p in sac_actor.state_dict().items():   # CPL started from the SAC weights (lr 1e-9: still them)
         torch.testing.assert_close(tuned.state_dict()[name], p, atol=1e-6, rtol=0)
+
+
+def test_the_piano_action_is_a_contract_action_spec():
+    from rlhf_sim.piano import PianoEnv, PianoTask
+    from rlhf_training.envs import piano_action_spec
+    env = PianoEnv(PianoTask(song='CMajorScaleOneHand'))
+    try:
+        env.reset(seed=0)
+        spec = piano_action_spec(env)
+        assert spec.command_topics == [('/hand_controller/commands', 20)] and spec.action_dim == 20
+        a = np.linspace(-1.0, 1.0, 20)
+        names, position, _ = env.joint_state_with_coupled()
+        measured = spec.measured_command(names, position)
+        np.testing.assert_allclose(measured, env.measured_command(), atol=1e-9)
+        np.testing.assert_allclose(spec.to_command(a, measured), env.to_command(a), atol=1e-12)
+        np.testing.assert_allclose(spec.from_commands(env.to_command(a)[None], measured[None])[0], a, atol=1e-9)
+        for _ in range(20):     # holding the measured pose keeps the hand where it is
+            env.step(env.from_command(env.measured_command()))
+        before = env.joint_state()[0]
+        env.step(env.from_command(env.measured_command()))
+        np.testing.assert_allclose(env.joint_state()[0], before, atol=0.02)
+    finally:
+        env.close()
