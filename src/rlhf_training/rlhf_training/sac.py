@@ -138,6 +138,15 @@ def state_input(obs):
     return {PROPRIO_KEY: obs}
 
 
+def _adam(params, lr):
+    """Adam with the fused kernel where this torch build has it for the device (CPU since torch 2.4)."""
+    params = list(params)
+    try:
+        return torch.optim.Adam(params, lr=lr, fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return torch.optim.Adam(params, lr=lr)
+
+
 class SACAgent(nn.Module):
     """Actor, DroQ critic, Polyak-averaged target critic and learned temperature.
 
@@ -158,9 +167,11 @@ class SACAgent(nn.Module):
         self.target_critic.requires_grad_(False)
         self.log_temperature = nn.Parameter(torch.tensor(math.log(cfg.init_temperature), dtype=torch.float32))
         self.target_entropy = float(-action_dim if cfg.target_entropy is None else cfg.target_entropy)
-        self.actor_optim = torch.optim.Adam(self.actor.parameters(), lr=cfg.lr)
-        self.critic_optim = torch.optim.Adam(self.critic.parameters(), lr=cfg.lr)
+        self.actor_optim = _adam(self.actor.parameters(), cfg.lr)
+        self.critic_optim = _adam(self.critic.parameters(), cfg.lr)
         self.temperature_optim = torch.optim.Adam([self.log_temperature], lr=cfg.temperature_lr)
+        self._critic_params = list(self.critic.parameters())
+        self._target_params = list(self.target_critic.parameters())
 
     @property
     def temperature(self):
@@ -192,8 +203,7 @@ class SACAgent(nn.Module):
         self._clip(self.critic.parameters())
         self.critic_optim.step()
         with torch.no_grad():
-            for p, tp in zip(self.critic.parameters(), self.target_critic.parameters()):
-                tp.lerp_(p, cfg.tau)
+            torch._foreach_lerp_(self._target_params, self._critic_params, cfg.tau)   # Polyak, one kernel call
         return {'critic_loss': loss.item(), 'q_mean': q.detach().mean().item()}
 
     def update_actor_and_temperature(self, batch):
