@@ -2,7 +2,7 @@
 """The robot pianist on this CPU: SAC update throughput, F1 learning curves, and CPL from ratings.
 
     python bench/piano.py throughput [--batch 256 --hidden 256 256 --threads 1 --updates 30]
-    python bench/piano.py curve RUN_DIR [RUN_DIR ...] [--plot curve.png]   # runs of train --config piano_sac.yaml
+    python bench/piano.py curve RUN [RUN ...] [--plot curve.png]   # run dirs of train --config piano_sac*.yaml
     python bench/piano.py baselines [--song TwinkleTwinkleLittleStar]
     python bench/piano.py cpl PIANO_LOOP_DIR                                # the report of scripts/piano_loop.py
 
@@ -135,10 +135,25 @@ def throughput(args):
     return 0
 
 
-def _history(run_dir):
+def _history(run):
+    """(evaluation rows, config) of a SAC run directory, or of a JSON file {'history': rows, 'config': ...}."""
+    import json
+    if str(run).endswith('.json'):
+        data = json.loads(Path(run).read_text())
+        rename = {'f1': 'eval_f1', 'precision': 'eval_precision', 'recall': 'eval_recall', 'return': 'eval_return'}
+        rows = [{rename.get(k, k): v for k, v in row.items()} for row in data['history']]
+        for row in rows:
+            if isinstance(row.get('load'), list):
+                row['load_1min'] = row['load'][0]
+        return rows, data.get('config', {})
     from rlhf_training.trainer import load_checkpoint
-    state = load_checkpoint(run_dir)
+    state = load_checkpoint(run)
     return state['extra'].get('history', []), state.get('config', {})
+
+
+def _label(run):
+    path = Path(run)
+    return path.parent.name if path.suffix == '.json' else path.name
 
 
 def curve(args):
@@ -158,7 +173,7 @@ def curve(args):
           f'{"return":>8}')
     for run, rows in runs.items():
         for row in rows:
-            print(f'{Path(run).name:<28}{row["step"]:>10}{row.get("wall_s", float("nan")):>9.0f}'
+            print(f'{_label(run):<28}{row["step"]:>10}{row.get("wall_s", float("nan")):>9.0f}'
                   f'{row.get("cpu_s", float("nan")):>9.0f}{row.get("load_1min", float("nan")):>6.1f}'
                   f'{row.get("eval_f1", float("nan")):>7.3f}{row.get("eval_precision", float("nan")):>7.3f}'
                   f'{row.get("eval_recall", float("nan")):>7.3f}{row.get("eval_return", float("nan")):>8.1f}')
@@ -170,7 +185,7 @@ def curve(args):
         for run, rows in runs.items():
             f1 = [r.get('eval_f1', np.nan) for r in rows]
             for ax, key in zip(axes, ('step', 'wall_s', 'cpu_s')):
-                ax.plot([r.get(key, np.nan) for r in rows], f1, marker='o', label=Path(run).name)
+                ax.plot([r.get(key, np.nan) for r in rows], f1, marker='o', label=_label(run))
         for ax, label in zip(axes, ('environment steps', 'wall seconds (shared, loaded machine)', 'CPU seconds')):
             ax.axhline(base['zero']['f1'], color='gray', ls='--', lw=1, label='zero action')
             ax.axhline(base['random']['f1'], color='gray', ls=':', lw=1, label='random action')

@@ -470,11 +470,15 @@ def scripted_warm_start(env, config):
 
 
 def piano_evaluator(episodes):
-    """SAC evaluation on a piano: key-press F1, precision, recall, sustain and return (``piano_eval``)."""
-    from rlhf_training.piano_eval import evaluate_piano
+    """SAC evaluation on a piano: key-press F1, precision, recall, sustain and return (``piano_eval``), each row
+    beside the zero-action and random-action F1 of the same song (silent frames make those above 0)."""
+    from rlhf_training.piano_eval import baselines, evaluate_piano
+    reference = {}
 
     def evaluate(policy, env):
-        return {f'eval_{k}': v for k, v in evaluate_piano(policy, env, episodes).items()}
+        if not reference:
+            reference.update({f'{name}_action_f1': s['f1'] for name, s in baselines(env).items()})
+        return {**{f'eval_{k}': v for k, v in evaluate_piano(policy, env, episodes).items()}, **reference}
     return evaluate
 
 
