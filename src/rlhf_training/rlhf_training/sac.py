@@ -470,8 +470,10 @@ def scripted_warm_start(env, config):
 
 
 def piano_evaluator(episodes):
-    """SAC evaluation on a piano: key-press F1, precision, recall, sustain and return (``piano_eval``), each row
-    beside the zero-action and random-action F1 of the same song (silent frames make those above 0)."""
+    """SAC evaluation on a piano: key-press F1, precision, recall, sustain and return (``piano_eval``).
+
+    Each row also carries the zero-action and random-action F1 of the same song (silent frames lift those above 0).
+    """
     from rlhf_training.piano_eval import baselines, evaluate_piano
     reference = {}
 
