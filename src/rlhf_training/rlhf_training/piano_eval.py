@@ -9,7 +9,8 @@ policy scores above 0 on any song with rests. Episode scores are the means over 
 scored the same way as a one-key piano.
 
 ``evaluate_piano(policy, env, episodes)`` plays whole songs; ``baselines(env)`` gives the zero-action and
-uniformly random policies' scores, which every reported F1 is printed beside.
+uniformly random policies' scores, which every reported F1 is printed beside; ``score_bag(path)`` scores a
+recorded episode from its ``/piano/keys`` messages (rlhf_msgs/PianoKeys: the keys down and the song's goal).
 """
 
 from dataclasses import asdict, dataclass
@@ -60,6 +61,16 @@ def score_performance(pressed, wanted, sustain=None, wanted_sustain=None) -> Per
     wrong = (np.asarray(pressed, dtype=bool) & ~np.asarray(wanted, dtype=bool)).sum(1)
     return PerformanceScore(float(precision.mean()), float(recall.mean()), float(f1.mean()), sp, sr, sf,
                             float(wrong.mean()), int(len(f1)))
+
+
+def score_bag(path, topic='/piano/keys') -> PerformanceScore:
+    """Score a recorded performance (a rosbag2 episode folder) from its PianoKeys messages, one per frame."""
+    from rlhf_recorder.reader import read_messages
+    frames = [msg for _, _, msg in read_messages(path, [topic])]
+    if not frames:
+        raise ValueError(f'{path}: no {topic} messages (rlhf_msgs/PianoKeys) to score')
+    return score_performance([np.asarray(m.pressed, bool) for m in frames], [np.asarray(m.goal, bool) for m in frames],
+                             [m.sustain for m in frames], [m.goal_sustain for m in frames])
 
 
 def play(env, policy, seed=0):

@@ -309,6 +309,7 @@ def _resume(result, config):
                         ('temperature', agent.temperature_optim)):
         optim.load_state_dict(state['optimizers'][name])
     result.history = list(state['extra'].get('history', []))
+    result.checkpoint = str(latest)
     return int(state['step'])
 
 

@@ -54,6 +54,11 @@ def test_performances_ratings_and_cpl_from_a_sac_checkpoint(tmp_path):
     with av.open(str(clip_dir / pairs[0].clip_a)) as container:
         kinds = sorted(s.type for s in container.streams)
     assert kinds == ['audio', 'video']
+    # the bag alone scores the performance as the run did
+    from rlhf_training.piano_eval import score_bag, score_performance
+    perf = np.load(f'{segments[1].episode_path}/performance.npz')
+    expected = score_performance(perf['pressed'], perf['goal'], perf['sustain'], perf['goal_sustain'])
+    assert score_bag(segments[1].episode_path) == expected
     ratings = rate_performances(segments, tmp_path / 'ratings.json', annotators=2)
     assert len(read_ratings_file(ratings)[1]) == 2
     assert ratings_main(['--ratings', str(ratings), '--output', str(tmp_path / 'prefs.json')]) == 0
