@@ -183,3 +183,19 @@ def test_sac_checkpoint_is_a_contract_policy_that_cpl_fine_tunes(tmp_path, episo
     for name, p in actor.state_dict().items():   # one step at lr 1e-9 leaves the SAC weights in place
         torch.testing.assert_close(tuned.state_dict()[name], p, atol=1e-6, rtol=0)
     assert any((fresh.state_dict()[n] - p).abs().max() > 1e-3 for n, p in actor.state_dict().items())
+
+
+def test_sac_resumes_from_its_checkpoint(tmp_path):
+    from rlhf_training.sac import run as run_sac
+    cfg = dict(env='point_reach', warmup_steps=20, batch_size=16, hidden_dims=[16], eval_every=50, eval_episodes=1,
+               progress=False, out_dir=str(tmp_path / 'run'))
+    first = run_sac(SACConfig(steps=100, **cfg))
+    state = torch.load(tmp_path / 'run' / 'checkpoints' / 'latest.pt', weights_only=False)
+    again = run_sac(SACConfig(steps=150, **cfg))     # continues at step 100 with the saved agent and optimisers
+    history = torch.load(tmp_path / 'run' / 'checkpoints' / 'latest.pt', weights_only=False)['extra']['history']
+    assert [row['step'] for row in history] == [50, 100, 150]
+    assert first['steps'] == 100 and again['steps'] == 150 and again['checkpoint'].endswith('latest.pt')
+    assert state['step'] == 100 and set(state['optimizers']) == {'actor', 'critic', 'temperature'}
+    done = run_sac(SACConfig(steps=150, **cfg))       # nothing left to do: the same summary, no new rows
+    assert done['steps'] == 150 and len(torch.load(tmp_path / 'run' / 'checkpoints' / 'latest.pt',
+                                                   weights_only=False)['extra']['history']) == 3
