@@ -22,8 +22,9 @@ import time
 import numpy as np
 import torch
 
-from rlhf_training.rl import ReachEnv
-from rlhf_training.sac import SAC_RUN_KEYS, SACConfig, evaluate_agent, train_sac
+from rlhf_training.config import config_to_dict, load_config
+from rlhf_training.envs import ReachEnv
+from rlhf_training.sac import evaluate_agent, train_sac
 
 CONFIG = Path(__file__).resolve().parents[1] / 'src' / 'rlhf_training' / 'config' / 'sac.yaml'
 
@@ -43,16 +44,15 @@ def main(argv=None):
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
-    overrides = {'total_steps': args.steps, 'utd_ratio': args.utd, 'warmup_steps': args.warmup,
+    overrides = {'steps': args.steps, 'utd_ratio': args.utd, 'warmup_steps': args.warmup,
                  'eval_every': args.eval_every, 'eval_episodes': args.eval_episodes, 'seed': args.seed,
                  'buffer_size': max(args.steps, 256)}
     if args.discount is not None:
         overrides['discount'] = args.discount
-    preset, _ = SACConfig.load(CONFIG, run_keys=SAC_RUN_KEYS)
-    cfg = SACConfig.from_dict({**preset.to_dict(), **overrides}, source=str(CONFIG))
+    cfg = load_config(CONFIG, **overrides)
     env, eval_env = ReachEnv(), ReachEnv()
 
-    print(f'SAC (DroQ) on ReachEnv: {cfg.total_steps} env steps, UTD {cfg.utd_ratio}, batch {cfg.batch_size}, '
+    print(f'SAC (DroQ) on ReachEnv: {cfg.steps} env steps, UTD {cfg.utd_ratio}, batch {cfg.batch_size}, '
           f'hidden {list(cfg.hidden_dims)}, discount {cfg.discount}, tau {cfg.tau}, '
           f'init temperature {cfg.init_temperature}, critic dropout {cfg.critic_dropout} + layer norm, '
           f'{args.threads} torch thread(s)')
@@ -90,9 +90,9 @@ def main(argv=None):
     for name, b in baselines.items():
         print(f"{name:<22} {b['final_distance']:>15.3f} {b['success']:>8.2f}")
     print(f"{'SAC (DroQ)':<22} {final['eval_final_distance']:>15.3f} {final['eval_success']:>8.2f}")
-    print(f'training wall time {train_s:.0f} s ({cfg.total_steps / train_s:.1f} env steps/s incl. updates)')
+    print(f'training wall time {train_s:.0f} s ({cfg.steps / train_s:.1f} env steps/s incl. updates)')
     if args.json:
-        args.json.write_text(json.dumps({'config': cfg.to_dict(), 'curve': rows, 'final': final,
+        args.json.write_text(json.dumps({'config': config_to_dict(cfg), 'curve': rows, 'final': final,
                                          'baselines': baselines, 'train_s': train_s}, indent=2))
     env.close()
     eval_env.close()

@@ -38,6 +38,8 @@ if [ ! -x "$VENV/bin/python" ]; then
   if [ "$MODE" = system ]; then python3 -m venv --system-site-packages "$VENV"; else "$PY" -m venv "$VENV"; fi
 fi
 if [ "$(cat "$VENV/.rlhf-lock" 2>/dev/null)" != "$want" ]; then
+  # pyaudio (robopianist's dependency) builds against PortAudio's headers; the piano's sound needs FluidSynth
+  "$WS/scripts/install_sound.sh" || die "the piano's Debian packages are missing (see above)"
   say "installing $(grep -c "==" "$LOCK") pinned packages from ${LOCK#"$WS"/} (first run: a few minutes)"
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip==24.3.1 setuptools==75.8.0 wheel >/dev/null 2>&1 \
     || die "could not upgrade pip in $VENV; is the package index reachable?"

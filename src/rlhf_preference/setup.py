@@ -32,6 +32,7 @@ setup(
             'make_pairs = rlhf_preference.make_pairs:main',
             'export_preferences = rlhf_preference.export:main',
             'annotate_scripted = rlhf_preference.scripted:main',
+            'ratings_to_preferences = rlhf_preference.ratings:main',
         ],
     },
 )

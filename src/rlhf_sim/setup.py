@@ -29,6 +29,7 @@ setup(
     entry_points={
         'console_scripts': [
             'sim = rlhf_sim.sim_node:main',
+            'piano = rlhf_sim.piano_node:main',
         ],
     },
 )

@@ -30,6 +30,8 @@ setup(
         'console_scripts': [
             'export = rlhf_training.export:main',
             'train = rlhf_training.train:main',
+            'piano_performances = rlhf_training.piano_performances:main',
+            'piano_cpl = rlhf_training.piano_cpl:main',
         ],
     },
 )

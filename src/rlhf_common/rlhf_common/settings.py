@@ -46,7 +46,15 @@ def parse_override(text: str) -> tuple[str, object]:
 
 
 def check_value(name, value, annotation, where):
-    """``value`` as the field's type: ints for floats, tuples for lists, numbers written as strings ('1e-4')."""
+    """``value`` as the field's type: ints for floats, tuples for lists, numbers written as strings ('1e-4').
+
+    ``X | None`` fields take None or a value of X.
+    """
+    args = typing.get_args(annotation)
+    if type(None) in args:
+        if value is None:
+            return None
+        annotation = next(a for a in args if a is not type(None))
     origin = typing.get_origin(annotation) or annotation
     if origin is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
@@ -72,7 +80,10 @@ def make_settings(cls, values: dict, where: str = 'config'):
         if key not in hints:
             raise SettingsError(f'{where}: unknown key {key!r}; valid keys: {", ".join(valid)}')
         checked[key] = check_value(key, value, hints[key], where)
-    return cls(**checked)
+    try:
+        return cls(**checked)
+    except SettingsError as err:   # a dataclass's own checks of its values (__post_init__)
+        raise SettingsError(f'{where}: {err}') from None
 
 
 def settings_values(path=None, overrides=(), **values) -> tuple[dict, str]:

@@ -9,7 +9,7 @@ import pytest
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 
-from rlhf_msgs.msg import EpisodeEvent, PolicyStatus, RecorderStatus, TaskState
+from rlhf_msgs.msg import EpisodeEvent, PianoKeys, PolicyStatus, RecorderStatus, TaskState
 from rlhf_msgs.srv import EpisodeControl, ResetSim
 
 
@@ -52,7 +52,10 @@ def sample_messages():
                           observation_age_ms=212.0, ticks=10000, missed_ticks=0)
     recorder = RecorderStatus(ready=False, silent_topics=['/wrist_camera/depth'], stream_timeout_s=1.0,
                               episode_id='20261121T101500_pick_place_0003')
-    return [event, state, status, recorder]
+    keys = PianoKeys(pressed=[i in (39, 43) for i in range(88)], key_positions=[0.5] * 88, sustain=True,
+                     sustain_position=0.9, goal=[i == 39 for i in range(88)], goal_sustain=False,
+                     song='TwinkleTwinkleLittleStar', frame=12)
+    return [event, state, status, recorder, keys]
 
 
 @pytest.mark.parametrize('message', sample_messages(), ids=lambda m: type(m).__name__)

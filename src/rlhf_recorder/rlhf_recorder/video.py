@@ -12,8 +12,12 @@ import av
 import numpy as np
 
 
-def write_mp4(frames, path, fps=10.0, width=None, crf=26):
-    """Encode ``frames`` ((T,H,W,3) uint8 RGB) as H.264 MP4 at ``path`` (written atomically)."""
+def write_mp4(frames, path, fps=10.0, width=None, crf=26, audio=None, sample_rate=22050):
+    """Encode ``frames`` ((T,H,W,3) uint8 RGB) as H.264 MP4 at ``path`` (written atomically).
+
+    ``audio``: int16 stereo samples (N, 2) at ``sample_rate``, added as an AAC track starting with the video
+    (a piano performance's sound).
+    """
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or len(frames) == 0:
         raise ValueError(f'{path}: expected frames of shape (T,H,W,3) uint8 with T >= 1, got '
@@ -29,10 +33,24 @@ def write_mp4(frames, path, fps=10.0, width=None, crf=26):
         stream = container.add_stream('libx264', rate=Fraction(fps).limit_denominator(1000))
         stream.width, stream.height, stream.pix_fmt = out_w, out_h, 'yuv420p'
         stream.options = {'crf': str(crf), 'preset': 'veryfast', 'profile': 'main'}
+        sound = None if audio is None else container.add_stream('aac', rate=int(sample_rate), layout='stereo')
         for image in frames:
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format='rgb24')
             frame = frame.reformat(width=out_w, height=out_h, format='yuv420p')
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
+        if sound is not None:
+            _mux_audio(container, sound, audio, int(sample_rate))
     os.replace(tmp, path)
     return path
+
+
+def _mux_audio(container, stream, samples, sample_rate, block=1024):
+    samples = np.ascontiguousarray(np.asarray(samples, dtype=np.int16).reshape(-1, 2))
+    for start in range(0, len(samples), block):
+        frame = av.AudioFrame.from_ndarray(samples[start:start + block].reshape(1, -1), format='s16',
+                                           layout='stereo')
+        frame.sample_rate = sample_rate
+        frame.pts = start
+        container.mux(stream.encode(frame))
+    container.mux(stream.encode(None))

@@ -9,14 +9,14 @@ settings loader, ``rlhf_common.settings``).
 from dataclasses import asdict, dataclass, field
 
 from rlhf_common.settings import SettingsError as ConfigError
-from rlhf_common.settings import make_settings, parse_override, settings_values  # noqa: F401 (parse_override: API)
+from rlhf_common.settings import make_settings, settings_values
 
 
 @dataclass
 class TrainConfig:
     """Fields shared by every algorithm."""
 
-    algorithm: str = ''             # bc | reward | cpl (| sac | rl from the RL modules)
+    algorithm: str = ''             # bc | reward | cpl | sac | rl
     seed: int = 0                   # seeds torch, numpy, python and the batch sampler
     steps: int = 1000               # optimiser steps
     batch_size: int = 256           # global batch (all processes and accumulation steps together)
@@ -98,7 +98,90 @@ class CPLConfig(TrainConfig):
     steps: int = 1000
 
 
-CONFIGS: dict[str, type] = {'bc': BCConfig, 'reward': RewardConfig, 'cpl': CPLConfig}
+@dataclass
+class SACConfig(TrainConfig):
+    """SAC with the DroQ critic on an environment's own reward (rlhf_training.sac).
+
+    ``steps`` counts environment steps; ``lr`` is the actor's and the critics' learning rate. Defaults: the
+    piano project's preset (lr 3e-4 for every network, batch 256, tau 0.01, initial temperature 1.2, 3x256,
+    critic dropout 0.01 + layer norm) with discount 0.99 and UTD 2 for reaching on this CPU.
+    """
+
+    algorithm: str = 'sac'
+    out_dir: str = 'runs/sac'
+    env: str = 'reach'              # rlhf_training.envs.ENVS: reach | point_reach | manipulation | piano
+    env_options: dict = field(default_factory=dict)  # keyword arguments of the environment
+    steps: int = 20_000             # environment steps
+    batch_size: int = 256
+    lr: float = 3e-4                # actor and critics
+    temperature_lr: float = 3e-4
+    grad_clip: float = 0.0          # 0: no clipping
+    hidden_dims: list[int] = field(default_factory=lambda: [256, 256, 256])  # actor and each critic
+    tau: float = 0.01               # Polyak averaging rate of the target critic
+    discount: float = 0.99          # the piano uses 0.8 (a reward at every key press)
+    init_temperature: float = 1.2
+    target_entropy: float | None = None  # None: -|A| (minus the action dimension)
+    critic_dropout: float = 0.01    # DroQ: dropout + layer norm in each Q network
+    critic_layer_norm: bool = True
+    utd_ratio: int = 2              # critic updates per environment step (DroQ: 20)
+    buffer_size: int = 200_000
+    warmup_steps: int = 1000        # uniformly random actions before the policy acts
+    eval_every: int = 2000          # environment steps between deterministic evaluations (0: only at the end)
+    eval_episodes: int = 5
+    checkpoint_every: int = 0       # environment steps between checkpoints (0: at each evaluation and the end)
+    max_wall_s: float = 0.0         # stop (and save) after this much wall time; 0: no limit
+    device: str = 'cpu'             # SAC's small networks and per-step updates run fastest on the CPU
+    warm_start: str = ''            # '' (from scratch) | scripted: BC on a scripted player + its transitions
+    warm_start_episodes: int = 10   # scripted episodes (with warm_start_noise added to the actions)
+    warm_start_noise: float = 0.1
+    warm_start_bc_steps: int = 0    # NLL behaviour-cloning steps of the actor on them (0: buffer only)
+
+    def __post_init__(self):
+        checks = [
+            ('hidden_dims', len(self.hidden_dims) > 0 and all(int(h) > 0 for h in self.hidden_dims),
+             'a non-empty list of positive layer widths'),
+            ('lr', self.lr > 0, 'a positive number'),
+            ('temperature_lr', self.temperature_lr > 0, 'a positive number'),
+            ('batch_size', self.batch_size > 0, 'a positive integer'),
+            ('tau', 0 < self.tau <= 1, 'a number in (0, 1]'),
+            ('discount', 0 <= self.discount < 1, 'a number in [0, 1)'),
+            ('init_temperature', self.init_temperature > 0, 'a positive number'),
+            ('critic_dropout', 0 <= self.critic_dropout < 1, 'a number in [0, 1)'),
+            ('utd_ratio', self.utd_ratio >= 1, 'an integer >= 1'),
+            ('buffer_size', self.buffer_size >= self.batch_size, 'an integer >= batch_size'),
+            ('warmup_steps', self.warmup_steps >= 0, 'an integer >= 0'),
+            ('steps', self.steps > 0, 'a positive integer'),
+            ('eval_every', self.eval_every >= 0, 'an integer >= 0'),
+            ('eval_episodes', self.eval_episodes >= 1, 'an integer >= 1'),
+            ('checkpoint_every', self.checkpoint_every >= 0, 'an integer >= 0'),
+            ('grad_clip', self.grad_clip >= 0, 'a number >= 0'),
+            ('max_wall_s', self.max_wall_s >= 0, 'a number >= 0'),
+            ('warm_start', self.warm_start in ('', 'scripted'), "'' or 'scripted'"),
+            ('warm_start_episodes', self.warm_start_episodes >= 1, 'an integer >= 1'),
+            ('warm_start_noise', self.warm_start_noise >= 0, 'a number >= 0'),
+            ('warm_start_bc_steps', self.warm_start_bc_steps >= 0, 'an integer >= 0'),
+        ]
+        for name, ok, expected in checks:
+            if not ok:
+                raise ConfigError(f"{self.algorithm}: {name} must be {expected}, got {getattr(self, name)!r}")
+
+
+@dataclass
+class RLConfig(SACConfig):
+    """SAC (DroQ) in the simulation on a Bradley-Terry reward ensemble's r_hat (rlhf_training.rl)."""
+
+    algorithm: str = 'rl'
+    out_dir: str = 'runs/rl'
+    reward_checkpoint: str = ''     # checkpoint file or run directory of a reward training run (holds its contract)
+    task: str = 'pick_place'        # rlhf_sim task
+    max_episode_steps: int = 300    # control ticks per episode (at the contract's rate)
+    privileged_state: bool = True   # the SAC actor also sees object/target positions (the reward model does not)
+    normalize_reward: bool = True   # divide r_hat by its running std
+    center_reward: bool = False     # also subtract the running mean (changes the optimum if episodes end early)
+
+
+CONFIGS: dict[str, type] = {'bc': BCConfig, 'reward': RewardConfig, 'cpl': CPLConfig, 'sac': SACConfig,
+                            'rl': RLConfig}
 
 
 def register_config(algorithm: str, config_class: type) -> None:

@@ -1,12 +1,6 @@
 # Copyright 2026 RLHF Robotics contributors. Apache-2.0.
-"""Reinforcement learning environments and RL on a learned reward.
+"""RL on a learned reward (the environments are ``rlhf_training.envs``).
 
-- ``PointReachEnv``: a 2-D point mass moved towards a random goal (reward -distance). A task with a known
-  answer, small enough that SAC and the learned-reward loop can be checked in seconds.
-- ``ReachEnv``: reaching with the simulated Panda (``rlhf_sim.env.ManipulationEnv``, state only): move the
-  end effector to a random target near its start; reward -distance (m), success when closer than
-  ``success_distance``. Actions in [-1, 1]^8 become joint targets through ``ActionSpec.to_command``, the
-  mapping the deployed policy node uses.
 - ``RunningMeanStd`` and ``LearnedRewardWrapper``: replace an environment's reward by a reward model's
   r_hat(o, a) (an ensemble gives its mean), normalised by running statistics.
 - ``train_on_learned_reward(env, reward_model, config)``: SAC (DroQ) on that reward.
@@ -16,121 +10,9 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from rlhf_training.sac import SACConfig, state_input, train_sac
-
-
-class PointReachEnv(gym.Env):
-    """Point in [-1, 1]^2 moved by ``step_size * action`` towards a random goal; reward -|p - g|.
-
-    Observation: [p (2), g - p (2)] float32. ``info['distance']`` and ``info['success']`` (distance below
-    ``success_distance`` at that step). Episodes are truncated after ``max_episode_steps``.
-    """
-
-    def __init__(self, max_episode_steps=30, step_size=0.1, success_distance=0.1):
-        self.observation_space = gym.spaces.Box(-2.0, 2.0, shape=(4,), dtype=np.float32)
-        self.action_space = gym.spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32)
-        self.max_episode_steps = int(max_episode_steps)
-        self.step_size = float(step_size)
-        self.success_distance = float(success_distance)
-        self.pos = np.zeros(2)
-        self.goal = np.zeros(2)
-        self.steps = 0
-
-    def _obs(self):
-        return np.concatenate([self.pos, self.goal - self.pos]).astype(np.float32)
-
-    def _info(self):
-        distance = float(np.linalg.norm(self.goal - self.pos))
-        return {'distance': distance, 'success': distance < self.success_distance}
-
-    def reset(self, seed=None, options=None):
-        super().reset(seed=seed)
-        self.pos = self.np_random.uniform(-1.0, 1.0, size=2)
-        self.goal = self.np_random.uniform(-1.0, 1.0, size=2)
-        self.steps = 0
-        return self._obs(), self._info()
-
-    def step(self, action):
-        a = np.clip(np.asarray(action, dtype=np.float64).reshape(2), -1.0, 1.0)
-        self.pos = np.clip(self.pos + self.step_size * a, -1.0, 1.0)
-        self.steps += 1
-        info = self._info()
-        return self._obs(), -info['distance'], False, self.steps >= self.max_episode_steps, info
-
-
-class ReachEnv(gym.Env):
-    """Reach a random end-effector target with the simulated Panda (state only, dense reward -distance).
-
-    Reward: ``-reward_scale * distance`` (m); the default scale 10 makes per-step rewards O(1), the size of the
-    entropy bonus at SAC's initial temperature 1.2, so the reward is not drowned by exploration at the start.
-
-    Observation (float32, 28): arm+finger joint positions (9), joint velocities (9, scaled by 0.1),
-    end-effector position (3), target position (3), target - end effector (3, in decimetres, so the
-    quantity the policy must drive to zero is O(1)) and the time through the episode (1, in [0, 1]).
-    The target is the end effector's start position plus a uniform offset in +-``target_range`` (m) per
-    axis, so it is reachable whatever the start pose. The gripper part of the action is ignored by the
-    reward but still sent (the full 8-D action keeps the policy interface of every other task).
-    """
-
-    def __init__(self, task='pick_place', max_episode_steps=60, success_distance=0.05,
-                 target_range=(0.15, 0.15, 0.10), max_delta_rad=0.05, control_hz=30.0, reward_scale=10.0):
-        from rlhf_policy.actions import ActionSpec
-        from rlhf_sim.env import ManipulationEnv
-        from rlhf_sim.ik import DifferentialIK
-
-        self.sim = ManipulationEnv(task=task, cameras=(), control_hz=control_hz,
-                                   max_episode_steps=max_episode_steps + 1)
-        self.ik = DifferentialIK(self.sim.model)
-        self.action_spec = ActionSpec.for_panda(max_delta_rad)
-        self.observation_space = gym.spaces.Box(-np.inf, np.inf, shape=(28,), dtype=np.float32)
-        self.action_space = gym.spaces.Box(-1.0, 1.0, shape=(8,), dtype=np.float32)
-        self.max_episode_steps = int(max_episode_steps)
-        self.success_distance = float(success_distance)
-        self.reward_scale = float(reward_scale)
-        self.target_range = np.asarray(target_range, dtype=np.float64)
-        self.target = np.zeros(3)
-        self.steps = 0
-        self._q = np.zeros(9)
-        self._qd = np.zeros(9)
-
-    def _ee(self):
-        return self.ik.ee_pose(self._q[:7])[0]
-
-    def _obs(self):
-        ee = self._ee()
-        return np.concatenate([self._q, 0.1 * self._qd, ee, self.target, 10.0 * (self.target - ee),
-                               [self.steps / self.max_episode_steps]]).astype(np.float32)
-
-    def _info(self, sim_info=None):
-        distance = float(np.linalg.norm(self.target - self._ee()))
-        info = {'distance': distance, 'success': distance < self.success_distance}
-        if sim_info:
-            info['task_progress'] = sim_info.get('progress')
-        return info
-
-    def reset(self, seed=None, options=None):
-        super().reset(seed=seed)
-        sim_seed = None if seed is None else int(seed)
-        obs, _ = self.sim.reset(seed=sim_seed)
-        self._q = np.asarray(obs['joint_positions'], dtype=np.float64)
-        self._qd = np.asarray(obs['joint_velocities'], dtype=np.float64)
-        self.target = self._ee() + self.np_random.uniform(-1.0, 1.0, size=3) * self.target_range
-        self.steps = 0
-        return self._obs(), self._info()
-
-    def step(self, action):
-        from rlhf_common.robot import JOINT_NAMES
-        command = self.action_spec.to_command(action, self.action_spec.measured_command(JOINT_NAMES, self._q))
-        obs, _, _, _, sim_info = self.sim.step(command)
-        self._q = np.asarray(obs['joint_positions'], dtype=np.float64)
-        self._qd = np.asarray(obs['joint_velocities'], dtype=np.float64)
-        self.steps += 1
-        info = self._info(sim_info)
-        reward = -self.reward_scale * info['distance']
-        return self._obs(), reward, False, self.steps >= self.max_episode_steps, info
-
-    def close(self):
-        self.sim.close()
+from rlhf_training.config import RLConfig, SACConfig
+from rlhf_training.envs import ContractActionEnv, contract_obs_fn
+from rlhf_training.sac import state_input, summarize, train_sac
 
 
 class RunningMeanStd:
@@ -219,67 +101,8 @@ class LearnedRewardWrapper(gym.Wrapper):
         return obs, reward, terminated, truncated, info
 
 
-class ContractActionEnv(gym.Wrapper):
-    """``ManipulationEnv`` with normalised actions in [-1, 1]^8 mapped by ``ActionSpec.to_command``.
-
-    The mapping is the deployed policy node's. With ``privileged_state`` the observation dict also carries the
-    simulation's task state (``object_positions`` (3 N,) and ``target_position`` (3,)), state the SAC actor may
-    use; a reward model only sees what its contract lists.
-    """
-
-    def __init__(self, env, action_spec, privileged_state=True):
-        super().__init__(env)
-        self.action_spec = action_spec
-        self.privileged_state = bool(privileged_state)
-        self.action_space = gym.spaces.Box(-1.0, 1.0, shape=(8,), dtype=np.float32)
-        spaces = dict(env.observation_space.spaces)
-        if self.privileged_state:
-            n = len(env.unwrapped.task_state().object_names)
-            spaces['object_positions'] = gym.spaces.Box(-np.inf, np.inf, (3 * n,), np.float32)
-            spaces['target_position'] = gym.spaces.Box(-np.inf, np.inf, (3,), np.float32)
-        self.observation_space = gym.spaces.Dict(spaces)
-        self._q = None
-
-    def _augment(self, obs, info):
-        self._q = np.asarray(obs['joint_positions'], dtype=np.float64)
-        if self.privileged_state:
-            state = info['task_state']
-            obs = dict(obs, object_positions=state.object_poses[:, :3].reshape(-1).astype(np.float32),
-                       target_position=np.asarray(state.target_pose[:3], dtype=np.float32))
-        return obs
-
-    def reset(self, **kwargs):
-        obs, info = self.env.reset(**kwargs)
-        return self._augment(obs, info), info
-
-    def step(self, action):
-        from rlhf_common.robot import JOINT_NAMES
-        command = self.action_spec.to_command(action, self.action_spec.measured_command(JOINT_NAMES, self._q))
-        obs, reward, terminated, truncated, info = self.env.step(command)
-        return self._augment(obs, info), reward, terminated, truncated, info
-
-
-def contract_obs_fn(contract):
-    """ManipulationEnv observation dict -> the reward model's preprocessed inputs under ``contract``."""
-    from rlhf_common.robot import JOINT_NAMES
-    from rlhf_policy.preprocess import preprocess
-    names = list(JOINT_NAMES)
-    missing = [n for n in contract.observation.joint_names if n not in names]
-    if missing:
-        raise ValueError(f'contract observation.joint_names {missing} are not joints of the simulation')
-    index = np.array([names.index(n) for n in contract.observation.joint_names])
-    cameras = [c.name for c in contract.observation.cameras]
-
-    def obs_fn(obs):
-        images = {c: obs[f'{c}/color'] for c in cameras}
-        depths = {c: obs[f'{c}/depth'] for c in cameras if f'{c}/depth' in obs}
-        q, qd = np.asarray(obs['joint_positions']), np.asarray(obs['joint_velocities'])
-        return preprocess(contract, images, depths, q[index], qd[index])
-    return obs_fn
-
-
 def train_on_learned_reward(env, reward_model, config=None, eval_env=None, obs_fn=None, normalize=True,
-                            center=False, progress=True, callback=None):
+                            center=False, progress=True, callback=None, save=False):
     """SAC (DroQ) on ``env`` with its reward replaced by ``reward_model``; evaluation uses the true reward.
 
     ``eval_env`` (default: a second reference to ``env`` unwrapped) reports true returns and success, so the
@@ -287,53 +110,45 @@ def train_on_learned_reward(env, reward_model, config=None, eval_env=None, obs_f
     """
     wrapped = LearnedRewardWrapper(env, reward_model, obs_fn=obs_fn, normalize=normalize, center=center)
     return train_sac(wrapped, config or SACConfig(), eval_env=eval_env if eval_env is not None else env,
-                     progress=progress, callback=callback)
+                     progress=progress, callback=callback, save=save)
 
 
-RL_RUN_KEYS = {'algorithm': 'rl', 'reward_checkpoint': '', 'task': 'pick_place', 'max_episode_steps': 300,
-               'privileged_state': True, 'normalize_reward': True, 'center_reward': False,
-               'out_dir': 'runs/rl', 'progress': True}
-
-
-def run_from_file(config_path, overrides=()):
+def run(config: RLConfig) -> dict:
     """``train --config rl.yaml [key=value ...]``: SAC (DroQ) in ManipulationEnv on a Bradley-Terry reward.
 
     The reward ensemble and its policy contract come from a reward training run (``reward_checkpoint``: its
-    checkpoint file or run directory); the environment renders the cameras the contract lists.
+    checkpoint file or run directory); the environment renders the cameras the contract lists. The actor sees
+    the raw joint and task state, not the contract's inputs, so its checkpoint carries no contract.
     """
-    import yaml
-
-    from rlhf_policy.contract import PolicyContract
     from rlhf_sim.env import ManipulationEnv
     from rlhf_training.checkpoint import load_reward_ensemble
-    from rlhf_training.sac import SACConfig, SACConfigError, save_run
+    from rlhf_training.config import ConfigError
+    from rlhf_training.runs import contract_from_yaml
     from rlhf_training.trainer import load_checkpoint
 
-    config, run = SACConfig.load(config_path, overrides, RL_RUN_KEYS)
-    if run['algorithm'] != 'rl':
-        raise SACConfigError(f"{config_path}: field 'algorithm': expected 'rl', got {run['algorithm']!r}")
-    if not run['reward_checkpoint']:
-        raise SACConfigError(f"{config_path}: field 'reward_checkpoint': expected the checkpoint (or run "
-                             f'directory) of a reward training run, got nothing')
-    state = load_checkpoint(run['reward_checkpoint'])
+    if not config.reward_checkpoint:
+        raise ConfigError('rl: reward_checkpoint: expected the checkpoint (or run directory) of a reward training '
+                          'run, got nothing')
+    state = load_checkpoint(config.reward_checkpoint)
     ensemble = load_reward_ensemble(state)
     contract_yaml = state.get('extra', {}).get('contract_yaml')
     if not contract_yaml:
-        raise SACConfigError(f"{run['reward_checkpoint']}: the reward checkpoint holds no policy contract")
-    contract = PolicyContract.from_dict(yaml.safe_load(contract_yaml))
+        raise ConfigError(f'{config.reward_checkpoint}: the reward checkpoint holds no policy contract')
+    contract = contract_from_yaml(contract_yaml)
+    torch.set_num_threads(1)
 
     def make():
         cams = contract.observation.cameras
-        sim = ManipulationEnv(task=run['task'], cameras=tuple(c.name for c in cams),
+        sim = ManipulationEnv(task=config.task, cameras=tuple(c.name for c in cams),
                               depth=any(c.use_depth for c in cams), control_hz=contract.rate_hz,
-                              max_episode_steps=int(run['max_episode_steps']))
-        return ContractActionEnv(sim, contract.action, privileged_state=bool(run['privileged_state']))
+                              max_episode_steps=config.max_episode_steps)
+        return ContractActionEnv(sim, contract.action, privileged_state=config.privileged_state)
     env, eval_env = make(), make()
     try:
         result = train_on_learned_reward(env, ensemble, config, eval_env=eval_env, obs_fn=contract_obs_fn(contract),
-                                         normalize=bool(run['normalize_reward']), center=bool(run['center_reward']),
-                                         progress=bool(run['progress']))
+                                         normalize=config.normalize_reward, center=config.center_reward,
+                                         progress=config.progress, save=True)
     finally:
         env.close()
         eval_env.close()
-    return save_run(result, run['out_dir'], config, run, extra={'contract_yaml': contract_yaml})
+    return summarize(result, config)

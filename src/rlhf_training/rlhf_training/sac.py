@@ -2,28 +2,31 @@
 """Soft Actor-Critic with the DroQ critic, for Gymnasium environments with vector or dict observations.
 
 DroQ (Hiraoka et al., 2022) regularises SAC's two Q networks with dropout and layer normalisation so that
-many critic updates per environment step (a high update-to-data ratio, UTD) stay stable. This module holds:
+many critic updates per environment step (a high update-to-data ratio, UTD) stay stable. The
+hyperparameters are ``rlhf_training.config.SACConfig`` (the piano project's preset; discount 0.99 and UTD 2
+for reaching on a 2-core CPU). This module holds:
 
-- ``SACConfig``: the hyperparameters; the defaults are the preset that worked for the piano project
-  (lr 3e-4 for all networks, batch 256, tau 0.01, initial temperature 1.2, 3x256 hidden, critic dropout
-  0.01 + layer norm). The discount is 0.99, not the piano's 0.8: the piano rewards every key press at once,
-  while reaching and manipulation rewards arrive after several control ticks, so a longer horizon matters.
-  The UTD ratio defaults to 2 (DroQ uses 20) because this workspace's reference machine is a 2-core CPU.
 - ``ObservationFlattener``: turns a Box or a Dict of 1-D Boxes (state-only observations) into one vector.
 - ``ReplayBuffer``: preallocated numpy storage of transitions.
 - ``DroQCritic``: two Q networks Q(s, a) (MLP with dropout + layer norm) evaluated together.
 - ``SACAgent``: actor (the shared ``GaussianPolicy``), critic, target critic (Polyak averaging with tau) and
   the learned temperature (target entropy -|A|); ``act`` and ``update``.
 - ``train_sac(env, config)``: the interaction loop (random warm-up, then policy actions; UTD critic updates
-  and one actor/temperature update per step), with a progress bar and a learning-curve history.
-- ``run_from_file(config_path, overrides)``: what ``train --config config/sac.yaml`` runs.
+  and one actor/temperature update per step), with a progress bar, a learning-curve history that records
+  environment steps, wall and CPU seconds and the load average, checkpoints and a wall-time budget.
+- Checkpoints are the Trainer's (``<out_dir>/checkpoints/latest.pt``, ``step_*.pt``): the actor is
+  ``models['policy']`` (a ``GaussianPolicy`` on the ``proprio`` input) and, when the environment has a policy
+  contract (``envs.policy_contract_of``), ``extra['contract_yaml']``: CPL fine-tunes it and ``export`` writes
+  its ONNX model. The critics, temperature and optimisers are kept too (``agent``), so a run resumes.
+- ``run(config)``: what ``train --config config/sac.yaml`` runs.
 """
 
 import copy
-from dataclasses import asdict, dataclass, field, fields
-import json
+from dataclasses import dataclass, field
 import math
+import os
 from pathlib import Path
+import time
 
 import gymnasium as gym
 import numpy as np
@@ -31,131 +34,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F  # noqa: N812
 from tqdm import tqdm
-import yaml
 
-from rlhf_training.config import ConfigError, parse_override
-from rlhf_training.models import MLP, PROPRIO_KEY, GaussianPolicy
-
-
-class SACConfigError(ConfigError):
-    """A SAC configuration is malformed; the message names the file/field and what was expected."""
-
-
-@dataclass
-class SACConfig:
-    """SAC (DroQ) hyperparameters. Defaults: the piano project's preset, discount 0.99, UTD 2."""
-
-    hidden_dims: tuple = (256, 256, 256)   # actor and each critic
-    actor_lr: float = 3e-4
-    critic_lr: float = 3e-4
-    temperature_lr: float = 3e-4
-    batch_size: int = 256
-    tau: float = 0.01                      # Polyak averaging rate of the target critic
-    discount: float = 0.99
-    init_temperature: float = 1.2
-    target_entropy: float = None           # None: -|A| (minus the action dimension)
-    critic_dropout: float = 0.01           # DroQ: dropout + layer norm in each Q network
-    critic_layer_norm: bool = True
-    utd_ratio: int = 2                     # critic updates per environment step (DroQ: 20)
-    buffer_size: int = 200_000
-    warmup_steps: int = 1000               # uniformly random actions before the policy acts
-    total_steps: int = 20_000              # environment steps
-    eval_every: int = 2000                 # environment steps between deterministic evaluations (0: never)
-    eval_episodes: int = 5
-    grad_clip_norm: float = 0.0            # 0: no clipping
-    seed: int = 0
-
-    def __post_init__(self):
-        self.hidden_dims = tuple(int(h) for h in self.hidden_dims)
-        checks = [
-            ('hidden_dims', all(h > 0 for h in self.hidden_dims) and len(self.hidden_dims) > 0,
-             'a non-empty list of positive layer widths'),
-            ('actor_lr', self.actor_lr > 0, 'a positive number'),
-            ('critic_lr', self.critic_lr > 0, 'a positive number'),
-            ('temperature_lr', self.temperature_lr > 0, 'a positive number'),
-            ('batch_size', self.batch_size > 0, 'a positive integer'),
-            ('tau', 0 < self.tau <= 1, 'a number in (0, 1]'),
-            ('discount', 0 <= self.discount < 1, 'a number in [0, 1)'),
-            ('init_temperature', self.init_temperature > 0, 'a positive number'),
-            ('critic_dropout', 0 <= self.critic_dropout < 1, 'a number in [0, 1)'),
-            ('utd_ratio', self.utd_ratio >= 1, 'an integer >= 1'),
-            ('buffer_size', self.buffer_size >= self.batch_size, 'an integer >= batch_size'),
-            ('warmup_steps', self.warmup_steps >= 0, 'an integer >= 0'),
-            ('total_steps', self.total_steps > 0, 'a positive integer'),
-            ('eval_every', self.eval_every >= 0, 'an integer >= 0'),
-            ('eval_episodes', self.eval_episodes >= 1, 'an integer >= 1'),
-            ('grad_clip_norm', self.grad_clip_norm >= 0, 'a number >= 0'),
-        ]
-        for name, ok, expected in checks:
-            if not ok:
-                raise SACConfigError(f"field '{name}': expected {expected}, got {getattr(self, name)!r}")
-
-    @classmethod
-    def from_dict(cls, data, source='<dict>'):
-        """Build from a mapping; unknown keys and wrong types raise SACConfigError naming source and field."""
-        if not isinstance(data, dict):
-            raise SACConfigError(f'{source}: expected a mapping of SAC settings, got {type(data).__name__}')
-        known = {f.name: f for f in fields(cls)}
-        kwargs = {}
-        for key, value in data.items():
-            if key not in known:
-                raise SACConfigError(f"{source}: field '{key}': unknown key (expected one of {sorted(known)})")
-            default = known[key].default
-            try:
-                if key == 'hidden_dims':
-                    value = tuple(int(v) for v in value)
-                elif value is not None and isinstance(default, bool):
-                    if not isinstance(value, bool):
-                        raise TypeError('expected true or false')
-                elif value is not None and isinstance(default, int):
-                    if isinstance(value, bool) or float(value) != int(value):
-                        raise TypeError('expected an integer')
-                    value = int(value)
-                elif value is not None and (isinstance(default, float) or default is None):
-                    value = float(value)
-            except (TypeError, ValueError) as err:
-                raise SACConfigError(f"{source}: field '{key}': {err} (got {value!r})") from None
-            kwargs[key] = value
-        try:
-            return cls(**kwargs)
-        except SACConfigError as err:
-            raise SACConfigError(f'{source}: {err}') from None
-
-    @classmethod
-    def load(cls, path, overrides=(), run_keys=()):
-        """Read a YAML file plus ``key=value`` overrides -> (SACConfig, {run key: value}).
-
-        ``run_keys`` (with their defaults) are the run-level settings the file may hold beside the SAC
-        hyperparameters (e.g. ``algorithm``, ``env``, ``out_dir``); any other unknown key is an error.
-        """
-        data = read_yaml(path)
-        for item in overrides:
-            key, value = parse_override(item)
-            data[key] = value
-        run = dict(run_keys)
-        for key in list(data):
-            if key in run:
-                run[key] = data.pop(key)
-        return cls.from_dict(data, source=str(path)), run
-
-    def to_dict(self):
-        d = asdict(self)
-        d['hidden_dims'] = list(self.hidden_dims)
-        return d
-
-
-def read_yaml(path):
-    """A YAML mapping from ``path``; errors name the file."""
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding='utf-8')) or {}
-    except FileNotFoundError:
-        raise SACConfigError(f'config file {path} does not exist') from None
-    except (OSError, yaml.YAMLError) as err:
-        raise SACConfigError(f'{path}: cannot read the config: {err}') from err
-    if not isinstance(data, dict):
-        raise SACConfigError(f'{path}: expected a mapping of key: value, got {type(data).__name__}')
-    return data
+from rlhf_training.checkpoint import build_model, policy_build_info
+from rlhf_training.config import SACConfig, config_to_dict
+from rlhf_training.models import MLP, PROPRIO_KEY
+from rlhf_training.trainer import CHECKPOINT_DIR, LATEST, save_atomic
 
 
 class ObservationFlattener:
@@ -245,14 +128,23 @@ class DroQCritic(nn.Module):
         return torch.stack([q(x).squeeze(-1) for q in self.qs], dim=0)
 
 
-def make_actor(obs_dim, action_dim, hidden_dims):
-    """The shared tanh-squashed Gaussian policy on a state vector (its ``proprio`` input, no cameras)."""
-    return GaussianPolicy({PROPRIO_KEY: (int(obs_dim),)}, action_dim, hidden_dims=tuple(hidden_dims))
+def actor_build_info(config, obs_dim, action_dim):
+    """Build info (``rlhf_training.checkpoint``) of the SAC actor: a GaussianPolicy on a state vector."""
+    return policy_build_info(config, {PROPRIO_KEY: (int(obs_dim),)}, int(action_dim))
 
 
 def state_input(obs):
     """(B, obs_dim) state tensor -> the observation dict the shared policy and reward models take."""
     return {PROPRIO_KEY: obs}
+
+
+def _adam(params, lr):
+    """Adam with the fused kernel where this torch build has it for the device (CPU since torch 2.4)."""
+    params = list(params)
+    try:
+        return torch.optim.Adam(params, lr=lr, fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return torch.optim.Adam(params, lr=lr)
 
 
 class SACAgent(nn.Module):
@@ -267,15 +159,19 @@ class SACAgent(nn.Module):
         self.config = config or SACConfig()
         cfg = self.config
         self.obs_dim, self.action_dim = int(obs_dim), int(action_dim)
-        self.actor = actor if actor is not None else make_actor(obs_dim, action_dim, cfg.hidden_dims)
-        self.critic = DroQCritic(obs_dim, action_dim, cfg.hidden_dims, cfg.critic_dropout, cfg.critic_layer_norm)
+        self.actor_build = actor_build_info(cfg, obs_dim, action_dim)
+        self.actor = actor if actor is not None else build_model(self.actor_build)
+        self.critic = DroQCritic(obs_dim, action_dim, tuple(cfg.hidden_dims), cfg.critic_dropout,
+                                 cfg.critic_layer_norm)
         self.target_critic = copy.deepcopy(self.critic)
         self.target_critic.requires_grad_(False)
         self.log_temperature = nn.Parameter(torch.tensor(math.log(cfg.init_temperature), dtype=torch.float32))
         self.target_entropy = float(-action_dim if cfg.target_entropy is None else cfg.target_entropy)
-        self.actor_optim = torch.optim.Adam(self.actor.parameters(), lr=cfg.actor_lr)
-        self.critic_optim = torch.optim.Adam(self.critic.parameters(), lr=cfg.critic_lr)
+        self.actor_optim = _adam(self.actor.parameters(), cfg.lr)
+        self.critic_optim = _adam(self.critic.parameters(), cfg.lr)
         self.temperature_optim = torch.optim.Adam([self.log_temperature], lr=cfg.temperature_lr)
+        self._critic_params = list(self.critic.parameters())
+        self._target_params = list(self.target_critic.parameters())
 
     @property
     def temperature(self):
@@ -289,8 +185,8 @@ class SACAgent(nn.Module):
         return action[0].numpy()
 
     def _clip(self, params):
-        if self.config.grad_clip_norm > 0:
-            nn.utils.clip_grad_norm_(params, self.config.grad_clip_norm)
+        if self.config.grad_clip > 0:
+            nn.utils.clip_grad_norm_(params, self.config.grad_clip)
 
     def update_critic(self, batch):
         cfg = self.config
@@ -307,20 +203,23 @@ class SACAgent(nn.Module):
         self._clip(self.critic.parameters())
         self.critic_optim.step()
         with torch.no_grad():
-            for p, tp in zip(self.critic.parameters(), self.target_critic.parameters()):
-                tp.lerp_(p, cfg.tau)
+            torch._foreach_lerp_(self._target_params, self._critic_params, cfg.tau)   # Polyak, one kernel call
         return {'critic_loss': loss.item(), 'q_mean': q.detach().mean().item()}
 
     def update_actor_and_temperature(self, batch):
         action, logp = self.actor.sample(state_input(batch['obs']))
-        # The actor maximises the mean of the Q ensemble (as DroQ does), not the pessimistic min.
-        q = self.critic(batch['obs'], action).mean(dim=0)
-        actor_loss = (self.temperature.detach() * logp - q).mean()
-        self.actor_optim.zero_grad(set_to_none=True)
-        actor_loss.backward()
+        # The actor maximises the mean of the Q ensemble (as DroQ does), not the pessimistic min. The critic's
+        # weights are frozen for this backward pass: their gradients would be discarded anyway.
+        self.critic.requires_grad_(False)
+        try:
+            q = self.critic(batch['obs'], action).mean(dim=0)
+            actor_loss = (self.temperature.detach() * logp - q).mean()
+            self.actor_optim.zero_grad(set_to_none=True)
+            actor_loss.backward()
+        finally:
+            self.critic.requires_grad_(True)
         self._clip(self.actor.parameters())
         self.actor_optim.step()
-        # Critic gradients from the actor loss are discarded: the critic optimiser zeroes them next step.
         temperature_loss = -(self.log_temperature.exp() * (logp.detach() + self.target_entropy)).mean()
         self.temperature_optim.zero_grad(set_to_none=True)
         temperature_loss.backward()
@@ -329,11 +228,12 @@ class SACAgent(nn.Module):
                 'entropy': -logp.detach().mean().item()}
 
     def update(self, buffer):
-        """One DroQ step: ``utd_ratio`` critic updates, then one actor and temperature update."""
+        """One DroQ step: ``utd_ratio`` critic updates, then one actor and temperature update on the last batch."""
         stats = {}
         for _ in range(self.config.utd_ratio):
-            stats = self.update_critic(buffer.sample(self.config.batch_size))
-        stats.update(self.update_actor_and_temperature(buffer.sample(self.config.batch_size)))
+            batch = buffer.sample(self.config.batch_size)
+            stats = self.update_critic(batch)
+        stats.update(self.update_actor_and_temperature(batch))
         return stats
 
 
@@ -341,7 +241,9 @@ class SACAgent(nn.Module):
 class SACResult:
     agent: SACAgent
     flattener: ObservationFlattener
-    history: list = field(default_factory=list)  # dicts: step, eval_return, eval_success, episode_return, ...
+    history: list = field(default_factory=list)  # rows: step, eval_*, train_return, wall_s, cpu_s, load_1min, ...
+    contract: object = None                      # the environment's policy contract, when it has one
+    checkpoint: str = ''
 
     def policy(self, deterministic=True):
         """Obs (env format) -> action in [-1, 1]."""
@@ -368,11 +270,68 @@ def evaluate_agent(agent, flattener, env, episodes, seed):
     return out
 
 
-def train_sac(env, config=None, eval_env=None, actor=None, obs_keys=None, progress=True, callback=None):
+def checkpoint_state(result, config, step):
+    """The Trainer's checkpoint layout for a SAC agent (see the module doc)."""
+    from rlhf_training.runs import contract_to_yaml
+    agent = result.agent
+    extra = {'obs_keys': result.flattener.keys, 'history': result.history}
+    if result.contract is not None:
+        extra['contract_yaml'] = contract_to_yaml(result.contract)
+    return {'step': int(step), 'algorithm': config.algorithm, 'config': config_to_dict(config),
+            'models': {'policy': {'build': agent.actor_build, 'state': agent.actor.state_dict()}},
+            'agent': agent.state_dict(),
+            'optimizers': {'actor': agent.actor_optim.state_dict(), 'critic': agent.critic_optim.state_dict(),
+                           'temperature': agent.temperature_optim.state_dict()},
+            'extra': extra}
+
+
+def save_checkpoint(result, config, step):
+    """Write step_<N>.pt and latest.pt under <out_dir>/checkpoints (atomically); returns latest.pt's path."""
+    folder = Path(config.out_dir) / CHECKPOINT_DIR
+    state = checkpoint_state(result, config, step)
+    save_atomic(state, folder / f'step_{step:08d}.pt')
+    save_atomic(state, folder / LATEST)
+    return folder / LATEST
+
+
+def _resume(result, config):
+    """Load <out_dir>/checkpoints/latest.pt into the agent when resuming; returns the step it reached (0: none)."""
+    latest = Path(config.out_dir) / CHECKPOINT_DIR / LATEST
+    if not (config.resume and latest.is_file()):
+        return 0
+    state = torch.load(latest, map_location='cpu', weights_only=False)
+    if state.get('algorithm') != config.algorithm or 'agent' not in state:
+        raise ValueError(f'{latest} is not a {config.algorithm!r} checkpoint of this trainer; use another out_dir '
+                         f'or resume=false')
+    agent = result.agent
+    agent.load_state_dict(state['agent'])
+    for name, optim in (('actor', agent.actor_optim), ('critic', agent.critic_optim),
+                        ('temperature', agent.temperature_optim)):
+        optim.load_state_dict(state['optimizers'][name])
+    result.history = list(state['extra'].get('history', []))
+    result.checkpoint = str(latest)
+    return int(state['step'])
+
+
+def _load_1min():
+    try:
+        return os.getloadavg()[0]
+    except OSError:   # not available on this platform
+        return float('nan')
+
+
+def train_sac(env, config=None, eval_env=None, actor=None, obs_keys=None, progress=True, callback=None,
+              evaluate=None, contract=None, save=False, demonstrations=None):
     """Train SAC (DroQ) on ``env`` (actions must be a Box in [-1, 1]); returns a SACResult.
 
     ``eval_env`` (default: ``env``) is used for deterministic evaluations every ``eval_every`` steps and at
-    the end; ``callback(step, stats)`` is called after each evaluation.
+    the end; ``evaluate(policy, eval_env) -> {name: value}`` replaces the default (return, success, distance);
+    ``callback(step, row)`` is called after each evaluation. ``actor`` warm-starts the policy. With ``save``
+    the run checkpoints into ``config.out_dir`` and resumes from it (``config.resume``). Training stops after
+    ``config.steps`` environment steps, or once ``config.max_wall_s`` seconds have passed.
+    ``demonstrations`` (``collect_demonstrations`` arrays) go into the replay buffer first; they do not count
+    as environment steps of the run. With a warm-started ``actor`` there is no random warm-up: the policy acts
+    from the first step and the first ``warmup_steps`` update only the critic.
     """
     cfg = config or SACConfig()
     space = env.action_space
@@ -383,16 +342,28 @@ def train_sac(env, config=None, eval_env=None, actor=None, obs_keys=None, progre
     action_dim = int(np.prod(space.shape))
     agent = SACAgent(flattener.dim, action_dim, cfg, actor=actor)
     buffer = ReplayBuffer(flattener.dim, action_dim, cfg.buffer_size, seed=cfg.seed)
+    for row in zip(*(demonstrations[k] for k in TRANSITION_KEYS)) if demonstrations else ():
+        buffer.add(*row)
     rng = np.random.default_rng(cfg.seed)
     eval_env = eval_env or env
-    result = SACResult(agent, flattener)
+    result = SACResult(agent, flattener, contract=contract)
+    start = _resume(result, cfg) if save else 0
+    if evaluate is None:
+        def evaluate(policy, eval_env_):
+            return evaluate_agent(agent, flattener, eval_env_, cfg.eval_episodes, seed=10_000)
+    offset = result.history[-1] if result.history else {}
+    wall0 = time.perf_counter() - offset.get('wall_s', 0.0)
+    cpu0 = time.process_time() - offset.get('cpu_s', 0.0)
+    budget_end = time.perf_counter() + cfg.max_wall_s if cfg.max_wall_s > 0 else math.inf
 
-    obs, _ = env.reset(seed=cfg.seed)
+    obs, _ = env.reset(seed=cfg.seed + start)
     obs_vec = flattener(obs)
     episode_return, episode_returns, stats = 0.0, [], {}
-    bar = tqdm(range(1, cfg.total_steps + 1), desc='SAC (DroQ)', disable=not progress, dynamic_ncols=True)
-    for step in bar:
-        if step <= cfg.warmup_steps:
+    bar = tqdm(total=cfg.steps, initial=start, desc='SAC (DroQ)', disable=not progress, dynamic_ncols=True)
+    step = start
+    while step < cfg.steps:
+        step += 1
+        if step <= cfg.warmup_steps and actor is None:
             action = rng.uniform(-1.0, 1.0, size=action_dim).astype(np.float32)
         else:
             action = agent.act(obs_vec)
@@ -408,67 +379,138 @@ def train_sac(env, config=None, eval_env=None, actor=None, obs_keys=None, progre
             obs_vec = flattener(obs)
         if step > cfg.warmup_steps and len(buffer) >= cfg.batch_size:
             stats = agent.update(buffer)
-        if (cfg.eval_every and step % cfg.eval_every == 0) or step == cfg.total_steps:
-            row = {'step': step, **evaluate_agent(agent, flattener, eval_env, cfg.eval_episodes, seed=10_000)}
+        elif actor is not None and len(buffer) >= cfg.batch_size:
+            # a warm-started actor acts from the start; its critic learns first, so that a random critic
+            # does not undo the actor before it can judge it
+            stats = agent.update_critic(buffer.sample(cfg.batch_size))
+        out_of_time = time.perf_counter() >= budget_end
+        last = step == cfg.steps or out_of_time
+        if (cfg.eval_every and step % cfg.eval_every == 0) or last:
+            row = {'step': step, **evaluate(result.policy(), eval_env)}
             if eval_env.unwrapped is env.unwrapped:  # evaluation ended the training episode: start a new one
                 episode_return = 0.0
                 obs, _ = env.reset()
                 obs_vec = flattener(obs)
             if episode_returns:
                 row['train_return'] = float(np.mean(episode_returns[-10:]))
-            row.update({k: v for k, v in stats.items() if k in ('temperature', 'q_mean', 'critic_loss')})
+            row.update({k: v for k, v in stats.items() if k in ('temperature', 'q_mean', 'critic_loss', 'entropy')})
+            row.update(wall_s=time.perf_counter() - wall0, cpu_s=time.process_time() - cpu0, load_1min=_load_1min())
             result.history.append(row)
-            bar.set_postfix(eval_return=f"{row['eval_return']:.2f}")
+            shown = 'eval_f1' if 'eval_f1' in row else 'eval_return'
+            bar.set_postfix({shown: f'{row[shown]:.3f}'})
+            if save and (not cfg.checkpoint_every or last):
+                result.checkpoint = str(save_checkpoint(result, cfg, step))
             if callback is not None:
                 callback(step, row)
+        if save and cfg.checkpoint_every and step % cfg.checkpoint_every == 0:
+            result.checkpoint = str(save_checkpoint(result, cfg, step))
+        bar.update(1)
+        if out_of_time:
+            break
     bar.close()
     return result
 
 
-def save_run(result, out_dir, config, run_settings, extra=None):
-    """Write agent.pt (actor, critic, temperature, config) and history.json into out_dir; returns the summary."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    agent = result.agent
-    checkpoint = out / 'agent.pt'
-    tmp = out / 'agent.pt.tmp'
-    torch.save({'algorithm': run_settings.get('algorithm', 'sac'), 'config': config.to_dict(), 'run': run_settings,
-                'obs_dim': agent.obs_dim, 'action_dim': agent.action_dim, 'obs_keys': result.flattener.keys,
-                'agent': agent.state_dict(), 'history': result.history, **(extra or {})}, tmp)
-    tmp.replace(checkpoint)
-    (out / 'history.json').write_text(json.dumps(result.history, indent=2))
-    final = result.history[-1] if result.history else {}
-    return {'algorithm': run_settings.get('algorithm', 'sac'), 'steps': config.total_steps,
-            **{f'final_{k}': v for k, v in final.items() if k != 'step'}, 'checkpoint': str(checkpoint),
-            'out_dir': str(out)}
+TRANSITION_KEYS = ('obs', 'actions', 'rewards', 'next_obs', 'terminated')
 
 
-SAC_RUN_KEYS = {'algorithm': 'sac', 'env': 'reach', 'env_options': {}, 'out_dir': 'runs/sac', 'progress': True}
+def collect_demonstrations(env, player, episodes, noise=0.0, seed=0, flattener=None):
+    """Transitions of ``player(obs) -> action`` (plus Gaussian ``noise``, clipped), as arrays by TRANSITION_KEYS."""
+    flattener = flattener or ObservationFlattener(env.observation_space)
+    rng = np.random.default_rng(seed)
+    rows = {k: [] for k in TRANSITION_KEYS}
+    for ep in range(episodes):
+        obs, _ = env.reset(seed=seed + ep)
+        done = False
+        while not done:
+            action = np.asarray(player(obs), dtype=np.float32)
+            action = np.clip(action + noise * rng.standard_normal(action.shape), -1.0, 1.0).astype(np.float32)
+            next_obs, reward, terminated, truncated, _ = env.step(action)
+            for key, value in zip(TRANSITION_KEYS, (flattener(obs), action, reward, flattener(next_obs), terminated)):
+                rows[key].append(value)
+            obs, done = next_obs, terminated or truncated
+    return {k: np.asarray(v, dtype=np.float32) for k, v in rows.items()}
 
 
-def make_env(name, options):
-    """The environments SAC runs on from a config: 'reach' (Panda, rlhf_sim) or 'point_reach' (2-D point)."""
-    from rlhf_training.rl import PointReachEnv, ReachEnv
-    envs = {'reach': ReachEnv, 'point_reach': PointReachEnv}
-    if name not in envs:
-        raise SACConfigError(f"field 'env': expected one of {sorted(envs)}, got {name!r}")
-    if not isinstance(options, dict):
-        raise SACConfigError(f"field 'env_options': expected a mapping, got {options!r}")
-    try:
-        return envs[name](**options)
-    except TypeError as err:
-        raise SACConfigError(f"field 'env_options': {err}") from None
+def behaviour_clone(actor, demonstrations, steps, batch_size, lr=3e-4, seed=0):
+    """NLL behaviour cloning of ``actor`` on demonstration (obs, action) pairs; returns the final loss."""
+    from rlhf_training.bc import BCLoss
+    loss_module = BCLoss(actor, 'nll')
+    optim = torch.optim.Adam(actor.parameters(), lr=lr)
+    obs = torch.from_numpy(demonstrations['obs'])
+    actions = torch.from_numpy(demonstrations['actions'])
+    generator = torch.Generator().manual_seed(seed)
+    loss = torch.tensor(float('nan'))
+    for _ in range(steps):
+        idx = torch.randint(len(obs), (batch_size,), generator=generator)
+        loss, _ = loss_module({'obs': state_input(obs[idx]), 'actions': actions[idx]})
+        optim.zero_grad(set_to_none=True)
+        loss.backward()
+        optim.step()
+    return float(loss.detach())
 
 
-def run_from_file(config_path, overrides=()):
+def scripted_warm_start(env, config):
+    """(actor cloned from the environment's scripted player or None, its demonstrations) for ``warm_start``.
+
+    With ``warm_start_bc_steps: 0`` the actor starts fresh and only the replay buffer holds the player's play.
+    """
+    from rlhf_sim.piano import PianoEnv
+    from rlhf_sim.piano_player import FingeringPlayer
+    if not isinstance(env.unwrapped, PianoEnv):
+        raise ValueError(f'warm_start: scripted needs a scripted player; env {config.env!r} has none (piano has)')
+    flattener = ObservationFlattener(env.observation_space)
+    demos = collect_demonstrations(env, FingeringPlayer(env.unwrapped), config.warm_start_episodes,
+                                   config.warm_start_noise, seed=config.seed, flattener=flattener)
+    if not config.warm_start_bc_steps:
+        return None, demos   # the demonstrations only fill the replay buffer
+    torch.manual_seed(config.seed)
+    actor = build_model(actor_build_info(config, flattener.dim, env.action_space.shape[0]))
+    behaviour_clone(actor, demos, config.warm_start_bc_steps, config.batch_size, config.lr, config.seed)
+    return actor, demos
+
+
+def piano_evaluator(episodes):
+    """SAC evaluation on a piano: key-press F1, precision, recall, sustain and return (``piano_eval``).
+
+    Each row also carries the zero-action and random-action F1 of the same song (silent frames lift those above 0).
+    """
+    from rlhf_training.piano_eval import baselines, evaluate_piano
+    reference = {}
+
+    def evaluate(policy, env):
+        if not reference:
+            reference.update({f'{name}_action_f1': s['f1'] for name, s in baselines(env).items()})
+        return {**{f'eval_{k}': v for k, v in evaluate_piano(policy, env, episodes).items()}, **reference}
+    return evaluate
+
+
+def run(config: SACConfig) -> dict:
     """``train --config sac.yaml [key=value ...]``: SAC (DroQ) on the configured environment's own reward."""
-    config, run = SACConfig.load(config_path, overrides, SAC_RUN_KEYS)
-    if run['algorithm'] != 'sac':
-        raise SACConfigError(f"{config_path}: field 'algorithm': expected 'sac', got {run['algorithm']!r}")
-    env, eval_env = make_env(run['env'], run['env_options']), make_env(run['env'], run['env_options'])
+    from rlhf_training.envs import make_env, policy_contract_of
+    from rlhf_training.runs import export_if_main
+    torch.set_num_threads(1)   # one thread was faster than two for these small networks (DESIGN.md)
+    env, eval_env = make_env(config.env, config.env_options), make_env(config.env, config.env_options)
+    contract = policy_contract_of(env)
+    evaluate = piano_evaluator(config.eval_episodes) if config.env == 'piano' else None
     try:
-        result = train_sac(env, config, eval_env=eval_env, progress=bool(run['progress']))
+        resuming = config.resume and (Path(config.out_dir) / CHECKPOINT_DIR / LATEST).is_file()
+        actor, demos = (scripted_warm_start(env, config) if config.warm_start == 'scripted' and not resuming
+                        else (None, None))
+        result = train_sac(env, config, eval_env=eval_env, progress=config.progress, evaluate=evaluate,
+                           contract=contract, save=True, actor=actor, demonstrations=demos)
     finally:
         env.close()
         eval_env.close()
-    return save_run(result, run['out_dir'], config, run)
+    return summarize(result, config, export_if_main if contract is not None else None)
+
+
+def summarize(result, config, export=None):
+    """The run summary (final evaluation row, checkpoint); ``export`` writes the ONNX model and contract."""
+    final = result.history[-1] if result.history else {}
+    summary = {'algorithm': config.algorithm, 'steps': int(final.get('step', 0)),
+               **{f'final_{k}': v for k, v in final.items() if k != 'step'},
+               'checkpoint': result.checkpoint, 'out_dir': str(config.out_dir)}
+    if export is not None:
+        summary = export(result.agent.actor, result.contract, config, summary)
+    return summary

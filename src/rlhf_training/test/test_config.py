@@ -10,7 +10,7 @@ from rlhf_training.config import CONFIGS, ConfigError, load_config
 CONFIG_DIR = Path(__file__).resolve().parents[1] / 'config'
 
 
-@pytest.mark.parametrize('algorithm', ['bc', 'reward', 'cpl'])
+@pytest.mark.parametrize('algorithm', ['bc', 'reward', 'cpl', 'sac', 'rl'])
 def test_shipped_config_equals_documented_defaults(algorithm):
     config = load_config(CONFIG_DIR / f'{algorithm}.yaml')
     assert config == CONFIGS[algorithm]()

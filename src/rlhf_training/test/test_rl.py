@@ -7,9 +7,11 @@ import numpy as np
 import pytest
 import torch
 
+from rlhf_training.config import SACConfig
+from rlhf_training.envs import PointReachEnv
 from rlhf_training.models import PROPRIO_KEY, MLPRewardModel, RewardEnsemble, RewardModel
-from rlhf_training.rl import LearnedRewardWrapper, PointReachEnv, RunningMeanStd, train_on_learned_reward
-from rlhf_training.sac import ObservationFlattener, SACAgent, SACConfig, evaluate_agent
+from rlhf_training.rl import LearnedRewardWrapper, RunningMeanStd, train_on_learned_reward
+from rlhf_training.sac import ObservationFlattener, SACAgent, evaluate_agent
 
 
 @pytest.fixture(autouse=True)
@@ -90,7 +92,7 @@ def _fit_reward_model(seed=0, steps=600):
 def test_sac_on_learned_reward_improves_true_reward():
     model, err = _fit_reward_model()
     assert err < 0.01  # the learned reward matches the true one closely
-    cfg = SACConfig(hidden_dims=(64, 64), batch_size=64, total_steps=3000, warmup_steps=300, eval_every=1000,
+    cfg = SACConfig(hidden_dims=(64, 64), batch_size=64, steps=3000, warmup_steps=300, eval_every=1000,
                     eval_episodes=10, utd_ratio=1, discount=0.9, buffer_size=5000, seed=2)
     torch.manual_seed(cfg.seed)
     env = PointReachEnv()
@@ -127,11 +129,13 @@ def test_train_cli_runs_rl_on_a_reward_checkpoint(tmp_path):
     config.write_text((Path(__file__).resolve().parents[1] / 'config' / 'rl.yaml').read_text())
     out = tmp_path / 'rl'
     args = ['--config', str(config), f'reward_checkpoint={tmp_path / "reward"}', f'out_dir={out}',
-            'max_episode_steps=20', 'total_steps=60', 'warmup_steps=30', 'batch_size=16', 'hidden_dims=[16]',
+            'max_episode_steps=20', 'steps=60', 'warmup_steps=30', 'batch_size=16', 'hidden_dims=[16]',
             'eval_every=0', 'eval_episodes=1', 'progress=false']
     assert main(args) == 0
-    saved = torch.load(out / 'agent.pt', weights_only=False)
+    saved = torch.load(out / 'checkpoints' / 'latest.pt', weights_only=False)
     # The SAC state: joint positions, velocities and the privileged object/target positions.
-    assert saved['obs_keys'] == ['joint_positions', 'joint_velocities', 'object_positions', 'target_position']
-    assert saved['history'][-1]['step'] == 60 and np.isfinite(saved['history'][-1]['eval_return'])
+    assert saved['extra']['obs_keys'] == ['joint_positions', 'joint_velocities', 'object_positions',
+                                          'target_position']
+    history = saved['extra']['history']
+    assert history[-1]['step'] == 60 and np.isfinite(history[-1]['eval_return'])
     assert main(['--config', str(config), f'out_dir={out}']) == 2  # no reward_checkpoint: a clear error

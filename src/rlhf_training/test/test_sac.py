@@ -8,18 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from rlhf_training.config import ConfigError
-from rlhf_training.rl import PointReachEnv
-from rlhf_training.sac import (
-    SAC_RUN_KEYS,
-    DroQCritic,
-    ObservationFlattener,
-    ReplayBuffer,
-    SACAgent,
-    SACConfig,
-    SACConfigError,
-    train_sac,
-)
+from rlhf_training.config import ConfigError, SACConfig, load_config, make_config
+from rlhf_training.envs import PointReachEnv
+from rlhf_training.sac import DroQCritic, ObservationFlattener, ReplayBuffer, SACAgent, train_sac
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / 'config'
 
@@ -30,25 +21,26 @@ def _one_thread():
 
 
 def test_config_file_is_the_piano_preset():
-    cfg, run = SACConfig.load(CONFIG_DIR / 'sac.yaml', run_keys=SAC_RUN_KEYS)
+    cfg = load_config(CONFIG_DIR / 'sac.yaml')
     assert cfg == SACConfig()
-    assert run['algorithm'] == 'sac' and run['env'] == 'reach'
-    assert (cfg.actor_lr, cfg.critic_lr, cfg.temperature_lr) == (3e-4, 3e-4, 3e-4)
+    assert cfg.algorithm == 'sac' and cfg.env == 'reach'
+    assert (cfg.lr, cfg.temperature_lr) == (3e-4, 3e-4)
     assert (cfg.batch_size, cfg.tau, cfg.init_temperature) == (256, 0.01, 1.2)
-    assert cfg.hidden_dims == (256, 256, 256)
+    assert cfg.hidden_dims == [256, 256, 256]
     assert (cfg.critic_dropout, cfg.critic_layer_norm) == (0.01, True)
 
 
 def test_config_errors_name_the_field(tmp_path):
     bad = tmp_path / 'sac.yaml'
-    bad.write_text('batch_size: 256\nlearning_rate: 0.1\n')
-    with pytest.raises(SACConfigError, match=r"sac\.yaml.*'learning_rate'.*unknown"):
-        SACConfig.load(bad)
-    assert issubclass(SACConfigError, ConfigError)  # the train CLI reports it as bad input (exit code 2)
-    with pytest.raises(SACConfigError, match="'tau'"):
-        SACConfig.from_dict({'tau': 1.5})
-    with pytest.raises(SACConfigError, match="'utd_ratio'.*integer"):
-        SACConfig.from_dict({'utd_ratio': 2.5})
+    bad.write_text('algorithm: sac\nbatch_size: 256\nlearning_rate: 0.1\n')
+    with pytest.raises(ConfigError, match=r"sac\.yaml.*unknown key 'learning_rate'"):
+        load_config(bad)
+    with pytest.raises(ConfigError, match="where: sac: tau"):
+        make_config({'algorithm': 'sac', 'tau': 1.5}, 'where')
+    with pytest.raises(ConfigError, match="utd_ratio must be int"):
+        make_config({'algorithm': 'sac', 'utd_ratio': 2.5})
+    assert make_config({'algorithm': 'sac', 'target_entropy': None}).target_entropy is None
+    assert make_config({'algorithm': 'sac', 'target_entropy': -3}).target_entropy == -3.0
 
 
 def test_flattener_dict_and_box():
@@ -114,7 +106,7 @@ def test_temperature_moves_towards_target_entropy():
 
 
 def test_sac_learns_point_reach():
-    cfg = SACConfig(hidden_dims=(64, 64), batch_size=64, total_steps=3000, warmup_steps=300, eval_every=1000,
+    cfg = SACConfig(hidden_dims=(64, 64), batch_size=64, steps=3000, warmup_steps=300, eval_every=1000,
                     eval_episodes=10, utd_ratio=1, discount=0.9, buffer_size=5000, seed=1)
     # The initial (untrained) policy's return, on the same evaluation episodes train_sac uses.
     torch.manual_seed(cfg.seed)
@@ -137,11 +129,73 @@ def test_train_cli_runs_sac_from_a_config_file(tmp_path):
     config = tmp_path / 'sac.yaml'
     config.write_text((CONFIG_DIR / 'sac.yaml').read_text())
     out = tmp_path / 'run'
-    code = main(['--config', str(config), 'env=point_reach', f'out_dir={out}', 'total_steps=300', 'warmup_steps=100',
+    code = main(['--config', str(config), 'env=point_reach', f'out_dir={out}', 'steps=300', 'warmup_steps=100',
                  'batch_size=32', 'hidden_dims=[32]', 'eval_every=0', 'eval_episodes=2', 'progress=false'])
     assert code == 0
-    saved = torch.load(out / 'agent.pt', weights_only=False)
-    assert saved['config']['total_steps'] == 300 and saved['obs_dim'] == 4
-    assert [row['step'] for row in saved['history']] == [300]
+    saved = torch.load(out / 'checkpoints' / 'latest.pt', weights_only=False)
+    assert saved['config']['steps'] == 300 and saved['step'] == 300
+    assert saved['models']['policy']['build']['observation_shapes'] == {'proprio': [4]}
+    assert [row['step'] for row in saved['extra']['history']] == [300]
+    assert 'contract_yaml' not in saved['extra']   # the point has no robot: no contract, no ONNX
     assert main(['--config', str(config), 'env=nowhere', f'out_dir={out}']) == 2
     assert main(['--config', str(config), 'utd=3']) == 2
+
+
+def test_sac_checkpoint_is_a_contract_policy_that_cpl_fine_tunes(tmp_path, episodes):
+    """SAC on a contract-observed task -> Trainer checkpoint + ONNX; CPL starts from exactly that actor."""
+    from conftest import segment, write_preferences
+    import onnxruntime as ort
+
+    from rlhf_training.checkpoint import load_policy
+    from rlhf_training.config import CPLConfig
+    from rlhf_training.cpl import run as run_cpl
+    from rlhf_training.runs import contract_from_yaml
+    from rlhf_training.sac import run as run_sac
+
+    sac = SACConfig(env='manipulation', env_options={'max_episode_steps': 10}, steps=40, warmup_steps=20,
+                    batch_size=8, hidden_dims=[16], eval_every=0, eval_episodes=1, progress=False,
+                    out_dir=str(tmp_path / 'sac'))
+    summary = run_sac(sac)
+    state = torch.load(tmp_path / 'sac' / 'checkpoints' / 'latest.pt', weights_only=False)
+    contract = contract_from_yaml(state['extra']['contract_yaml'])
+    assert contract.observation.state_features == ['object_position', 'target_position']
+    assert contract.observation.cameras == [] and contract.observation.proprio_dim == 24
+    actor, _ = load_policy(state)
+    # The exported ONNX model is the actor.
+    session = ort.InferenceSession(summary['onnx'], providers=['CPUExecutionProvider'])
+    x = np.random.default_rng(0).normal(size=(3, 24)).astype(np.float32)
+    with torch.no_grad():
+        expected = actor.deterministic({'proprio': torch.from_numpy(x)}).numpy()
+    np.testing.assert_allclose(session.run(['action'], {'proprio': x})[0], expected, atol=1e-5)
+
+    # Recorded episodes with task state; the one whose commands move by +0.02 rad is preferred.
+    good = episodes.write('good', delta=0.02, cameras=(), object_xyz=(0.5, 0.1, 0.05))
+    bad = episodes.write('bad', delta=-0.02, cameras=(), object_xyz=(0.5, 0.1, 0.05))
+    prefs = write_preferences(tmp_path / 'prefs.json', [(segment(good, s0, s0 + 0.5), segment(bad, s0, s0 + 0.5), 1.0)
+                                                        for s0 in (0.0, 0.5, 1.0)])
+    cpl = CPLConfig(pretrained=str(tmp_path / 'sac'), preferences=str(prefs), data_dir=str(episodes.data_dir),
+                    cameras=[], steps=1, lr=1e-9, batch_size=2, val_fraction=0.0, progress=False, device='cpu',
+                    out_dir=str(tmp_path / 'cpl'), export_onnx=False)
+    run_cpl(cpl)
+    tuned, tuned_contract = load_policy(tmp_path / 'cpl')
+    assert contract_from_yaml(tuned_contract).to_dict() == contract.to_dict()
+    fresh = SACAgent(24, 8, sac).actor
+    for name, p in actor.state_dict().items():   # one step at lr 1e-9 leaves the SAC weights in place
+        torch.testing.assert_close(tuned.state_dict()[name], p, atol=1e-6, rtol=0)
+    assert any((fresh.state_dict()[n] - p).abs().max() > 1e-3 for n, p in actor.state_dict().items())
+
+
+def test_sac_resumes_from_its_checkpoint(tmp_path):
+    from rlhf_training.sac import run as run_sac
+    cfg = dict(env='point_reach', warmup_steps=20, batch_size=16, hidden_dims=[16], eval_every=50, eval_episodes=1,
+               progress=False, out_dir=str(tmp_path / 'run'))
+    first = run_sac(SACConfig(steps=100, **cfg))
+    state = torch.load(tmp_path / 'run' / 'checkpoints' / 'latest.pt', weights_only=False)
+    again = run_sac(SACConfig(steps=150, **cfg))     # continues at step 100 with the saved agent and optimisers
+    history = torch.load(tmp_path / 'run' / 'checkpoints' / 'latest.pt', weights_only=False)['extra']['history']
+    assert [row['step'] for row in history] == [50, 100, 150]
+    assert first['steps'] == 100 and again['steps'] == 150 and again['checkpoint'].endswith('latest.pt')
+    assert state['step'] == 100 and set(state['optimizers']) == {'actor', 'critic', 'temperature'}
+    done = run_sac(SACConfig(steps=150, **cfg))       # nothing left to do: the same summary, no new rows
+    assert done['steps'] == 150 and len(torch.load(tmp_path / 'run' / 'checkpoints' / 'latest.pt',
+                                                   weights_only=False)['extra']['history']) == 3

@@ -1,0 +1,143 @@
+# Copyright 2026 RLHF Robotics contributors. Apache-2.0.
+"""CPL from ratings of piano performances, the scripted rater that stands in for people, and the evaluation.
+
+- ``ScriptedPianoRater``: rates a performance 1-100 from what a listener and a teacher notice: the key-press F1,
+  minus wrong keys per frame and finger motion (mean absolute change of the finger joints per step, rad), with
+  Gaussian noise per annotator. At the same F1 it prefers fewer wrong keys and calmer fingers.
+- ``rate_performances``: the ratings file (``rlhf_preference.ratings``) of recorded performances.
+- ``performance_pairs``: a preference export over performances -> a ``SegmentPairDataset`` of whole performances
+  (the policy's observation vectors and normalised actions from each ``performance.npz``).
+- ``run_piano_cpl``: CPL (the piano project's preset: ``CPLConfig``'s defaults) of a piano SAC checkpoint's actor;
+  the Trainer's checkpoint of the fine-tuned policy goes to ``out_dir``.
+- ``compare``: F1 and rated quality of policies on the song, beside the zero-action and random baselines.
+
+Console script: ``piano_cpl --checkpoint runs/piano_sac --preferences prefs.json --out runs/piano_cpl``.
+"""
+
+import argparse
+import copy
+from pathlib import Path
+import sys
+
+import numpy as np
+
+from rlhf_training.piano_eval import score_performance
+from rlhf_training.piano_performances import PERFORMANCE_FILE
+
+FINGER_JOINTS = slice(2, 21)   # a hand's joints after the two wrist joints, before the two forearm slides
+
+
+class ScriptedPianoRater:
+    """Rating = 100 * (F1 - wrong_weight * wrong keys per frame - motion_weight * finger motion) + noise."""
+
+    def __init__(self, wrong_weight=0.5, motion_weight=2.0, noise=3.0, seed=0):
+        self.wrong_weight, self.motion_weight, self.noise = wrong_weight, motion_weight, noise
+        self.rng = np.random.default_rng(seed)
+
+    @staticmethod
+    def features(perf):
+        score = score_performance(perf['pressed'], perf['goal'], perf['sustain'], perf['goal_sustain'])
+        q = np.asarray(perf['q'])
+        motion = float(np.abs(np.diff(q[:, FINGER_JOINTS], axis=0)).mean()) if len(q) > 1 else 0.0
+        return {'f1': score.f1, 'wrong_presses': score.wrong_presses, 'finger_motion': motion}
+
+    def quality(self, perf):
+        """The noiseless rating in [1, 100]."""
+        f = self.features(perf)
+        value = 100.0 * (f['f1'] - self.wrong_weight * f['wrong_presses'] - self.motion_weight * f['finger_motion'])
+        return float(np.clip(value, 1.0, 100.0))
+
+    def rate(self, perf):
+        return float(np.clip(round(self.quality(perf) + self.noise * self.rng.standard_normal()), 1, 100))
+
+
+def rate_performances(segments, out_path, annotators=3, rater=None, seed=0):
+    """Every annotator rates every performance; writes the ratings file and returns its path."""
+    from rlhf_preference.ratings import write_ratings_file
+    rater = rater or ScriptedPianoRater(seed=seed)
+    clips = []
+    for segment in segments:
+        perf = np.load(Path(segment.episode_path) / PERFORMANCE_FILE)
+        clips.append((segment, f'{segment.episode_id}.mp4',
+                      {f'scripted_{i}': rater.rate(perf) for i in range(annotators)}))
+    return write_ratings_file(out_path, clips)
+
+
+def performance_pairs(preferences_path):
+    """(SegmentPairDataset of whole performances, number of pairs) from a preference export over performances."""
+    from rlhf_preference.export import load_preferences
+    from rlhf_training.datasets import SegmentPairDataset
+    records = load_preferences(preferences_path)
+    if not records:
+        raise ValueError(f'{preferences_path}: no preference records')
+    cache = {}
+
+    def arrays(segment):
+        if segment.episode_path not in cache:
+            path = Path(segment.episode_path) / PERFORMANCE_FILE
+            if not path.is_file():
+                raise FileNotFoundError(f'{preferences_path}: segment {segment.segment_id}: no {PERFORMANCE_FILE} in '
+                                        f'{segment.episode_path} (not a recorded piano performance)')
+            data = np.load(path)
+            cache[segment.episode_path] = (data['obs'].astype(np.float32), data['action'].astype(np.float32))
+        return cache[segment.episode_path]
+    sides = {side: [arrays(getattr(r, f'segment_{side}')) for r in records] for side in 'ab'}
+    lengths = {len(o) for side in sides.values() for o, _ in side}
+    if len(lengths) != 1:
+        raise ValueError(f'{preferences_path}: performances of different lengths {sorted(lengths)} (one song only)')
+    stack = {side: (np.stack([o for o, _ in v]), np.stack([a for _, a in v])) for side, v in sides.items()}
+    dataset = SegmentPairDataset.from_arrays({'proprio': stack['a'][0]}, stack['a'][1], {'proprio': stack['b'][0]},
+                                             stack['b'][1], np.array([r.label for r in records], dtype=np.float32))
+    return dataset, len(records)
+
+
+def run_piano_cpl(checkpoint, preferences, out_dir, overrides=()):
+    """CPL of a piano SAC checkpoint's actor on rated performances; returns the Trainer summary."""
+    from rlhf_training.config import load_config
+    from rlhf_training.cpl import train_cpl
+    from rlhf_training.piano_performances import load_piano_actor
+    from rlhf_training.trainer import load_checkpoint, seed_everything
+    config = load_config(None, [f'out_dir={out_dir}', 'device=cpu', *overrides], algorithm='cpl')
+    seed_everything(config.seed)
+    actor, options = load_piano_actor(checkpoint)
+    build = load_checkpoint(checkpoint)['models']['policy']['build']
+    dataset, pairs = performance_pairs(preferences)
+    summary = train_cpl(actor.train(), dataset, config, reference=copy.deepcopy(actor), build_info=build,
+                        extra={'env_options': options, 'pretrained': str(checkpoint)})
+    summary['pairs'] = pairs
+    return summary
+
+
+def compare(policies, env, rater=None, seed=10_000):
+    """{name: F1, precision, recall, wrong keys, finger motion, rated quality} of each policy(obs) on ``env``."""
+    from rlhf_training.piano_eval import random_policy, zero_policy
+    from rlhf_training.piano_performances import perform
+    rater = rater or ScriptedPianoRater(noise=0.0)
+    rows = {}
+    for name, policy in {'zero action': zero_policy(env), 'random action': random_policy(env), **policies}.items():
+        perf, _ = perform(env, policy, seed=seed, render=False)
+        score = score_performance(perf['pressed'], perf['goal'], perf['sustain'], perf['goal_sustain'])
+        rows[name] = {**score.as_dict(), **rater.features(perf), 'rating': rater.quality(perf),
+                      'action_change': float(np.abs(np.diff(perf['action'], axis=0)).mean())}
+    return rows
+
+
+def main(args=None):
+    parser = argparse.ArgumentParser(description='CPL fine-tuning of a piano SAC policy from rated performances.')
+    parser.add_argument('--checkpoint', required=True, help='piano SAC run directory or checkpoint file')
+    parser.add_argument('--preferences', required=True, help='preference export over recorded performances')
+    parser.add_argument('--out', required=True, help='output run directory')
+    parser.add_argument('overrides', nargs='*', help='CPL config overrides key=value (config/cpl.yaml keys)')
+    ns = parser.parse_args(args)
+    from rlhf_training.trainer import print_summary
+    try:
+        summary = run_piano_cpl(ns.checkpoint, ns.preferences, ns.out, ns.overrides)
+    except (FileNotFoundError, KeyError, ValueError) as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 2
+    print_summary(summary)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
