@@ -17,13 +17,12 @@ import sys
 import time
 
 import numpy as np
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image, JointState
 from std_msgs.msg import Float64MultiArray
 
+from rlhf_common.node import declare_parameters, run_node
 from rlhf_msgs.msg import PianoKeys
 from rlhf_msgs.srv import ResetSim
 from rlhf_sim.cameras import camera_intrinsics
@@ -53,7 +52,7 @@ class PianoNode(Node):
 
     def __init__(self, **kwargs):
         super().__init__('piano', **kwargs)
-        p = {name: self.declare_parameter(name, default).value for name, default in PARAMETERS.items()}
+        p = declare_parameters(self, PARAMETERS)
         self.p = p
         task = PianoTask(song=p['song'], hands=p['hands'], n_steps_lookahead=p['n_steps_lookahead'],
                          control_timestep=p['control_timestep'], action_reward_observation=False)
@@ -150,30 +149,13 @@ class PianoNode(Node):
         k = camera_intrinsics(self.env.physics.model.ptr, self.p['model_camera'], image.shape[1], image.shape[0])
         self.info_pub.publish(fill_camera_info(CameraInfo(), k, image.shape[1], image.shape[0], stamp, frame))
 
-    def shutdown(self) -> None:
+    def close(self) -> None:
         self.env.close()
 
 
 def main(args=None):
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = PianoNode()
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except RuntimeError:
-        if rclpy.ok():
-            raise
-        # Ctrl-C shut the context down while the executor built its wait set (rclpy/rclpy#398): a normal stop
-    except (ValueError, PianoTaskError) as exc:   # bad parameters: say which, without a traceback
-        print(f'[piano] error: {exc}', file=sys.stderr)
-        return 1
-    finally:
-        if node is not None:
-            node.shutdown()
-            node.destroy_node()
-        rclpy.try_shutdown()
+    return run_node(PianoNode, args, prog='piano', description=__doc__, parameters=PARAMETERS,
+                    bad_input=(ValueError, PianoTaskError))
 
 
 if __name__ == '__main__':

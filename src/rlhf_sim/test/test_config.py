@@ -14,3 +14,4 @@ CONFIG_DIR = Path(__file__).resolve().parents[1] / 'config'
 @pytest.mark.parametrize('node, module', [('sim', sim_node), ('piano', piano_node)])
 def test_config_matches_node_defaults(node, module):
     assert check_parameter_file(CONFIG_DIR / f'{node}.yaml', node, module.PARAMETERS) == []
+
