@@ -108,13 +108,13 @@ def test_topics_have_the_documented_layout(probe, piano_process):
 def test_the_song_is_played_frame_by_frame_and_reset_restarts_it(probe, piano_process):
     client = probe.reset_client
     assert client.wait_for_service(timeout_sec=10.0)
+    probe.keys.clear()   # before the reset: the frames right after it must all be kept, however late the answer
     future = client.call_async(ResetSim.Request(task='', seed=3))
     probe.spin_until(future.done, 10.0, 'the reset response', piano_process)
     assert future.result().success and future.result().seed == 3
-    probe.keys.clear()
     probe.spin_until(lambda: any(any(k.goal) for k in probe.keys), 30.0, 'a frame whose goal has a key',
                      piano_process)
-    # a frame published before the reset may still arrive after it: the song restarts where frames go back
+    # frames from before the reset come first: the song restarts where the frame numbers go back
     frames = [k.frame for k in probe.keys]
     restart = max([i for i in range(1, len(frames)) if frames[i] < frames[i - 1]], default=0)
     frames = frames[restart:]
