@@ -1,0 +1,152 @@
+# Copyright 2026 RLHF Robotics contributors. Apache-2.0.
+"""Behaviour cloning of action chunks: regress the next ``horizon`` commands from one observation.
+
+Targets (``chunk_targets``): for the frame at tick t, row k is the command recorded at tick t + k relative
+to the measured arm joints at t (7 offsets in rad) plus the finger opening (m); rows past the end of the
+episode repeat its last command (the robot holds still there). The offsets are not clipped: a scripted or
+teleoperated arm leads its measured joints by up to 0.15 rad, and the single-step BC's clip of that lead to
+``max_delta_rad`` is what made its labels useless (bench/manipulation.py).
+
+Loss: mean squared (or absolute) error between the network output and the targets standardised per row and
+dimension (statistics from the training set, stored in the model). Images get a random shift of up to
+``shift_pad`` pixels per sample during training (DrQ-style augmentation; replicate padding).
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+from rlhf_training.config import BCConfig, register_config
+from rlhf_training.datasets import TransitionDataset
+from rlhf_training.models import PROPRIO_KEY
+from rlhf_training.models.chunk_policy import ChunkPolicy
+from rlhf_training.trainer import Trainer
+
+CHUNK_LOSSES = ('mse', 'l1')
+
+
+@dataclass
+class ChunkBCConfig(BCConfig):
+    algorithm: str = 'chunk_bc'
+    out_dir: str = 'runs/chunk_bc'
+    loss: str = 'mse'               # mse | l1, on standardised chunk targets
+    horizon: int = 10               # commands predicted per observation (control ticks)
+    shift_pad: int = 4              # random-shift augmentation of camera inputs (pixels); 0 = off
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    batch_size: int = 256
+    steps: int = 3000
+    hidden_dims: list[int] = field(default_factory=lambda: [512, 512, 512])
+
+
+register_config('chunk_bc', ChunkBCConfig)
+
+
+def chunk_targets(commands, arm_positions, horizon: int) -> np.ndarray:
+    """(T, 8) commands + (T, 7) measured arm joints -> (T, horizon, 8) chunk targets (float32)."""
+    c = np.asarray(commands, dtype=np.float64)
+    q = np.asarray(arm_positions, dtype=np.float64)
+    if c.ndim != 2 or c.shape[1] != 8 or q.shape != (len(c), 7):
+        raise ValueError(f'expected commands (T, 8) and arm_positions (T, 7), got {c.shape} and {q.shape}')
+    if horizon < 1:
+        raise ValueError(f'horizon must be >= 1, got {horizon}')
+    idx = np.minimum(np.arange(len(c))[:, None] + np.arange(horizon)[None], len(c) - 1)
+    out = c[idx].copy()
+    out[..., :7] -= q[:, None, :]
+    return out.astype(np.float32)
+
+
+def random_shift(images: torch.Tensor, pad: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Shift each (C, H, W) image of a batch by a random integer offset in [-pad, pad] (edges replicated)."""
+    if pad <= 0:
+        return images
+    b, c, h, w = images.shape
+    padded = F.pad(images, (pad, pad, pad, pad), mode='replicate')
+    offsets = torch.randint(0, 2 * pad + 1, (2, b), generator=generator).to(images.device)
+    rows = (offsets[0][:, None] + torch.arange(h, device=images.device))[:, None, :, None]
+    cols = (offsets[1][:, None] + torch.arange(w, device=images.device))[:, None, None, :]
+    batch = torch.arange(b, device=images.device)[:, None, None, None]
+    chans = torch.arange(c, device=images.device)[None, :, None, None]
+    return padded[batch, chans, rows, cols]
+
+
+class ChunkBCLoss(nn.Module):
+    def __init__(self, policy: ChunkPolicy, loss: str = 'mse', shift_pad: int = 0):
+        super().__init__()
+        if loss not in CHUNK_LOSSES:
+            raise ValueError(f'chunk_bc loss must be one of {CHUNK_LOSSES}, got {loss!r}')
+        self.policy = policy
+        self.loss = loss
+        self.shift_pad = int(shift_pad)
+
+    def forward(self, batch):
+        obs = batch['obs']
+        if self.training and self.shift_pad > 0:
+            obs = {k: (v if k == PROPRIO_KEY else random_shift(v, self.shift_pad)) for k, v in obs.items()}
+        policy = self.policy
+        target = (batch['actions'].reshape(-1, policy.horizon, policy.action_dim) - policy.action_mean) \
+            / policy.action_std
+        error = policy.normalised(obs) - target
+        mse = error.pow(2).mean()
+        loss = mse if self.loss == 'mse' else error.abs().mean()
+        return loss, {'mse': mse.detach()}
+
+
+def chunk_dataset(observations: dict, targets: np.ndarray, **extra) -> TransitionDataset:
+    """Observations {input: (N, ...)} and (N, horizon, 8) targets as a TransitionDataset (actions flattened)."""
+    targets = np.asarray(targets, dtype=np.float32)
+    return TransitionDataset(observations, targets.reshape(len(targets), -1), **extra)
+
+
+@torch.no_grad()
+def evaluate_chunk_bc(policy: ChunkPolicy, dataset: TransitionDataset, max_rows: int = 4096,
+                      batch_size: int = 512) -> dict:
+    """Mean squared error of the predicted chunks in physical units (rad / m) on (up to max_rows of) a dataset."""
+    was_training = policy.training
+    policy.eval()
+    device = policy.action_mean.device
+    rows = np.arange(min(len(dataset), max_rows))
+    sse = 0.0
+    for start in range(0, len(rows), batch_size):
+        batch = dataset.batch(rows[start:start + batch_size])
+        pred = policy({k: v.to(device) for k, v in batch['obs'].items()})
+        target = batch['actions'].to(device).reshape(pred.shape)
+        sse += float((pred - target).pow(2).mean((1, 2)).sum())
+    policy.train(was_training)
+    return {'mse': sse / max(len(rows), 1)}
+
+
+def train_chunk_bc(policy: ChunkPolicy, dataset: TransitionDataset, config: ChunkBCConfig | None = None,
+                   val_dataset: TransitionDataset | None = None, build_info: dict | None = None,
+                   extra: dict | None = None) -> dict:
+    """Set the target statistics from ``dataset``, then train; returns the run summary."""
+    config = config or ChunkBCConfig()
+    targets = torch.from_numpy(dataset.actions).reshape(-1, policy.horizon, policy.action_dim)
+    policy.set_action_statistics(targets.mean(0), targets.std(0) + 1e-3)
+    models = {'policy': (policy, build_info)} if build_info is not None else None
+    evaluate = ((lambda step: evaluate_chunk_bc(policy, val_dataset))
+                if val_dataset is not None and len(val_dataset) else None)
+    trainer = Trainer(ChunkBCLoss(policy, config.loss, config.shift_pad), dataset, config, models=models,
+                      evaluate=evaluate, extra=extra)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(trainer.optimizer, max(1, config.steps))
+    step = trainer.train_step
+
+    def train_step():   # cosine decay of the learning rate over the run
+        metrics = step()
+        scheduler.step()
+        return metrics
+    trainer.train_step = train_step
+    return trainer.train()
+
+
+def chunk_build_info(config: ChunkBCConfig, observation_shapes: dict, action_dim: int = 8) -> dict:
+    """Constructor data of a ChunkPolicy sized by ``config`` (rlhf_training.checkpoint rebuilds it)."""
+    return {'kind': 'chunk_policy',
+            'observation_shapes': {k: [int(d) for d in v] for k, v in observation_shapes.items()},
+            'action_dim': int(action_dim), 'horizon': int(config.horizon),
+            'hidden_dims': [int(h) for h in config.hidden_dims], 'encoder': config.encoder,
+            'encoder_options': dict(config.encoder_options), 'image_feature_dim': int(config.image_feature_dim),
+            'proprio_feature_dim': int(config.proprio_feature_dim)}
