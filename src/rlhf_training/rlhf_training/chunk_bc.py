@@ -141,12 +141,3 @@ def train_chunk_bc(policy: ChunkPolicy, dataset: TransitionDataset, config: Chun
     trainer.train_step = train_step
     return trainer.train()
 
-
-def chunk_build_info(config: ChunkBCConfig, observation_shapes: dict, action_dim: int = 8) -> dict:
-    """Constructor data of a ChunkPolicy sized by ``config`` (rlhf_training.checkpoint rebuilds it)."""
-    return {'kind': 'chunk_policy',
-            'observation_shapes': {k: [int(d) for d in v] for k, v in observation_shapes.items()},
-            'action_dim': int(action_dim), 'horizon': int(config.horizon),
-            'hidden_dims': [int(h) for h in config.hidden_dims], 'encoder': config.encoder,
-            'encoder_options': dict(config.encoder_options), 'image_feature_dim': int(config.image_feature_dim),
-            'proprio_feature_dim': int(config.proprio_feature_dim)}

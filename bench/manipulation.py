@@ -1,0 +1,276 @@
+#!/usr/bin/env python3
+# Copyright 2026 RLHF Robotics contributors. Apache-2.0.
+"""Manipulation from demonstrations: today's single-step MLP vs the chunk policy, per task, observation, data size.
+
+For every task x observation x demonstration count: the scripted expert (rlhf_sim.expert.ExpertController)
+records successful demonstrations on seeds 1000, 1001, ... (cached under --cache-dir), both policies are trained
+on them through the product's data path (rlhf_recorder Episode -> make_contract -> rlhf_policy.preprocess), and
+each is rolled out on the same fixed evaluation seeds 0 .. --episodes-1 in the Gymnasium environment.
+
+Observations: ``state`` = joints + object_position, target_position, end_effector_position (privileged task
+state from the simulator); ``cameras`` = scene + wrist RGB (64x64) + joints + end_effector_position (forward
+kinematics of the measured joints; no task state).
+
+Policies: ``mlp`` = rlhf_training.bc (GaussianPolicy, the config defaults: NLL, hidden 256x256, 2000 steps,
+single-step joint deltas of max_delta_rad); ``chunk`` = rlhf_training.chunk_bc (ChunkPolicy, horizon 10,
+temporal ensembling, gripper threshold; random-shift augmentation on images).
+
+Prints one table (success rate, mean completion time of the successes, training time, load average) and can
+write it as JSON. Usage:
+
+    python bench/manipulation.py [--tasks pick_place stack insertion] [--observations state cameras]
+        [--demos 25 50 100] [--policies mlp chunk] [--episodes 50] [--json out.json]
+"""
+
+import argparse
+import json
+import os
+from pathlib import Path
+import sys
+import time
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from rlhf_policy.chunking import ChunkExecution, ChunkExecutor
+from rlhf_policy.preprocess import preprocess
+from rlhf_training.bc import train_bc
+from rlhf_training.checkpoint import chunk_build_info
+from rlhf_training.chunk_bc import ChunkBCConfig, chunk_dataset, chunk_targets, train_chunk_bc
+from rlhf_training.config import BCConfig
+from rlhf_training.data import episode_from_rollout, episode_state, make_contract, transitions_from_episodes
+from rlhf_training.models import ChunkPolicy, GaussianPolicy, observation_shapes
+
+CAMERAS = ['scene_camera', 'wrist_camera']
+OBSERVATIONS = {
+    'state': {'cameras': [], 'state_features': ['object_position', 'target_position', 'end_effector_position']},
+    'cameras': {'cameras': CAMERAS, 'state_features': ['end_effector_position']},
+}
+DEMO_SEED = 1000
+MAX_STEPS = 400
+QUIET = dict(resume=False, progress=False, export_onnx=False, checkpoint_every=10 ** 9, eval_every=10 ** 9,
+             log_every=100, device='cpu')
+
+
+def load_avg() -> float:
+    return os.getloadavg()[0]
+
+
+# ------------------------------------------------------------------------------------------ demos
+def record_demo(env, expert, seed, cameras):
+    """One expert episode as an rlhf_recorder Episode (commands, joints, task state, images)."""
+    obs, info = env.reset(seed=seed)
+    expert.reset()
+    observations, commands, states = [], [], []
+    for _ in range(MAX_STEPS):
+        command = expert.action(obs)
+        observations.append(obs)
+        commands.append(command)
+        states.append(info['task_state'])
+        obs, _, terminated, truncated, info = env.step(command)
+        if terminated or truncated:
+            break
+    from rlhf_sim.robot import JOINT_NAMES
+    episode = episode_from_rollout(observations, commands, env.control_hz, JOINT_NAMES, cameras=cameras,
+                                   task_states=states, metadata={'seed': seed})
+    return episode, bool(info['success'])
+
+
+def demonstrations(task, count, cameras, cache_dir: Path):
+    """``count`` successful expert episodes (seeds from DEMO_SEED on), cached as pickles per task/cameras."""
+    import pickle
+    from rlhf_sim.env import ManipulationEnv
+    from rlhf_sim.expert import ExpertController
+    cache = cache_dir / f'{task}_{"cameras" if cameras else "state"}_{count}.pkl'
+    if cache.is_file():
+        return pickle.loads(cache.read_bytes())
+    env = ManipulationEnv(task=task, cameras=tuple(cameras), depth=False, max_episode_steps=MAX_STEPS)
+    expert = ExpertController(env)
+    episodes, seed = [], DEMO_SEED
+    with tqdm(total=count, desc=f'demos {task} {"cameras" if cameras else "state"}', dynamic_ncols=True) as bar:
+        while len(episodes) < count:
+            episode, success = record_demo(env, expert, seed, list(cameras))
+            seed += 1
+            if success:
+                episodes.append(episode)
+                bar.update(1)
+    env.close()
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    cache.write_bytes(pickle.dumps(episodes))
+    return episodes
+
+
+# ------------------------------------------------------------------------------------------ training
+def train_mlp(episodes, observation, seed):
+    config = BCConfig(seed=seed, out_dir='', **OBSERVATIONS[observation], **QUIET)
+    contract = make_contract(config, episodes)
+    data = transitions_from_episodes(contract, episodes)
+    torch.manual_seed(seed)
+    policy = GaussianPolicy(observation_shapes(contract.observation), hidden_dims=config.hidden_dims)
+    t0 = time.perf_counter()
+    train_bc(policy, data, config)
+    return policy.eval(), contract, time.perf_counter() - t0
+
+
+def chunk_data(contract, episodes, horizon):
+    obs_parts, targets = [], []
+    arm = contract.action.arm_joint_names
+    for ep in episodes:
+        rows = np.arange(len(ep.times))
+        state = episode_state(contract.observation.state_features, ep, rows, arm)
+        from rlhf_policy.preprocess import preprocess_batch
+        obs_parts.append(preprocess_batch(contract, ep.images, ep.depth, ep.joint_positions, ep.joint_velocities,
+                                          state=state))
+        names = list(ep.joint_names)
+        targets.append(chunk_targets(ep.actions, ep.joint_positions[:, [names.index(n) for n in arm]], horizon))
+    obs = {k: np.concatenate([o[k] for o in obs_parts]) for k in obs_parts[0]}
+    return chunk_dataset(obs, np.concatenate(targets))
+
+
+def train_chunk(episodes, observation, seed, steps, horizon):
+    images = bool(OBSERVATIONS[observation]['cameras'])
+    config = ChunkBCConfig(seed=seed, out_dir='', horizon=horizon, steps=steps, batch_size=64 if images else 256,
+                           **OBSERVATIONS[observation], **QUIET)
+    contract = make_contract(config, episodes)
+    data = chunk_data(contract, episodes, horizon)
+    build = chunk_build_info(config, observation_shapes(contract.observation))
+    torch.manual_seed(seed)
+    policy = ChunkPolicy(observation_shapes(contract.observation), horizon=horizon, hidden_dims=config.hidden_dims,
+                         encoder=build['encoder'])
+    t0 = time.perf_counter()
+    train_chunk_bc(policy, data, config)
+    return policy.eval(), contract, time.perf_counter() - t0
+
+
+# ------------------------------------------------------------------------------------------ rollouts
+class MlpController:
+    def __init__(self, policy, contract):
+        self.policy, self.contract = policy, contract
+
+    def reset(self):
+        pass
+
+    @torch.no_grad()
+    def command(self, inputs, arm_q):
+        action = self.policy.deterministic({k: torch.from_numpy(v) for k, v in inputs.items()})[0].numpy()
+        return self.contract.action.to_command(action.astype(np.float64), arm_q)
+
+
+class ChunkController:
+    def __init__(self, policy, contract, execution: ChunkExecution):
+        self.policy, self.contract = policy, contract
+        self.executor = ChunkExecutor(execution, gripper_range=contract.action.gripper_range)
+
+    def reset(self):
+        self.executor.reset()
+
+    @torch.no_grad()
+    def command(self, inputs, arm_q):
+        if self.executor.needs_chunk():
+            chunk = self.policy({k: torch.from_numpy(v) for k, v in inputs.items()})[0].numpy().astype(np.float64)
+            chunk[:, :7] += arm_q
+            self.executor.add(chunk)
+        command = self.executor.next().copy()
+        action = self.contract.action
+        command[:7] = np.clip(command[:7], action.joint_lower, action.joint_upper)
+        return command
+
+
+def rollouts(controller, contract, task, episodes, progress_desc):
+    """Success and completion time (s) per seeded episode 0 .. episodes-1, offline in ManipulationEnv."""
+    from rlhf_sim.env import ManipulationEnv
+    from rlhf_sim.robot import JOINT_NAMES
+    from rlhf_training.evaluate import state_features
+    cameras = [c.name for c in contract.observation.cameras]
+    env = ManipulationEnv(task=task, cameras=tuple(cameras), depth=False, control_hz=contract.rate_hz,
+                          max_episode_steps=MAX_STEPS)
+    names = list(JOINT_NAMES)
+    obs_idx = np.array([names.index(n) for n in contract.observation.joint_names])
+    arm_idx = np.array([names.index(n) for n in contract.action.arm_joint_names])
+    results = []
+    for seed in tqdm(range(episodes), desc=progress_desc, dynamic_ncols=True, leave=False):
+        obs, info = env.reset(seed=seed)
+        controller.reset()
+        previous, success_step = None, None
+        for step in range(MAX_STEPS):
+            q, qd = np.asarray(obs['joint_positions'], np.float64), np.asarray(obs['joint_velocities'], np.float64)
+            state = state_features(contract, info['task_state'], q, arm_idx, previous)
+            inputs = preprocess(contract, {c: obs[f'{c}/color'] for c in cameras}, {}, q[obs_idx], qd[obs_idx],
+                                state=state)
+            previous = controller.command(inputs, q[arm_idx])
+            obs, _, terminated, truncated, info = env.step(previous)
+            if info['success']:
+                success_step = step + 1
+            if terminated or truncated:
+                break
+        results.append((success_step is not None, success_step / contract.rate_hz if success_step else float('nan')))
+    env.close()
+    return results
+
+
+# ------------------------------------------------------------------------------------------ main
+def run_cell(task, observation, demos, policy_kind, args, cache_dir):
+    cameras = OBSERVATIONS[observation]['cameras']
+    episodes = demonstrations(task, max(args.demos), cameras, cache_dir)[:demos]
+    if policy_kind == 'mlp':
+        policy, contract, train_s = train_mlp(episodes, observation, args.seed)
+        controller = MlpController(policy, contract)
+    else:
+        steps = args.image_steps if cameras else args.state_steps
+        policy, contract, train_s = train_chunk(episodes, observation, args.seed, steps, args.horizon)
+        controller = ChunkController(policy, contract, ChunkExecution(horizon=args.horizon))
+    load_train = load_avg()
+    results = rollouts(controller, contract, task, args.episodes, f'{task} {observation} {demos} {policy_kind}')
+    success = [s for s, _ in results]
+    times = [t for s, t in results if s]
+    return {'task': task, 'observation': observation, 'demos': demos, 'policy': policy_kind,
+            'episodes': len(results), 'success_rate': float(np.mean(success)),
+            'completion_time_s': float(np.mean(times)) if times else float('nan'), 'train_s': train_s,
+            'load_avg_train': load_train, 'load_avg_eval': load_avg()}
+
+
+def print_table(rows):
+    header = (f'{"task":<11} {"observation":<11} {"demos":>5} {"policy":<6} {"success":>8} {"time s":>7} '
+              f'{"train s":>8} {"load":>5}')
+    print(header)
+    print('-' * len(header))
+    for r in rows:
+        print(f'{r["task"]:<11} {r["observation"]:<11} {r["demos"]:>5} {r["policy"]:<6} '
+              f'{r["success_rate"]:>8.2f} {r["completion_time_s"]:>7.2f} {r["train_s"]:>8.0f} '
+              f'{r["load_avg_train"]:>5.1f}')
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--tasks', nargs='+', default=['pick_place', 'stack', 'insertion'])
+    parser.add_argument('--observations', nargs='+', default=list(OBSERVATIONS), choices=list(OBSERVATIONS))
+    parser.add_argument('--demos', nargs='+', type=int, default=[25, 50, 100])
+    parser.add_argument('--policies', nargs='+', default=['mlp', 'chunk'], choices=['mlp', 'chunk'])
+    parser.add_argument('--episodes', type=int, default=50, help='evaluation episodes (seeds 0 .. N-1)')
+    parser.add_argument('--horizon', type=int, default=10)
+    parser.add_argument('--state-steps', type=int, default=3000, help='chunk BC steps with state observations')
+    parser.add_argument('--image-steps', type=int, default=4000, help='chunk BC steps with camera observations')
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--threads', type=int, default=2, help='torch threads')
+    parser.add_argument('--cache-dir', type=Path, default=Path('runs/manipulation_demos'))
+    parser.add_argument('--json', type=Path, default=None)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    rows = []
+    for task in args.tasks:
+        for observation in args.observations:
+            for demos in args.demos:
+                for policy_kind in args.policies:
+                    rows.append(run_cell(task, observation, demos, policy_kind, args, args.cache_dir))
+                    print(json.dumps(rows[-1]), flush=True)
+    print()
+    print_table(rows)
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
