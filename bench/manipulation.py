@@ -80,6 +80,7 @@ def record_demo(env, expert, seed, cameras):
 def demonstrations(task, count, cameras, cache_dir: Path):
     """``count`` successful expert episodes (seeds from DEMO_SEED on), cached as pickles per task/cameras."""
     import pickle
+
     from rlhf_sim.env import ManipulationEnv
     from rlhf_sim.expert import ExpertController
     cache = cache_dir / f'{task}_{"cameras" if cameras else "state"}_{count}.pkl'
