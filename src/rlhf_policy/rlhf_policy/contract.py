@@ -26,13 +26,21 @@ YAML layout (``PolicyContract.save`` writes exactly this, ``PolicyContract.load`
       joint_lower: [...]
       joint_upper: [...]
       gripper_range: [0.0, 0.04]      # finger opening in metres for action -1 .. +1
+    chunk:                            # optional: an action-chunk policy (rlhf_policy.chunking)
+      horizon: 10                     # the model outputs (B, horizon, 8): one command per coming control tick,
+                                      # 7 arm targets relative to the measured arm joints of the observation
+                                      # (rad, unscaled) + the finger opening (m)
+      execution: temporal_ensemble    # or receding_horizon
+      ensemble_decay: 0.1             # temporal_ensemble: weight exp(-decay * age in ticks)
+      replan_every: 5                 # receding_horizon: ticks between model runs
+      gripper_threshold: true         # snap the opening to open / closed at the middle of gripper_range
     metadata: {}                      # free-form, e.g. training run, checkpoint, git hash
 
 Every validation error is a ``ContractError`` naming the file (when loaded from one), the field path
 (``observation.cameras[1].width``) and what was expected.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 import math
 import os
 from pathlib import Path
@@ -40,6 +48,8 @@ import tempfile
 
 import numpy as np
 import yaml
+
+from rlhf_policy.chunking import ChunkExecution
 
 FORMAT_VERSION = 1
 PROPRIO_INPUT = 'proprio'
@@ -310,6 +320,7 @@ class PolicyContract:
     onnx_inputs: list = None  # None: one input per camera (in order) + 'proprio'
     onnx_output: str = 'action'
     metadata: dict = field(default_factory=dict)
+    chunk: ChunkExecution = None  # None: one normalised action per observation (ActionSpec.to_command)
 
     def __post_init__(self):
         if not isinstance(self.observation, ObservationSpec):
@@ -328,6 +339,8 @@ class PolicyContract:
                 _fail(f'onnx_inputs[{i}]', f'a camera of observation.cameras {cams} or "{PROPRIO_INPUT}"', name)
         if not isinstance(self.onnx_output, str) or not self.onnx_output:
             _fail('onnx_output', 'the name of the model output', self.onnx_output)
+        if self.chunk is not None and not isinstance(self.chunk, ChunkExecution):
+            _fail('chunk', 'a ChunkExecution', self.chunk)
         if self.metadata is None:
             self.metadata = {}
         if not isinstance(self.metadata, dict):
@@ -344,6 +357,11 @@ class PolicyContract:
             shapes[name] = ((self.observation.proprio_dim,) if name == PROPRIO_INPUT
                             else self.observation.camera(name).shape)
         return shapes
+
+    @property
+    def output_shape(self):
+        """Model output without the batch dim: (8,), or (horizon, 8) for a chunk policy."""
+        return (ACTION_DIM,) if self.chunk is None else (self.chunk.horizon, ACTION_DIM)
 
     def model_path(self, contract_path):
         """Absolute path of the model, resolved relative to the folder of ``contract_path``."""
@@ -375,6 +393,7 @@ class PolicyContract:
                 'joint_upper': [float(x) for x in act.joint_upper],
                 'gripper_range': [float(x) for x in act.gripper_range],
             },
+            **({} if self.chunk is None else {'chunk': asdict(self.chunk)}),
             'metadata': self.metadata,
         }
 
@@ -382,7 +401,7 @@ class PolicyContract:
     def from_dict(cls, data):
         """Build and validate a contract from a ``to_dict``-shaped mapping (errors name the field)."""
         _check_keys(data, '', {'format_version', 'rate_hz', 'model_file', 'onnx_inputs', 'onnx_output',
-                               'observation', 'action', 'metadata'}, {'observation', 'action'})
+                               'observation', 'action', 'metadata', 'chunk'}, {'observation', 'action'})
         version = data.get('format_version', FORMAT_VERSION)
         if version != FORMAT_VERSION:
             _fail('format_version', f'{FORMAT_VERSION} (the version this rlhf_policy reads)', version)
@@ -411,6 +430,12 @@ class PolicyContract:
         action = _nested('action.', ActionSpec, **act_data)
         kwargs = {k: data[k] for k in ('rate_hz', 'model_file', 'onnx_inputs', 'onnx_output', 'metadata')
                   if k in data}
+        if data.get('chunk') is not None:
+            _check_keys(data['chunk'], 'chunk.', {f.name for f in fields(ChunkExecution)}, {'horizon'})
+            try:
+                kwargs['chunk'] = ChunkExecution(**data['chunk'])
+            except ValueError as err:
+                raise ContractError(f"field 'chunk': {err}") from None
         return _nested('', cls, observation=observation, action=action, **kwargs)
 
     def save(self, path):

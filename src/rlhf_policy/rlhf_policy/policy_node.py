@@ -5,7 +5,10 @@ Subscribes ``/<camera>/color`` (and ``/<camera>/depth`` when the contract uses d
 the contract names, ``/joint_states``, and the contract's ``task_state_topic`` (rlhf_msgs/TaskState) when
 it observes ``object_position`` / ``target_position``. A timer at the contract's rate assembles the latest
 observations (preprocessed on arrival with ``rlhf_policy.preprocess``), runs ONNX Runtime, converts the
-action with ``ActionSpec.to_command``, limits it and publishes ``/arm_controller/commands`` (7 targets)
+action with ``ActionSpec.to_command`` (or, for a chunk policy, adds the measured arm joints to the chunk and
+lets ``rlhf_policy.chunking.ChunkExecutor`` pick this tick's command: temporal ensembling or receding
+horizon; chunks are forgotten whenever the policy is not active), limits it and publishes
+``/arm_controller/commands`` (7 targets)
 and ``/gripper_controller/commands`` (1 opening). Safety (``rlhf_policy.safety``): stale/missing
 observations, NaN/inf output or a missing model input -> HOLD (repeat the last safe command);
 ``/policy/estop`` (std_msgs/Bool true, or std_srvs/Trigger service) -> ESTOP (nothing is commanded)
@@ -32,6 +35,7 @@ from std_msgs.msg import Bool, Float64MultiArray
 from std_srvs.srv import Trigger
 
 from rlhf_msgs.msg import PolicyStatus, TaskState
+from rlhf_policy.chunking import ChunkExecutor
 from rlhf_policy.contract import ContractError, PolicyContract
 from rlhf_policy.inference import ModelError, OnnxPolicy
 from rlhf_policy.limiter import CommandLimiter
@@ -80,6 +84,8 @@ class PolicyNode(Node):
         act = contract.action
         self.limiter = CommandLimiter(act.joint_lower, act.joint_upper, act.gripper_range,
                                       p['max_arm_step_rad'] or act.max_delta_rad, p['max_gripper_step_m'])
+        self.chunks = (ChunkExecutor(contract.chunk, gripper_range=act.gripper_range)
+                       if contract.chunk is not None else None)
         self.safety = SafetyStateMachine(max(1, round(p['ramp_duration_s'] * contract.rate_hz)),
                                          start_in_estop=p['start_in_estop'])
         window = max(8, int(round(p['status_window_s'] * contract.rate_hz)))
@@ -198,24 +204,32 @@ class PolicyNode(Node):
             detail = f'{age * 1e3:.0f} ms old'
         action = None
         inference_ms = float('nan')
-        if fault is None and ready and safety.state != ESTOP:
+        chunks = self.chunks
+        if fault is None and ready and safety.state != ESTOP and (chunks is None or chunks.needs_chunk()):
             inputs = assembler.assemble()
             t0 = time.monotonic()
             action = self.policy.run(inputs)
             inference_ms = (time.monotonic() - t0) * 1e3
             if not np.all(np.isfinite(action)):
                 fault = 'model output contains NaN/inf'
+            elif chunks is not None:
+                action[:, :7] += assembler.arm_positions   # rows are relative to the observed arm
+                chunks.add(action)
         transition = safety.update(ready, fault)
         self._log_transition(transition, detail=detail)
         if ready and ((transition is not None and transition.reset_from_pose)
                       or (safety.commanding and not self.limiter.initialised)):
             self.limiter.reset(assembler.current_command_pose())
         command = None
-        if safety.policy_active and action is not None:
+        if safety.policy_active and chunks is not None:
+            command = self.limiter.step(chunks.next(), safety.ramp_scale)
+        elif safety.policy_active and action is not None:
             target = self.contract.action.to_command(action, assembler.arm_positions, out=self._target)
             command = self.limiter.step(target, safety.ramp_scale)
         elif safety.state == HOLD and self.limiter.initialised:
             command = self.limiter.last
+        if chunks is not None and not safety.policy_active:
+            chunks.reset()   # plans made before a hold or an e-stop start from a state that is gone
         latency_ms = float('nan')
         if command is not None:
             self._arm_msg.data = command[:7].tolist()
