@@ -167,7 +167,7 @@ def test_chunk_round_trip_and_errors_name_the_field(tmp_path):
                                    ({'horizon': 4, 'execution': 'mean'}, 'chunk', 'temporal_ensemble'),
                                    ({'horizon': 4, 'decay': 0.1}, 'chunk.decay', 'unknown field'),
                                    ({'execution': 'receding_horizon'}, 'chunk.horizon', 'missing')]:
-        path = _write(tmp_path, lambda d: d.update(chunk=chunk))
+        path = _write(tmp_path, lambda d, chunk=chunk: d.update(chunk=chunk))
         with pytest.raises(ContractError) as err:
             PolicyContract.load(path)
         msg = str(err.value)

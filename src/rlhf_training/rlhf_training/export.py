@@ -85,8 +85,9 @@ def export_policy(policy: GaussianPolicy | ChunkPolicy, contract, out_dir: str |
                           f'inputs {shapes} (order {list(shapes)})')
     horizon = policy.horizon if isinstance(policy, ChunkPolicy) else None
     if horizon != (contract.chunk.horizon if contract.chunk is not None else None):
-        raise ExportError(f'policy output {"(horizon %d, 8)" % horizon if horizon else "(8,)"} does not match the '
-                          f'contract output {contract.output_shape} (contract chunk: {contract.chunk})')
+        shape = f'(horizon {horizon}, 8)' if horizon else '(8,)'
+        raise ExportError(f'policy output {shape} does not match the contract output {contract.output_shape} '
+                          f'(contract chunk: {contract.chunk})')
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     onnx_path = out_dir / MODEL_FILE
