@@ -12,21 +12,27 @@ state from the simulator); ``cameras`` = scene + wrist RGB (64x64) + joints + en
 kinematics of the measured joints; no task state).
 
 Policies: ``mlp`` = rlhf_training.bc (GaussianPolicy, the config defaults: NLL, hidden 256x256, 2000 steps,
-single-step joint deltas of max_delta_rad); ``chunk`` = rlhf_training.chunk_bc (ChunkPolicy, horizon 10,
+single-step joint deltas of max_delta_rad); ``chunk`` = rlhf_training.chunk_bc (ChunkPolicy, horizon 20,
 temporal ensembling, gripper threshold; random-shift augmentation on images).
 
-Prints one table (success rate, mean completion time of the successes, training time, load average) and can
-write it as JSON. Usage:
+With ``--graph`` every trained policy is also exported (ONNX + contract) and evaluated through the graph on the
+same seeds: the ``evaluate`` command of rlhf_policy (simulator node + policy node over DDS, real time, each
+episode a failure after --graph-timeout-s without success).
+
+Prints one table (success rate and mean completion time of the successes, offline and through the graph,
+training time, load average) and can write it as JSON. Usage:
 
     python bench/manipulation.py [--tasks pick_place stack insertion] [--observations state cameras]
-        [--demos 25 50 100] [--policies mlp chunk] [--episodes 50] [--json out.json]
+        [--demos 25 50 100] [--policies mlp chunk] [--episodes 50] [--graph] [--json out.json]
 """
 
 import argparse
 import json
 import os
 from pathlib import Path
+import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -37,9 +43,9 @@ from rlhf_policy.chunking import ChunkExecution, ChunkExecutor
 from rlhf_policy.preprocess import preprocess
 from rlhf_training.bc import train_bc
 from rlhf_training.checkpoint import chunk_build_info
-from rlhf_training.chunk_bc import ChunkBCConfig, chunk_dataset, chunk_targets, train_chunk_bc
+from rlhf_training.chunk_bc import ChunkBCConfig, chunks_from_episodes, train_chunk_bc
 from rlhf_training.config import BCConfig
-from rlhf_training.data import episode_from_rollout, episode_state, make_contract, transitions_from_episodes
+from rlhf_training.data import episode_from_rollout, make_contract, transitions_from_episodes
 from rlhf_training.models import ChunkPolicy, GaussianPolicy, observation_shapes
 
 CAMERAS = ['scene_camera', 'wrist_camera']
@@ -103,8 +109,8 @@ def demonstrations(task, count, cameras, cache_dir: Path):
 
 
 # ------------------------------------------------------------------------------------------ training
-def train_mlp(episodes, observation, seed):
-    config = BCConfig(seed=seed, out_dir='', **OBSERVATIONS[observation], **QUIET)
+def train_mlp(episodes, observation, seed, steps):
+    config = BCConfig(seed=seed, out_dir='', steps=steps, **OBSERVATIONS[observation], **QUIET)
     contract = make_contract(config, episodes)
     data = transitions_from_episodes(contract, episodes)
     torch.manual_seed(seed)
@@ -114,31 +120,17 @@ def train_mlp(episodes, observation, seed):
     return policy.eval(), contract, time.perf_counter() - t0
 
 
-def chunk_data(contract, episodes, horizon):
-    obs_parts, targets = [], []
-    arm = contract.action.arm_joint_names
-    for ep in episodes:
-        rows = np.arange(len(ep.times))
-        state = episode_state(contract.observation.state_features, ep, rows, arm)
-        from rlhf_policy.preprocess import preprocess_batch
-        obs_parts.append(preprocess_batch(contract, ep.images, ep.depth, ep.joint_positions, ep.joint_velocities,
-                                          state=state))
-        names = list(ep.joint_names)
-        targets.append(chunk_targets(ep.actions, ep.joint_positions[:, [names.index(n) for n in arm]], horizon))
-    obs = {k: np.concatenate([o[k] for o in obs_parts]) for k in obs_parts[0]}
-    return chunk_dataset(obs, np.concatenate(targets))
-
-
 def train_chunk(episodes, observation, seed, steps, horizon):
     images = bool(OBSERVATIONS[observation]['cameras'])
     config = ChunkBCConfig(seed=seed, out_dir='', horizon=horizon, steps=steps, batch_size=64 if images else 256,
                            **OBSERVATIONS[observation], **QUIET)
     contract = make_contract(config, episodes)
-    data = chunk_data(contract, episodes, horizon)
+    contract.chunk = ChunkExecution(horizon=horizon)
+    data = chunks_from_episodes(contract, episodes, horizon)
     build = chunk_build_info(config, observation_shapes(contract.observation))
     torch.manual_seed(seed)
-    policy = ChunkPolicy(observation_shapes(contract.observation), horizon=horizon, hidden_dims=config.hidden_dims,
-                         encoder=build['encoder'])
+    policy = ChunkPolicy(observation_shapes(contract.observation),
+                         **{k: v for k, v in build.items() if k not in ('kind', 'observation_shapes')})
     t0 = time.perf_counter()
     train_chunk_bc(policy, data, config)
     return policy.eval(), contract, time.perf_counter() - t0
@@ -210,12 +202,28 @@ def rollouts(controller, contract, task, episodes, progress_desc):
     return results
 
 
+def graph_evaluation(policy, contract, task, episodes, timeout_s):
+    """Export the policy and run rlhf_policy's ``evaluate`` (sim + policy node over DDS) on seeds 0 .. episodes-1."""
+    from rlhf_training.export import export_policy
+    with tempfile.TemporaryDirectory(prefix='manipulation_graph_') as tmp:
+        export_policy(policy, contract, tmp)
+        report = Path(tmp) / 'evaluation.json'
+        cmd = [sys.executable, '-m', 'rlhf_policy.evaluate', '--contract', str(Path(tmp) / 'contract.yaml'),
+               '--task', task, '--episodes', str(episodes), '--seed', '0', '--timeout-s', str(timeout_s),
+               '--output', str(report)]
+        done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if done.returncode != 0 or not report.is_file():
+            raise RuntimeError(f'graph evaluation failed ({done.returncode}):\n{done.stdout[-3000:]}')
+        summary = json.loads(report.read_text())['summary']
+    return summary
+
+
 # ------------------------------------------------------------------------------------------ main
 def run_cell(task, observation, demos, policy_kind, args, cache_dir):
     cameras = OBSERVATIONS[observation]['cameras']
     episodes = demonstrations(task, max(args.demos), cameras, cache_dir)[:demos]
     if policy_kind == 'mlp':
-        policy, contract, train_s = train_mlp(episodes, observation, args.seed)
+        policy, contract, train_s = train_mlp(episodes, observation, args.seed, args.mlp_steps)
         controller = MlpController(policy, contract)
     else:
         steps = args.image_steps if cameras else args.state_steps
@@ -225,21 +233,29 @@ def run_cell(task, observation, demos, policy_kind, args, cache_dir):
     results = rollouts(controller, contract, task, args.episodes, f'{task} {observation} {demos} {policy_kind}')
     success = [s for s, _ in results]
     times = [t for s, t in results if s]
-    return {'task': task, 'observation': observation, 'demos': demos, 'policy': policy_kind,
-            'episodes': len(results), 'success_rate': float(np.mean(success)),
-            'completion_time_s': float(np.mean(times)) if times else float('nan'), 'train_s': train_s,
-            'load_avg_train': load_train, 'load_avg_eval': load_avg()}
+    row = {'task': task, 'observation': observation, 'demos': demos, 'policy': policy_kind,
+           'episodes': len(results), 'success_rate': float(np.mean(success)),
+           'completion_time_s': float(np.mean(times)) if times else float('nan'), 'train_s': train_s,
+           'load_avg_train': load_train, 'load_avg_eval': load_avg(),
+           'graph_success_rate': float('nan'), 'graph_completion_time_s': float('nan')}
+    if args.graph:
+        summary = graph_evaluation(policy, contract, task, args.episodes, args.graph_timeout_s)
+        row.update(graph_success_rate=summary['success_rate'],
+                   graph_completion_time_s=summary['mean_completion_time_s'], load_avg_graph=load_avg())
+    return row
 
 
 def print_table(rows):
-    header = (f'{"task":<11} {"observation":<11} {"demos":>5} {"policy":<6} {"success":>8} {"time s":>7} '
-              f'{"train s":>8} {"load":>5}')
+    header = (f'{"task":<11} {"observation":<11} {"demos":>5} {"policy":<6} {"offline":>8} {"time s":>7} '
+              f'{"graph":>6} {"time s":>7} {"train s":>8} {"load":>5}')
     print(header)
     print('-' * len(header))
     for r in rows:
         print(f'{r["task"]:<11} {r["observation"]:<11} {r["demos"]:>5} {r["policy"]:<6} '
-              f'{r["success_rate"]:>8.2f} {r["completion_time_s"]:>7.2f} {r["train_s"]:>8.0f} '
-              f'{r["load_avg_train"]:>5.1f}')
+              f'{r["success_rate"]:>8.2f} {r["completion_time_s"]:>7.2f} {r["graph_success_rate"]:>6.2f} '
+              f'{r["graph_completion_time_s"]:>7.2f} {r["train_s"]:>8.0f} {r["load_avg_train"]:>5.1f}')
+    print('success over the evaluation episodes (fixed seeds); time = mean completion time of the successes; '
+          'load = 1-min load average during training')
 
 
 def main(argv=None):
@@ -249,11 +265,15 @@ def main(argv=None):
     parser.add_argument('--demos', nargs='+', type=int, default=[25, 50, 100])
     parser.add_argument('--policies', nargs='+', default=['mlp', 'chunk'], choices=['mlp', 'chunk'])
     parser.add_argument('--episodes', type=int, default=50, help='evaluation episodes (seeds 0 .. N-1)')
-    parser.add_argument('--horizon', type=int, default=10)
+    parser.add_argument('--horizon', type=int, default=20)
+    parser.add_argument('--mlp-steps', type=int, default=BCConfig.steps, help='single-step BC steps (config default)')
     parser.add_argument('--state-steps', type=int, default=3000, help='chunk BC steps with state observations')
     parser.add_argument('--image-steps', type=int, default=4000, help='chunk BC steps with camera observations')
+    parser.add_argument('--graph', action='store_true', help='also evaluate through the graph (sim + policy node)')
+    parser.add_argument('--graph-timeout-s', type=float, default=MAX_STEPS / 30.0)
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--threads', type=int, default=2, help='torch threads')
+    parser.add_argument('--threads', type=int, default=1,
+                        help='torch threads (more than 1 is slower on a busy 2-core machine)')
     parser.add_argument('--cache-dir', type=Path, default=Path('runs/manipulation_demos'))
     parser.add_argument('--json', type=Path, default=None)
     args = parser.parse_args(argv)

@@ -25,7 +25,7 @@ EXECUTION_RULES = ('temporal_ensemble', 'receding_horizon')
 class ChunkExecution:
     """How a chunk is executed (the contract's ``action.chunk``)."""
 
-    horizon: int = 10
+    horizon: int = 20
     execution: str = 'temporal_ensemble'
     ensemble_decay: float = 0.1      # temporal_ensemble: weight exp(-decay * age in ticks)
     replan_every: int = 5            # receding_horizon: ticks between policy runs (<= horizon)

@@ -33,8 +33,9 @@ class ChunkBCConfig(BCConfig):
     algorithm: str = 'chunk_bc'
     out_dir: str = 'runs/chunk_bc'
     loss: str = 'mse'               # mse | l1, on standardised chunk targets
-    horizon: int = 10               # commands predicted per observation (control ticks)
+    horizon: int = 20               # commands predicted per observation (control ticks)
     shift_pad: int = 4              # random-shift augmentation of camera inputs (pixels); 0 = off
+    rate_hz: float = 30.0           # frames read from the bags: one per control tick (must equal control_hz)
     lr: float = 1e-3
     weight_decay: float = 1e-4
     batch_size: int = 256
@@ -101,6 +102,32 @@ def chunk_dataset(observations: dict, targets: np.ndarray, **extra) -> Transitio
     return TransitionDataset(observations, targets.reshape(len(targets), -1), **extra)
 
 
+def chunks_from_episodes(contract, episodes, horizon: int) -> TransitionDataset:
+    """Every frame of the episodes (rlhf_recorder Episodes at the control rate) with its chunk targets."""
+    from rlhf_policy.preprocess import preprocess_batch
+    from rlhf_training.data import DataError, episode_state
+    arm = contract.action.arm_joint_names
+    obs_parts, targets = [], []
+    for ep in episodes:
+        names = list(ep.joint_names)
+        missing = [n for n in arm if n not in names]
+        if missing:
+            raise DataError(f'{ep.metadata.get("path", "episode")}: joint_states lack arm joints {missing}')
+        rows = np.flatnonzero(np.isfinite(ep.actions).all(axis=1))   # frames before the first command have none
+        if len(rows) == 0:
+            continue
+        state = episode_state(contract.observation.state_features, ep, rows, arm)
+        obs_parts.append(preprocess_batch(contract, {k: v[rows] for k, v in ep.images.items()},
+                                          {k: v[rows] for k, v in ep.depth.items()}, ep.joint_positions[rows],
+                                          ep.joint_velocities[rows], state=state))
+        targets.append(chunk_targets(ep.actions[rows], ep.joint_positions[rows][:, [names.index(n) for n in arm]],
+                                     horizon))
+    if not obs_parts:
+        raise DataError('empty dataset: the selected episodes hold no frames with recorded commands')
+    return chunk_dataset({k: np.concatenate([o[k] for o in obs_parts]) for k in obs_parts[0]},
+                         np.concatenate(targets))
+
+
 @torch.no_grad()
 def evaluate_chunk_bc(policy: ChunkPolicy, dataset: TransitionDataset, max_rows: int = 4096,
                       batch_size: int = 512) -> dict:
@@ -141,3 +168,37 @@ def train_chunk_bc(policy: ChunkPolicy, dataset: TransitionDataset, config: Chun
     trainer.train_step = train_step
     return trainer.train()
 
+
+
+def run(config: ChunkBCConfig) -> dict:
+    """Chunk BC from recorded episodes: dataset, contract (with its chunk section), training, ONNX export."""
+    from rlhf_policy.chunking import ChunkExecution
+    from rlhf_training.checkpoint import chunk_build_info
+    from rlhf_training.data import DataError, make_contract, read_episodes, resolve_episodes
+    from rlhf_training.distributed import current_info
+    from rlhf_training.models import observation_shapes
+    from rlhf_training.runs import contract_to_yaml, export_if_main
+    from rlhf_training.trainer import seed_everything
+
+    if config.rate_hz != config.control_hz:
+        raise DataError(f'rate_hz={config.rate_hz}: chunk BC reads one frame per control tick, so rate_hz must '
+                        f'equal control_hz={config.control_hz}')
+    seed_everything(config.seed)
+    paths = resolve_episodes(config)
+    episodes = read_episodes(paths, config, progress=config.progress and current_info().is_main)
+    n_val = int(round(len(episodes) * config.val_fraction)) if len(episodes) > 1 else 0
+    order = np.random.default_rng(config.seed).permutation(len(episodes))
+    train_eps = [episodes[i] for i in sorted(order[n_val:])]
+    val_eps = [episodes[i] for i in sorted(order[:n_val])]
+    contract = make_contract(config, train_eps, {'episodes': [str(p) for p in paths]})
+    contract.chunk = ChunkExecution(horizon=config.horizon)
+    train = chunks_from_episodes(contract, train_eps, config.horizon)
+    val = chunks_from_episodes(contract, val_eps, config.horizon) if val_eps else None
+    build = chunk_build_info(config, observation_shapes(contract.observation))
+    seed_everything(config.seed)
+    policy = ChunkPolicy(observation_shapes(contract.observation),
+                         **{k: v for k, v in build.items() if k not in ('kind', 'observation_shapes')})
+    summary = train_chunk_bc(policy, train, config, val_dataset=val, build_info=build,
+                             extra={'contract_yaml': contract_to_yaml(contract)})
+    summary.update(train_frames=len(train), val_frames=len(val) if val is not None else 0)
+    return export_if_main(policy, contract, config, summary)

@@ -14,8 +14,8 @@ import sys
 
 import yaml
 
-ALGORITHM_MODULES = {'bc': 'rlhf_training.bc', 'reward': 'rlhf_training.reward', 'cpl': 'rlhf_training.cpl',
-                     'sac': 'rlhf_training.sac', 'rl': 'rlhf_training.rl'}
+ALGORITHM_MODULES = {'bc': 'rlhf_training.bc', 'chunk_bc': 'rlhf_training.chunk_bc', 'reward': 'rlhf_training.reward',
+                     'cpl': 'rlhf_training.cpl', 'sac': 'rlhf_training.sac', 'rl': 'rlhf_training.rl'}
 
 
 def _algorithm_of(path: str, overrides: list[str]) -> str:
