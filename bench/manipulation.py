@@ -238,10 +238,11 @@ def run_cell(task, observation, demos, policy_kind, args, cache_dir):
            'completion_time_s': float(np.mean(times)) if times else float('nan'), 'train_s': train_s,
            'load_avg_train': load_train, 'load_avg_eval': load_avg(),
            'graph_success_rate': float('nan'), 'graph_completion_time_s': float('nan')}
-    if args.graph:
+    if args.graph and (not args.graph_demos or demos in args.graph_demos):
         summary = graph_evaluation(policy, contract, task, args.episodes, args.graph_timeout_s)
+        time_s = summary['mean_completion_time_s']   # null in the report when nothing succeeded
         row.update(graph_success_rate=summary['success_rate'],
-                   graph_completion_time_s=summary['mean_completion_time_s'], load_avg_graph=load_avg())
+                   graph_completion_time_s=float('nan') if time_s is None else time_s, load_avg_graph=load_avg())
     return row
 
 
@@ -270,6 +271,8 @@ def main(argv=None):
     parser.add_argument('--state-steps', type=int, default=3000, help='chunk BC steps with state observations')
     parser.add_argument('--image-steps', type=int, default=4000, help='chunk BC steps with camera observations')
     parser.add_argument('--graph', action='store_true', help='also evaluate through the graph (sim + policy node)')
+    parser.add_argument('--graph-demos', nargs='*', type=int, default=[],
+                        help='with --graph: only these demonstration counts (default: all)')
     parser.add_argument('--graph-timeout-s', type=float, default=MAX_STEPS / 30.0)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--threads', type=int, default=1,
