@@ -33,6 +33,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from rlhf_common.robot import JOINT_NAMES
 from rlhf_preference.pairs import candidate_pairs
 from rlhf_training.bc import train_bc
 from rlhf_training.config import BCConfig, CPLConfig
@@ -81,8 +82,8 @@ def rollout(env, features, act, action_spec, seed, max_steps):
     for _ in range(max_steps):
         states.append(features(obs, info))
         a = np.clip(act(obs, info), -ACTION_LIMIT, ACTION_LIMIT)
-        q = np.asarray(obs['joint_positions'][:7], dtype=np.float64)
-        obs, _, terminated, truncated, info = env.step(action_spec.to_command(a, q))
+        measured = action_spec.measured_command(JOINT_NAMES, obs['joint_positions'])
+        obs, _, terminated, truncated, info = env.step(action_spec.to_command(a, measured))
         actions.append(a.astype(np.float32))
         progress.append(info['progress'])
         success.append(bool(info['success']))
@@ -97,8 +98,8 @@ def expert_act(env, action_spec, noise, seed, aim_offset=(0.0, 0.0, 0.0)):
     expert.reset()
 
     def act(obs, info):
-        q = np.asarray(obs['joint_positions'][:7], dtype=np.float64)
-        return action_spec.from_command(expert.action(obs), q)
+        measured = action_spec.measured_command(JOINT_NAMES, obs['joint_positions'])
+        return action_spec.from_commands(expert.action(obs)[None], measured[None])[0]
     return act
 
 
@@ -156,12 +157,10 @@ def same_scene_pairs(episodes, scenes, norm, length, stride, num_pairs, tie_marg
 
 def run_seed(args, seed):
     """Demonstrations, BC, the longer-BC control and CPL for one seed; their evaluation rows."""
-    from rlhf_policy.contract import ActionSpec
+    from rlhf_policy.actions import ActionSpec
     from rlhf_sim.env import ManipulationEnv
-    from rlhf_sim.robot import ARM_JOINT_NAMES
     env = ManipulationEnv(task=args.task, cameras=(), max_episode_steps=args.max_steps)
-    idx = env.sim.idx
-    action_spec = ActionSpec(list(ARM_JOINT_NAMES), args.max_delta_rad, idx.arm_lower, idx.arm_upper)
+    action_spec = ActionSpec.for_panda(args.max_delta_rad)
     features = Features(env)
     work = Path(tempfile.mkdtemp(prefix='cpl_bench_'))
 

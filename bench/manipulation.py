@@ -5,7 +5,8 @@
 For every task x observation x demonstration count: the scripted expert (rlhf_sim.expert.ExpertController)
 records successful demonstrations on seeds 1000, 1001, ... (cached under --cache-dir), both policies are trained
 on them through the product's data path (rlhf_recorder Episode -> make_contract -> rlhf_policy.preprocess), and
-each is rolled out on the same fixed evaluation seeds 0 .. --episodes-1 in the Gymnasium environment.
+each is rolled out on the same fixed evaluation seeds 0 .. --episodes-1 in the Gymnasium environment through
+the policy node's control loop (rlhf_policy.sim_rollout: start-up ramp, limiter, chunk execution).
 
 Observations: ``state`` = joints + object_position, target_position, end_effector_position (privileged task
 state from the simulator); ``cameras`` = scene + wrist RGB (64x64) + joints + end_effector_position (forward
@@ -16,7 +17,7 @@ single-step joint deltas of max_delta_rad); ``chunk`` = rlhf_training.chunk_bc (
 temporal ensembling, gripper threshold; random-shift augmentation on images).
 
 With ``--graph`` every trained policy is also exported (ONNX + contract) and evaluated through the graph on the
-same seeds: the ``evaluate`` command of rlhf_policy (simulator node + policy node over DDS, real time, each
+same seeds: the ``evaluate`` command of rlhf_policy.cli (simulator node + policy node over DDS, real time, each
 episode a failure after --graph-timeout-s without success).
 
 Prints one table (success rate and mean completion time of the successes, offline and through the graph,
@@ -35,12 +36,10 @@ import sys
 import tempfile
 import time
 
-import numpy as np
 import torch
 from tqdm import tqdm
 
-from rlhf_policy.chunking import ChunkExecution, ChunkExecutor
-from rlhf_policy.preprocess import preprocess
+from rlhf_policy.chunking import ChunkExecution
 from rlhf_training.bc import train_bc
 from rlhf_training.checkpoint import chunk_build_info
 from rlhf_training.chunk_bc import ChunkBCConfig, chunks_from_episodes, train_chunk_bc
@@ -57,6 +56,7 @@ DEMO_SEED = 1000
 MAX_STEPS = 400
 QUIET = dict(resume=False, progress=False, export_onnx=False, checkpoint_every=10 ** 9, eval_every=10 ** 9,
              log_every=100, device='cpu')
+RUNS = tempfile.TemporaryDirectory(prefix='manipulation_runs_')   # checkpoints and logs of the bench's trainings
 
 
 def load_avg() -> float:
@@ -77,7 +77,7 @@ def record_demo(env, expert, seed, cameras):
         obs, _, terminated, truncated, info = env.step(command)
         if terminated or truncated:
             break
-    from rlhf_sim.robot import JOINT_NAMES
+    from rlhf_common.robot import JOINT_NAMES
     episode = episode_from_rollout(observations, commands, env.control_hz, JOINT_NAMES, cameras=cameras,
                                    task_states=states, metadata={'seed': seed})
     return episode, bool(info['success'])
@@ -110,7 +110,8 @@ def demonstrations(task, count, cameras, cache_dir: Path):
 
 # ------------------------------------------------------------------------------------------ training
 def train_mlp(episodes, observation, seed, steps):
-    config = BCConfig(seed=seed, out_dir='', steps=steps, **OBSERVATIONS[observation], **QUIET)
+    config = BCConfig(seed=seed, out_dir=tempfile.mkdtemp(dir=RUNS.name), steps=steps, **OBSERVATIONS[observation],
+                      **QUIET)
     contract = make_contract(config, episodes)
     data = transitions_from_episodes(contract, episodes)
     torch.manual_seed(seed)
@@ -122,7 +123,8 @@ def train_mlp(episodes, observation, seed, steps):
 
 def train_chunk(episodes, observation, seed, steps, horizon):
     images = bool(OBSERVATIONS[observation]['cameras'])
-    config = ChunkBCConfig(seed=seed, out_dir='', horizon=horizon, steps=steps, batch_size=64 if images else 256,
+    config = ChunkBCConfig(seed=seed, out_dir=tempfile.mkdtemp(dir=RUNS.name), horizon=horizon, steps=steps,
+                           batch_size=64 if images else 256,
                            **OBSERVATIONS[observation], **QUIET)
     contract = make_contract(config, episodes)
     contract.chunk = ChunkExecution(horizon=horizon)
@@ -137,69 +139,13 @@ def train_chunk(episodes, observation, seed, steps, horizon):
 
 
 # ------------------------------------------------------------------------------------------ rollouts
-class MlpController:
-    def __init__(self, policy, contract):
-        self.policy, self.contract = policy, contract
-
-    def reset(self):
-        pass
-
-    @torch.no_grad()
-    def command(self, inputs, arm_q):
-        action = self.policy.deterministic({k: torch.from_numpy(v) for k, v in inputs.items()})[0].numpy()
-        return self.contract.action.to_command(action.astype(np.float64), arm_q)
-
-
-class ChunkController:
-    def __init__(self, policy, contract, execution: ChunkExecution):
-        self.policy, self.contract = policy, contract
-        self.executor = ChunkExecutor(execution, gripper_range=contract.action.gripper_range)
-
-    def reset(self):
-        self.executor.reset()
-
-    @torch.no_grad()
-    def command(self, inputs, arm_q):
-        if self.executor.needs_chunk():
-            chunk = self.policy({k: torch.from_numpy(v) for k, v in inputs.items()})[0].numpy().astype(np.float64)
-            chunk[:, :7] += arm_q
-            self.executor.add(chunk)
-        command = self.executor.next().copy()
-        action = self.contract.action
-        command[:7] = np.clip(command[:7], action.joint_lower, action.joint_upper)
-        return command
-
-
-def rollouts(controller, contract, task, episodes, progress_desc):
-    """Success and completion time (s) per seeded episode 0 .. episodes-1, offline in ManipulationEnv."""
-    from rlhf_sim.env import ManipulationEnv
-    from rlhf_sim.robot import JOINT_NAMES
-    from rlhf_training.evaluate import state_features
-    cameras = [c.name for c in contract.observation.cameras]
-    env = ManipulationEnv(task=task, cameras=tuple(cameras), depth=False, control_hz=contract.rate_hz,
-                          max_episode_steps=MAX_STEPS)
-    names = list(JOINT_NAMES)
-    obs_idx = np.array([names.index(n) for n in contract.observation.joint_names])
-    arm_idx = np.array([names.index(n) for n in contract.action.arm_joint_names])
-    results = []
-    for seed in tqdm(range(episodes), desc=progress_desc, dynamic_ncols=True, leave=False):
-        obs, info = env.reset(seed=seed)
-        controller.reset()
-        previous, success_step = None, None
-        for step in range(MAX_STEPS):
-            q, qd = np.asarray(obs['joint_positions'], np.float64), np.asarray(obs['joint_velocities'], np.float64)
-            state = state_features(contract, info['task_state'], q, arm_idx, previous)
-            inputs = preprocess(contract, {c: obs[f'{c}/color'] for c in cameras}, {}, q[obs_idx], qd[obs_idx],
-                                state=state)
-            previous = controller.command(inputs, q[arm_idx])
-            obs, _, terminated, truncated, info = env.step(previous)
-            if info['success']:
-                success_step = step + 1
-            if terminated or truncated:
-                break
-        results.append((success_step is not None, success_step / contract.rate_hz if success_step else float('nan')))
-    env.close()
-    return results
+def offline_evaluation(policy, contract, task, episodes):
+    """rlhf_policy.sim_rollout: the policy node's control loop (ramp, limiter, chunk execution) without ROS."""
+    from rlhf_policy.episode_metrics import summarise
+    from rlhf_policy.sim_rollout import rollout
+    results = rollout(contract, policy.runner(), task=task, episodes=episodes, seed=0, max_steps=MAX_STEPS,
+                      progress=False)
+    return summarise(results)
 
 
 def graph_evaluation(policy, contract, task, episodes, timeout_s):
@@ -208,9 +154,9 @@ def graph_evaluation(policy, contract, task, episodes, timeout_s):
     with tempfile.TemporaryDirectory(prefix='manipulation_graph_') as tmp:
         export_policy(policy, contract, tmp)
         report = Path(tmp) / 'evaluation.json'
-        cmd = [sys.executable, '-m', 'rlhf_policy.evaluate', '--contract', str(Path(tmp) / 'contract.yaml'),
-               '--task', task, '--episodes', str(episodes), '--seed', '0', '--timeout-s', str(timeout_s),
-               '--output', str(report)]
+        cmd = [sys.executable, '-c', 'import sys; from rlhf_policy.cli import evaluate_main; sys.exit(evaluate_main())',
+               '--contract', str(Path(tmp) / 'contract.yaml'), '--task', task, '--episodes', str(episodes),
+               '--seed', '0', '--timeout-s', str(timeout_s), '--output', str(report)]
         done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         if done.returncode != 0 or not report.is_file():
             raise RuntimeError(f'graph evaluation failed ({done.returncode}):\n{done.stdout[-3000:]}')
@@ -224,18 +170,14 @@ def run_cell(task, observation, demos, policy_kind, args, cache_dir):
     episodes = demonstrations(task, max(args.demos), cameras, cache_dir)[:demos]
     if policy_kind == 'mlp':
         policy, contract, train_s = train_mlp(episodes, observation, args.seed, args.mlp_steps)
-        controller = MlpController(policy, contract)
     else:
         steps = args.image_steps if cameras else args.state_steps
         policy, contract, train_s = train_chunk(episodes, observation, args.seed, steps, args.horizon)
-        controller = ChunkController(policy, contract, ChunkExecution(horizon=args.horizon))
     load_train = load_avg()
-    results = rollouts(controller, contract, task, args.episodes, f'{task} {observation} {demos} {policy_kind}')
-    success = [s for s, _ in results]
-    times = [t for s, t in results if s]
+    offline = offline_evaluation(policy, contract, task, args.episodes)
     row = {'task': task, 'observation': observation, 'demos': demos, 'policy': policy_kind,
-           'episodes': len(results), 'success_rate': float(np.mean(success)),
-           'completion_time_s': float(np.mean(times)) if times else float('nan'), 'train_s': train_s,
+           'episodes': offline['episodes'], 'success_rate': offline['success_rate'],
+           'completion_time_s': offline['mean_completion_time_s'], 'train_s': train_s,
            'load_avg_train': load_train, 'load_avg_eval': load_avg(),
            'graph_success_rate': float('nan'), 'graph_completion_time_s': float('nan')}
     if args.graph and (not args.graph_demos or demos in args.graph_demos):

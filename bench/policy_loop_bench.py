@@ -33,13 +33,14 @@ import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from std_msgs.msg import Float64MultiArray
 
+from rlhf_common.graph import executable_path
+from rlhf_common.supervisor import ros_arguments, stop_processes, write_params_file
 from rlhf_msgs.msg import PolicyStatus
 from rlhf_policy.chunking import ChunkExecution
 from rlhf_policy.contract import ActionSpec, CameraSpec, ObservationSpec, PolicyContract
 from rlhf_policy.graph import deploy_graph
 from rlhf_policy.onnx_models import build_policy_model
 from rlhf_policy.rate_stats import missed_ticks
-from rlhf_teleop.graph import executable_path, ros_arguments, stop_processes, write_params_file
 
 JOINTS = [f'panda_joint{i}' for i in range(1, 8)] + ['panda_finger_joint1', 'panda_finger_joint2']
 CAMERAS = ('scene_camera', 'wrist_camera')

@@ -13,8 +13,9 @@ import os
 
 from ament_index_python.packages import get_package_share_directory
 from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription
-from launch.conditions import LaunchConfigurationEquals
+from launch.conditions import IfCondition
 from launch.launch_description_sources import PythonLaunchDescriptionSource
+from launch.substitutions import LaunchConfiguration, PythonExpression
 
 from launch import LaunchDescription
 
@@ -25,7 +26,8 @@ def generate_launch_description():
     includes = [
         IncludeLaunchDescription(
             PythonLaunchDescriptionSource(os.path.join(get_package_share_directory(package), 'launch', file)),
-            condition=LaunchConfigurationEquals('mode', mode))
+            # (LaunchConfigurationEquals is deprecated on Jazzy; this form works on Humble and Jazzy alike)
+            condition=IfCondition(PythonExpression(["'", LaunchConfiguration('mode'), f"' == '{mode}'"])))
         for mode, (package, file) in MODES.items()
     ]
     return LaunchDescription([

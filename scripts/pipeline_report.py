@@ -89,14 +89,16 @@ def fmt(value, spec='.2f'):
     return '-' if value is None else format(value, spec)
 
 
-def write_report(out_dir, settings):
-    out = Path(out_dir)
+def write_report(out_dir, settings, target_dir):
+    """report.md and its plots in ``target_dir``, from the run folder ``out_dir``; returns the report's path."""
+    out, target = Path(out_dir), Path(target_dir)
+    target.mkdir(parents=True, exist_ok=True)
     evals = {'pretrained (BC)': load_json(out / 'eval' / 'eval_bc.json'),
              'after preferences (CPL)': load_json(out / 'eval' / 'eval_cpl.json')}
-    plot_success(evals, out / 'success.png')
-    plot_curves(out / 'runs', out / 'curves.png')
+    plot_success(evals, target / 'success.png')
+    plot_curves(out / 'runs', target / 'curves.png')
     ticks = out / 'eval' / 'eval_cpl_ticks.csv'
-    timing = plot_latency(ticks, out / 'latency.png') if ticks.is_file() else None
+    timing = plot_latency(ticks, target / 'latency.png') if ticks.is_file() else None
     prefs = load_json(out / 'prefs' / 'preferences.json')
     reward = read_metrics(out / 'runs' / 'reward' / 'metrics.csv')
     reward_acc = next((v[-1] for k, (_, v) in reward.items() if 'accuracy' in k and 'val' in k), None)
@@ -127,6 +129,6 @@ def write_report(out_dir, settings):
                   f'{timing["ticks"]} ticks at {timing["rate_hz"]:.2f} Hz; observation-to-command latency p50 '
                   f'{timing["latency_p50_ms"]:.2f} ms, p99 {timing["latency_p99_ms"]:.2f} ms; inference p99 '
                   f'{timing["inference_p99_ms"]:.2f} ms.', '', '![latency](latency.png)', '']
-    path = out / 'report.md'
+    path = target / 'report.md'
     path.write_text('\n'.join(lines) + '\n')
     return path

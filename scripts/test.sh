@@ -9,6 +9,7 @@ WS="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$WS"
 "$WS/scripts/bootstrap.sh"
 "$WS/scripts/install_browser.sh"
+"$WS/scripts/install_postgres.sh"
 # shellcheck disable=SC1091
 source "$WS/scripts/env.sh"
 
@@ -18,7 +19,7 @@ if [ "$ROS_DISTRO" = humble ]; then export ROS_LOCALHOST_ONLY=1; else export ROS
 echo "[test] ROS_DOMAIN_ID=$ROS_DOMAIN_ID, localhost-only discovery"
 
 echo "[test] lint: Python 3.10 syntax, Humble-compatible rclpy, ruff, copyright"
-python scripts/lint.py src launch bench scripts
+python scripts/lint.py src launch bench scripts tests
 
 rm -rf build/*/pytest.xml build/*/test_results
 echo "[test] workspace tests (bootstrap, lint guard)"

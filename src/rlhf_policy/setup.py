@@ -29,9 +29,10 @@ setup(
     entry_points={
         'console_scripts': [
             'policy = rlhf_policy.policy_node:main',
-            'deploy = rlhf_policy.deploy:main',
-            'evaluate = rlhf_policy.evaluate:main',
-            'evaluate_node = rlhf_policy.evaluate_node:main',
+            'deploy = rlhf_policy.cli:deploy_main',
+            'evaluate = rlhf_policy.cli:evaluate_main',
+            'evaluate_offline = rlhf_policy.cli:evaluate_offline_main',
+            'evaluator = rlhf_policy.evaluator_node:main',
         ],
     },
 )

@@ -23,7 +23,7 @@ setup(
     maintainer_email='maintainers@rlhf-robotics.example',
     description=(
         'Preference pairs from recorded episodes, a Flask annotation page for many annotators, '
-        'SQLite storage and the preference export.'
+        'SQLite or PostgreSQL storage and the preference export.'
     ),
     license='Apache-2.0',
     entry_points={

@@ -28,7 +28,6 @@ setup(
     license='Apache-2.0',
     entry_points={
         'console_scripts': [
-            'evaluate_offline = rlhf_training.evaluate:main',
             'export = rlhf_training.export:main',
             'train = rlhf_training.train:main',
         ],

@@ -9,7 +9,7 @@ import pytest
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 
-from rlhf_msgs.msg import EpisodeEvent, PolicyStatus, TaskState
+from rlhf_msgs.msg import EpisodeEvent, PolicyStatus, RecorderStatus, TaskState
 from rlhf_msgs.srv import EpisodeControl, ResetSim
 
 
@@ -50,7 +50,9 @@ def sample_messages():
                           target_rate_hz=30.0, achieved_rate_hz=29.98, jitter_p99_ms=0.7,
                           inference_latency_ms=1.2, inference_latency_p99_ms=2.1,
                           observation_age_ms=212.0, ticks=10000, missed_ticks=0)
-    return [event, state, status]
+    recorder = RecorderStatus(ready=False, silent_topics=['/wrist_camera/depth'], stream_timeout_s=1.0,
+                              episode_id='20261121T101500_pick_place_0003')
+    return [event, state, status, recorder]
 
 
 @pytest.mark.parametrize('message', sample_messages(), ids=lambda m: type(m).__name__)

@@ -8,8 +8,8 @@ Arguments and nodes come from rlhf_policy.graph (ARGUMENTS, deploy_graph), the s
 ``deploy`` console script starts on installs without ``ros2 launch``; `ros2 launch ... --show-args` lists them.
 """
 
+from rlhf_common.graph import launch_description
 from rlhf_policy.graph import ARGUMENTS, deploy_graph
-from rlhf_teleop.graph import launch_description
 
 
 def generate_launch_description():

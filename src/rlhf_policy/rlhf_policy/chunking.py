@@ -9,9 +9,9 @@ Two execution rules:
   Overlapping chunks average out each other's errors and the motion stays smooth across re-plans.
 - ``receding_horizon``: the policy runs every ``replan_every`` ticks and its chunk is played row by row.
 
-Gripper: with ``gripper_threshold`` the averaged opening snaps to fully open or fully closed at the middle of
-the gripper range, so that a grasp is never half-hearted (a regression to the mean of open and closed
-demonstrations would otherwise leave the fingers hovering around the object).
+Gripper: with ``gripper_threshold`` the averaged value of every coupled action group (a parallel gripper's
+opening) snaps to its lower or upper limit at mid-range, so that a grasp is never half-hearted (a regression to
+the mean of open and closed demonstrations would otherwise leave the fingers hovering around the object).
 """
 
 from dataclasses import dataclass
@@ -29,7 +29,7 @@ class ChunkExecution:
     execution: str = 'temporal_ensemble'
     ensemble_decay: float = 0.1      # temporal_ensemble: weight exp(-decay * age in ticks)
     replan_every: int = 5            # receding_horizon: ticks between policy runs (<= horizon)
-    gripper_threshold: bool = True   # snap the finger opening to open / closed
+    gripper_threshold: bool = True   # snap coupled groups (a gripper's opening) to open / closed
 
     def __post_init__(self):
         if isinstance(self.horizon, bool) or not isinstance(self.horizon, (int, np.integer)) or self.horizon < 1:
@@ -57,7 +57,8 @@ class ChunkExecutor:
     new episode: old plans start from a state that is gone).
     """
 
-    def __init__(self, execution: ChunkExecution, dim: int = 8, gripper_range=(0.0, 0.04)):
+    def __init__(self, execution: ChunkExecution, dim: int, snap=None, lower=None, upper=None):
+        """``snap`` (dim,) bool: the values that snap to ``lower`` or ``upper`` (dim,) when the rule thresholds."""
         self.rule = execution
         h = execution.horizon
         self.dim = int(dim)
@@ -65,10 +66,22 @@ class ChunkExecutor:
         self._issued = np.full(h, -10 ** 9, dtype=np.int64)  # tick each ring slot was issued at
         self._weights = np.zeros(h)
         self._out = np.zeros(self.dim)
-        self._mid = 0.5 * (gripper_range[0] + gripper_range[1])
-        self._gripper = (float(gripper_range[0]), float(gripper_range[1]))
+        self._snap = np.zeros(self.dim, bool) if snap is None or not execution.gripper_threshold else np.asarray(snap)
+        self._lower = np.zeros(self.dim) if lower is None else np.asarray(lower, np.float64)
+        self._upper = np.zeros(self.dim) if upper is None else np.asarray(upper, np.float64)
+        self._mid = 0.5 * (self._lower + self._upper)
         self.tick = 0
         self._count = 0
+
+    @classmethod
+    def for_action(cls, execution: ChunkExecution, action) -> 'ChunkExecutor':
+        """An executor for an ``rlhf_policy.actions.ActionSpec``: chunks in its command layout, coupled groups snap."""
+        snap = np.zeros(action.command_dim, bool)
+        start = 0
+        for group in action.groups:
+            snap[start:start + group.command_size] = group.coupled
+            start += group.command_size
+        return cls(execution, action.command_dim, snap, action.lower, action.upper)
 
     def reset(self) -> None:
         self._issued[:] = -10 ** 9
@@ -107,7 +120,8 @@ class ChunkExecutor:
         else:
             newest = (self._count - 1) % self.rule.horizon
             out[:] = self._chunks[newest, min(int(age[newest]), self.rule.horizon - 1)]
-        if self.rule.gripper_threshold:
-            out[-1] = self._gripper[1] if out[-1] > self._mid else self._gripper[0]
+        if self._snap.any():
+            snapped = np.where(out > self._mid, self._upper, self._lower)
+            np.copyto(out, snapped, where=self._snap)
         self.tick += 1
         return out

@@ -6,7 +6,7 @@ reads it back, so the tensors a policy sees on the robot are the ones it saw in 
 
 YAML layout (``PolicyContract.save`` writes exactly this, ``PolicyContract.load`` validates it)::
 
-    format_version: 1
+    format_version: 2
     rate_hz: 30.0                     # control rate of the policy node
     model_file: policy.onnx           # relative to the folder of contract.yaml
     onnx_inputs: [scene_camera, proprio]
@@ -20,21 +20,24 @@ YAML layout (``PolicyContract.save`` writes exactly this, ``PolicyContract.load`
       task_state_topic: /rlhf_sim/task_state   # rlhf_msgs/TaskState source of object/target positions
       proprio_mean: [...]             # len(proprio_fields) * len(joint_names) + state feature sizes
       proprio_std: [...]
-    action:
-      arm_joint_names: [panda_joint1, ..., panda_joint7]
-      max_delta_rad: 0.05             # largest arm target change per control tick (action = +-1)
-      joint_lower: [...]
-      joint_upper: [...]
-      gripper_range: [0.0, 0.04]      # finger opening in metres for action -1 .. +1
+    action:                           # rlhf_policy.actions: one group per forward command controller
+      groups:
+        - {controller: arm_controller, joints: [panda_joint1, ..., panda_joint7], mode: delta,
+           lower: [...], upper: [...], max_delta: 0.05}    # rad per control tick at action +-1
+        - {controller: gripper_controller, joints: [panda_finger_joint1, panda_finger_joint2], mode: absolute,
+           coupled: true, lower: [0.0], upper: [0.04]}     # finger opening in metres for action -1 .. +1
     chunk:                            # optional: an action-chunk policy (rlhf_policy.chunking)
-      horizon: 10                     # the model outputs (B, horizon, 8): one command per coming control tick,
-                                      # 7 arm targets relative to the measured arm joints of the observation
-                                      # (rad, unscaled) + the finger opening (m)
+      horizon: 20                     # the model outputs (B, horizon, C): one command per coming control tick, in
+                                      # command layout, unscaled: delta groups relative to the measured command of
+                                      # the observation, absolute groups as they are
       execution: temporal_ensemble    # or receding_horizon
       ensemble_decay: 0.1             # temporal_ensemble: weight exp(-decay * age in ticks)
       replan_every: 5                 # receding_horizon: ticks between model runs
-      gripper_threshold: true         # snap the opening to open / closed at the middle of gripper_range
+      gripper_threshold: true         # coupled groups (a parallel gripper) snap to open / closed at mid-range
     metadata: {}                      # free-form, e.g. training run, checkpoint, git hash
+
+Contracts of format_version 1 (the Panda's ``arm_joint_names``, ``max_delta_rad``, ``joint_lower``, ``joint_upper``,
+``gripper_range``) still load, as the two groups above.
 
 Every validation error is a ``ContractError`` naming the file (when loaded from one), the field path
 (``observation.cameras[1].width``) and what was expected.
@@ -49,28 +52,26 @@ import tempfile
 import numpy as np
 import yaml
 
+from rlhf_common import robot, topics
+from rlhf_policy.actions import ActionGroup, ActionSpec, ActionSpecError
 from rlhf_policy.chunking import ChunkExecution
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 PROPRIO_INPUT = 'proprio'
 PROPRIO_FIELDS = ('position', 'velocity')
-ACTION_DIM = 8  # 7 arm joint targets + 1 gripper opening
 # State features a policy may observe besides its joints (appended to the proprio vector in the listed order):
 #   object_position: position of the first object of rlhf_msgs/TaskState.object_poses (world frame, m)
 #   target_position: position of TaskState.target_pose (world frame, m)
-#   previous_command: the last 8-vector command sent before this control tick (arm targets + gripper)
+#   previous_command: the last command sent before this control tick (the action's command layout; before the
+#     first command, the measured pose: ActionSpec.measured_command)
 #   end_effector_position: tool centre point (world frame, m), forward kinematics of the measured arm joints;
 #     derived inside preprocessing (rlhf_policy.kinematics), so callers never pass it
-STATE_FEATURES = {'object_position': 3, 'target_position': 3, 'previous_command': ACTION_DIM,
-                  'end_effector_position': 3}
+# Sizes; previous_command's is the action's command size (ObservationSpec.command_dim).
+STATE_FEATURES = {'object_position': 3, 'target_position': 3, 'previous_command': None, 'end_effector_position': 3}
 DERIVED_FEATURES = ('end_effector_position',)  # computed from the joint positions, not observed
 TASK_STATE_FEATURES = ('object_position', 'target_position')  # the ones read from the task state topic
-DEFAULT_TASK_STATE_TOPIC = '/rlhf_sim/task_state'
-
-# Franka Emika Panda joint limits (rad), from the manufacturer's datasheet; a convenient default.
-PANDA_ARM_JOINT_NAMES = tuple(f'panda_joint{i}' for i in range(1, 8))
-PANDA_JOINT_LOWER = (-2.8973, -1.7628, -2.8973, -3.0718, -2.8973, -0.0175, -2.8973)
-PANDA_JOINT_UPPER = (2.8973, 1.7628, 2.8973, -0.0698, 2.8973, 3.7525, 2.8973)
+DEFAULT_TASK_STATE_TOPIC = topics.TASK_STATE
 
 
 class ContractError(ValueError):
@@ -161,6 +162,7 @@ class ObservationSpec:
     proprio_std: np.ndarray = None   # None: ones (no scaling)
     state_features: list = field(default_factory=list)  # names of STATE_FEATURES, appended in this order
     task_state_topic: str = DEFAULT_TASK_STATE_TOPIC
+    command_dim: int = robot.COMMAND_DIM   # size of previous_command: the action's command (the contract checks)
 
     def __post_init__(self):
         if not isinstance(self.cameras, (list, tuple)):
@@ -193,8 +195,9 @@ class ObservationSpec:
         if len(set(feats)) != len(feats):
             _fail('state_features', 'unique names', list(feats))
         self.state_features = list(feats)
+        self.command_dim = _positive(self.command_dim, 'command_dim', integer=True)
         if 'end_effector_position' in feats:
-            missing = [n for n in PANDA_ARM_JOINT_NAMES if n not in self.joint_names]
+            missing = [n for n in robot.ARM_JOINT_NAMES if n not in self.joint_names]
             if missing:
                 _fail('state_features', f'joint_names with the arm joints {missing} (end_effector_position is '
                       'their forward kinematics)', list(feats))
@@ -208,9 +211,13 @@ class ObservationSpec:
         if np.any(self.proprio_std < 0):
             _fail('proprio_std', 'non-negative numbers', self.proprio_std.tolist())
 
+    def feature_size(self, name):
+        """Size of one state feature in the proprio vector."""
+        return self.command_dim if name == 'previous_command' else STATE_FEATURES[name]
+
     @property
     def proprio_dim(self):
-        return len(self.proprio_fields) * len(self.joint_names) + sum(STATE_FEATURES[n] for n in self.state_features)
+        return len(self.proprio_fields) * len(self.joint_names) + sum(self.feature_size(n) for n in self.state_features)
 
     @property
     def uses_task_state(self):
@@ -222,91 +229,6 @@ class ObservationSpec:
             if cam.name == name:
                 return cam
         raise KeyError(f'camera {name!r} is not in the contract (cameras: {[c.name for c in self.cameras]})')
-
-
-@dataclass
-class ActionSpec:
-    """Maps the network's normalised action in [-1, 1]^8 to an absolute command and back.
-
-    Arm (first 7): target = current joint position + action * max_delta_rad, clipped to the joint limits.
-    Gripper (last): finger opening mapped linearly, -1 -> gripper_range[0], +1 -> gripper_range[1].
-    """
-
-    arm_joint_names: list
-    max_delta_rad: float
-    joint_lower: np.ndarray
-    joint_upper: np.ndarray
-    gripper_range: tuple = (0.0, 0.04)
-
-    def __post_init__(self):
-        self.arm_joint_names = _names(self.arm_joint_names, 'arm_joint_names')
-        n = len(self.arm_joint_names)
-        if n != ACTION_DIM - 1:
-            _fail('arm_joint_names', f'{ACTION_DIM - 1} arm joints (the action is 7 arm targets + 1 gripper)',
-                  self.arm_joint_names)
-        self.max_delta_rad = _positive(self.max_delta_rad, 'max_delta_rad')
-        self.joint_lower = _vector(self.joint_lower, 'joint_lower', n)
-        self.joint_upper = _vector(self.joint_upper, 'joint_upper', n)
-        if np.any(self.joint_lower >= self.joint_upper):
-            _fail('joint_upper', 'each upper limit greater than its lower limit', self.joint_upper.tolist())
-        rng = _vector(self.gripper_range, 'gripper_range', 2)
-        if rng[0] >= rng[1]:
-            _fail('gripper_range', '[closed, open] with closed < open', rng.tolist())
-        self.gripper_range = (float(rng[0]), float(rng[1]))
-
-    @classmethod
-    def for_panda(cls, max_delta_rad=0.05, gripper_range=(0.0, 0.04)):
-        """The Franka Panda's arm joints and datasheet limits."""
-        return cls(list(PANDA_ARM_JOINT_NAMES), max_delta_rad, PANDA_JOINT_LOWER, PANDA_JOINT_UPPER, gripper_range)
-
-    def to_command(self, action_normalised, current_arm_q, out=None):
-        """(8,) normalised action + (7,) current arm positions -> (8,) absolute command (float64).
-
-        The action is clipped to [-1, 1] first; a non-finite action raises ValueError (the node treats
-        that as a fault and holds instead).
-        """
-        a = np.asarray(action_normalised, dtype=np.float64).reshape(-1)
-        if a.shape[0] != ACTION_DIM:
-            raise ValueError(f'action: expected {ACTION_DIM} values, got {a.shape[0]}')
-        if not np.all(np.isfinite(a)):
-            raise ValueError(f'action: expected finite values, got {a.tolist()}')
-        q = np.asarray(current_arm_q, dtype=np.float64).reshape(-1)
-        if q.shape[0] != ACTION_DIM - 1:
-            raise ValueError(f'current_arm_q: expected {ACTION_DIM - 1} values, got {q.shape[0]}')
-        out = np.empty(ACTION_DIM) if out is None else out
-        np.clip(a, -1.0, 1.0, out=out)
-        lo, hi = self.gripper_range
-        gripper = lo + (out[7] + 1.0) * 0.5 * (hi - lo)
-        arm = out[:7]
-        arm *= self.max_delta_rad
-        arm += q
-        np.clip(arm, self.joint_lower, self.joint_upper, out=arm)
-        out[7] = gripper
-        return out
-
-    def from_command(self, command, current_arm_q):
-        """(8,) absolute command + (7,) arm positions it was sent from -> (8,) normalised action in [-1, 1]."""
-        c = np.asarray(command, dtype=np.float64).reshape(-1)
-        q = np.asarray(current_arm_q, dtype=np.float64).reshape(-1)
-        if c.shape[0] != ACTION_DIM or q.shape[0] != ACTION_DIM - 1:
-            raise ValueError(f'expected command (8,) and current_arm_q (7,), got {c.shape} and {q.shape}')
-        lo, hi = self.gripper_range
-        action = np.empty(ACTION_DIM)
-        action[:7] = (c[:7] - q) / self.max_delta_rad
-        action[7] = 2.0 * (c[7] - lo) / (hi - lo) - 1.0
-        return np.clip(action, -1.0, 1.0)
-
-    def from_commands(self, commands, arm_positions):
-        """Batched ``from_command``: (T, 8) commands and (T, 7) arm positions -> (T, 8) actions."""
-        c = np.asarray(commands, dtype=np.float64)
-        q = np.asarray(arm_positions, dtype=np.float64)
-        if c.ndim != 2 or c.shape[1] != ACTION_DIM or q.shape != (c.shape[0], ACTION_DIM - 1):
-            raise ValueError(f'expected commands (T, 8) and arm_positions (T, 7), got {c.shape} and {q.shape}')
-        lo, hi = self.gripper_range
-        action = np.empty_like(c)
-        action[:, :7] = (c[:, :7] - q) / self.max_delta_rad
-        action[:, 7] = 2.0 * (c[:, 7] - lo) / (hi - lo) - 1.0
-        return np.clip(action, -1.0, 1.0)
 
 
 @dataclass
@@ -327,6 +249,10 @@ class PolicyContract:
             _fail('observation', 'an ObservationSpec', self.observation)
         if not isinstance(self.action, ActionSpec):
             _fail('action', 'an ActionSpec', self.action)
+        if 'previous_command' in self.observation.state_features and \
+                self.observation.command_dim != self.action.command_dim:
+            _fail('observation.command_dim', f'{self.action.command_dim} (the action\'s command size: '
+                  'previous_command is a command)', self.observation.command_dim)
         self.rate_hz = _positive(self.rate_hz, 'rate_hz')
         if not isinstance(self.model_file, str) or not self.model_file:
             _fail('model_file', 'a file name relative to the contract', self.model_file)
@@ -360,8 +286,10 @@ class PolicyContract:
 
     @property
     def output_shape(self):
-        """Model output without the batch dim: (8,), or (horizon, 8) for a chunk policy."""
-        return (ACTION_DIM,) if self.chunk is None else (self.chunk.horizon, ACTION_DIM)
+        """Model output without the batch dim: (A,) normalised actions, or (horizon, C) commands of a chunk policy."""
+        if self.chunk is None:
+            return (self.action.action_dim,)
+        return (self.chunk.horizon, self.action.command_dim)
 
     def model_path(self, contract_path):
         """Absolute path of the model, resolved relative to the folder of ``contract_path``."""
@@ -385,14 +313,9 @@ class PolicyContract:
                 'task_state_topic': obs.task_state_topic,
                 'proprio_mean': [float(x) for x in obs.proprio_mean],
                 'proprio_std': [float(x) for x in obs.proprio_std],
+                'command_dim': int(obs.command_dim),
             },
-            'action': {
-                'arm_joint_names': list(act.arm_joint_names),
-                'max_delta_rad': float(act.max_delta_rad),
-                'joint_lower': [float(x) for x in act.joint_lower],
-                'joint_upper': [float(x) for x in act.joint_upper],
-                'gripper_range': [float(x) for x in act.gripper_range],
-            },
+            'action': act.to_dict(),
             **({} if self.chunk is None else {'chunk': asdict(self.chunk)}),
             'metadata': self.metadata,
         }
@@ -403,11 +326,11 @@ class PolicyContract:
         _check_keys(data, '', {'format_version', 'rate_hz', 'model_file', 'onnx_inputs', 'onnx_output',
                                'observation', 'action', 'metadata', 'chunk'}, {'observation', 'action'})
         version = data.get('format_version', FORMAT_VERSION)
-        if version != FORMAT_VERSION:
-            _fail('format_version', f'{FORMAT_VERSION} (the version this rlhf_policy reads)', version)
+        if version not in READABLE_VERSIONS:
+            _fail('format_version', f'one of {list(READABLE_VERSIONS)} (the versions this rlhf_policy reads)', version)
         obs_data = data['observation']
         _check_keys(obs_data, 'observation.', {'cameras', 'joint_names', 'proprio_fields', 'proprio_mean',
-                                               'proprio_std', 'state_features', 'task_state_topic'},
+                                               'proprio_std', 'state_features', 'task_state_topic', 'command_dim'},
                     {'cameras', 'joint_names'})
         cams_data = obs_data['cameras']
         if not isinstance(cams_data, list):
@@ -422,12 +345,9 @@ class PolicyContract:
                               proprio_fields=obs_data.get('proprio_fields', PROPRIO_FIELDS),
                               proprio_mean=obs_data.get('proprio_mean'), proprio_std=obs_data.get('proprio_std'),
                               state_features=obs_data.get('state_features', []),
-                              task_state_topic=obs_data.get('task_state_topic', DEFAULT_TASK_STATE_TOPIC))
-        act_data = data['action']
-        _check_keys(act_data, 'action.', {'arm_joint_names', 'max_delta_rad', 'joint_lower', 'joint_upper',
-                                          'gripper_range'},
-                    {'arm_joint_names', 'max_delta_rad', 'joint_lower', 'joint_upper'})
-        action = _nested('action.', ActionSpec, **act_data)
+                              task_state_topic=obs_data.get('task_state_topic', DEFAULT_TASK_STATE_TOPIC),
+                              command_dim=obs_data.get('command_dim', robot.COMMAND_DIM))
+        action = (_action_v1 if version == 1 else _action)(data['action'])
         kwargs = {k: data[k] for k in ('rate_hz', 'model_file', 'onnx_inputs', 'onnx_output', 'metadata')
                   if k in data}
         if data.get('chunk') is not None:
@@ -474,6 +394,36 @@ class PolicyContract:
             raise ContractError(f'{path}: {err}') from None
 
 
+GROUP_FIELDS = {'controller', 'joints', 'mode', 'lower', 'upper', 'max_delta', 'coupled', 'options'}
+
+
+def _action(data):
+    _check_keys(data, 'action.', {'groups'}, {'groups'})
+    groups_data = data['groups']
+    if not isinstance(groups_data, list) or not groups_data:
+        _fail('action.groups', 'a non-empty list of action groups', groups_data)
+    groups = []
+    for i, group in enumerate(groups_data):
+        prefix = f'action.groups[{i}].'
+        _check_keys(group, prefix, GROUP_FIELDS, {'controller', 'joints', 'mode', 'lower', 'upper'})
+        groups.append(_nested(prefix, ActionGroup, **group))
+    return _nested('action.', ActionSpec, groups)
+
+
+def _action_v1(data):
+    """A format_version 1 action (the Panda's 7 arm deltas + gripper) as today's two groups."""
+    _check_keys(data, 'action.', {'arm_joint_names', 'max_delta_rad', 'joint_lower', 'joint_upper',
+                                  'gripper_range'}, {'arm_joint_names', 'max_delta_rad', 'joint_lower', 'joint_upper'})
+    rng = data.get('gripper_range', (robot.GRIPPER_CLOSED, robot.GRIPPER_OPEN))
+    if not isinstance(rng, (list, tuple)) or len(rng) != 2 or not rng[0] < rng[1]:
+        _fail('action.gripper_range', '[closed, open] with closed < open', rng)
+    return _nested('action.', ActionSpec, [
+        _nested('action.', ActionGroup, 'arm_controller', data['arm_joint_names'], 'delta', data['joint_lower'],
+                data['joint_upper'], max_delta=data['max_delta_rad']),
+        ActionGroup('gripper_controller', list(robot.FINGER_JOINT_NAMES), 'absolute', [rng[0]], [rng[1]],
+                    coupled=True)])
+
+
 def _check_keys(data, prefix, allowed, required):
     if not isinstance(data, dict):
         _fail(prefix.rstrip('.') or '<top level>', 'a mapping', data)
@@ -485,11 +435,11 @@ def _check_keys(data, prefix, allowed, required):
             raise ContractError(f"field '{prefix}{key}': missing (required)")
 
 
-def _nested(prefix, cls, **kwargs):
+def _nested(prefix, cls, *args, **kwargs):
     """Construct ``cls`` and prefix the field path of any ContractError with ``prefix``."""
     try:
-        return cls(**kwargs)
-    except ContractError as err:
+        return cls(*args, **kwargs)
+    except (ContractError, ActionSpecError) as err:
         msg = str(err)
         if prefix and msg.startswith("field '"):
             msg = "field '" + prefix + msg[len("field '"):]

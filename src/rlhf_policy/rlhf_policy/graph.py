@@ -1,93 +1,67 @@
 # Copyright 2026 RLHF Robotics contributors. Apache-2.0.
 """The deployment graph, described once and started two ways.
 
-``deploy_graph(args)`` turns the documented arguments (``ARGUMENTS``) into ``rlhf_teleop.graph.NodeSpec``
+``deploy_graph(args)`` turns the documented arguments (``ARGUMENTS``) into ``rlhf_common.graph.NodeSpec``
 entries: the simulator (``sim:=true``; with ``sim:=false`` the robot's own ros2_control and camera drivers
 provide the topics), the policy node, and optionally the recorder. ``launch/deploy.launch.py`` turns the
 specs into ``launch_ros`` Node actions; the ``deploy`` console script starts them with
-``rlhf_teleop.graph.run_graph`` (one process per node). ``evaluate_graph`` adds the evaluator node.
+``rlhf_common.supervisor.run_graph`` (one process per node). ``evaluate_graph`` adds the evaluator node
+(``rlhf_policy.evaluator_node``), which runs seeded episodes and ends the graph.
 """
 
-import os
-from pathlib import Path
-
+from rlhf_common import topics
+from rlhf_common.graph import (
+    GraphArgument,
+    NodeSpec,
+    config_file_argument,
+    package_config_file,
+    resolve_arguments,
+)
 from rlhf_policy.contract import PolicyContract
-from rlhf_teleop.graph import GraphArgument, NodeSpec
 
 ARGUMENTS = (
-    GraphArgument('contract', '', 'path of the policy contract.yaml (the model file is resolved next to it)'),
+    GraphArgument('contract', '', 'path of the policy contract.yaml (the model file is resolved next to it)',
+                  kind='path'),
     GraphArgument('sim', 'true', "true: start the MuJoCo simulator; false: only the policy, against the robot's "
-                                 'own ros2_control and camera topics'),
-    GraphArgument('task', 'pick_place', 'simulated task: pick_place, stack, insertion or reach'),
-    GraphArgument('seed', '0', 'seed of the simulated scene'),
-    GraphArgument('start_in_estop', 'false', 'true: the policy commands nothing until /policy/resume'),
-    GraphArgument('execution_provider', 'auto', 'ONNX Runtime provider: auto, cpu or cuda'),
+                                 'own ros2_control and camera topics', kind='bool'),
+    GraphArgument('task', 'pick_place', 'simulated task: pick_place, stack, insertion or reach',
+                  choices=('pick_place', 'stack', 'insertion', 'reach')),
+    GraphArgument('seed', '0', 'seed of the simulated scene', kind='int'),
+    GraphArgument('camera_width', '', 'simulated camera image width in pixels ("" = the simulator\'s default)',
+                  kind='int', minimum=1, optional=True),
+    GraphArgument('camera_height', '', 'simulated camera image height in pixels ("" = the simulator\'s default)',
+                  kind='int', minimum=1, optional=True),
+    GraphArgument('start_in_estop', 'false', 'true: the policy commands nothing until /policy/resume', kind='bool'),
+    GraphArgument('execution_provider', 'auto', 'ONNX Runtime provider: auto, cpu or cuda',
+                  choices=('auto', 'cpu', 'cuda')),
     GraphArgument('realtime_priority', '20', 'SCHED_FIFO priority of the policy control thread (1..99; 0 = normal '
-                                            'scheduling; needs CAP_SYS_NICE)'),
-    GraphArgument('record', 'false', 'true: also start the recorder (episodes as bags, driven by /episode/events)'),
-    GraphArgument('output_dir', 'data/policy_episodes', 'recorder data directory (with record:=true)'),
-    GraphArgument('stats_file', '', 'CSV of every control tick\'s timing, written by the policy at shutdown'),
+                                            'scheduling; needs CAP_SYS_NICE)', kind='int', minimum=0),
+    GraphArgument('record', 'false', 'true: also start the recorder; episodes are the stretches between '
+                                     'START/stop events on /episode/events (the evaluator sends them; otherwise '
+                                     'call /episode/control)', kind='bool'),
+    GraphArgument('output_dir', 'data/policy_episodes', 'recorder data directory (with record:=true)', kind='path'),
+    GraphArgument('stats_file', '', 'CSV of every control tick\'s timing, written by the policy at shutdown',
+                  kind='path'),
     GraphArgument('config', '', 'extra YAML parameter file for all nodes (ros__parameters per node name), '
-                                'e.g. robot topic remaps or safety limits for sim:=false'),
+                                'e.g. robot topic remaps or safety limits for sim:=false', kind='path'),
 )
-ARGUMENT_NAMES = tuple(a.name for a in ARGUMENTS)
 
 
-def _bool(name, value):
-    text = str(value).strip().lower()
-    if text in ('true', '1', 'yes', 'on'):
-        return True
-    if text in ('false', '0', 'no', 'off'):
-        return False
-    raise ValueError(f'argument {name}: expected true or false, got {value!r}')
-
-
-def resolve_arguments(args):
-    """Defaults filled in, values typed and checked; errors name the argument."""
-    unknown = sorted(set(args) - set(ARGUMENT_NAMES))
-    if unknown:
-        raise ValueError(f'unknown argument(s) {unknown}; known: {list(ARGUMENT_NAMES)}')
-    raw = {a.name: a.default for a in ARGUMENTS}
-    raw.update({k: v for k, v in args.items() if v is not None})
-    if not raw['contract']:
+def resolve_deploy_arguments(args):
+    """Typed and checked arguments (errors name the argument), with the loaded contract as ``contract_obj``."""
+    values = resolve_arguments(ARGUMENTS, args)
+    if not values['contract']:
         raise ValueError('argument contract: expected the path of a contract.yaml (from the training export)')
-    contract_path = os.path.abspath(os.path.expanduser(str(raw['contract'])))
-    try:
-        seed = int(raw['seed'])
-    except ValueError:
-        raise ValueError(f'argument seed: expected an integer, got {raw["seed"]!r}') from None
-    if raw['execution_provider'] not in ('auto', 'cpu', 'cuda'):
-        raise ValueError(f'argument execution_provider: expected auto, cpu or cuda, got {raw["execution_provider"]!r}')
-    try:
-        priority = int(raw['realtime_priority'])
-    except ValueError:
-        raise ValueError(f'argument realtime_priority: expected an integer, got {raw["realtime_priority"]!r}') from None
-    if not 0 <= priority <= 99:
-        raise ValueError(f'argument realtime_priority: expected 0..99, got {priority}')
-    if raw['config'] and not Path(raw['config']).is_file():
-        raise ValueError(f'argument config: no such file {raw["config"]}')
-    return {
-        'contract': contract_path, 'contract_obj': PolicyContract.load(contract_path),
-        'sim': _bool('sim', raw['sim']), 'task': str(raw['task']), 'seed': seed,
-        'start_in_estop': _bool('start_in_estop', raw['start_in_estop']),
-        'execution_provider': str(raw['execution_provider']), 'realtime_priority': priority,
-        'record': _bool('record', raw['record']),
-        'output_dir': os.path.abspath(os.path.expanduser(str(raw['output_dir']))),
-        'stats_file': os.path.abspath(raw['stats_file']) if raw['stats_file'] else '',
-        'config': os.path.abspath(raw['config']) if raw['config'] else '',
-    }
+    if values['realtime_priority'] > 99:
+        raise ValueError(f'argument realtime_priority: expected 0..99, got {values["realtime_priority"]}')
+    values['contract_obj'] = PolicyContract.load(values['contract'])
+    values['config_files'] = config_file_argument(values)
+    return values
 
 
 def policy_config_file():
     """The installed config/policy.yaml (the documented defaults), or the source tree's copy."""
-    try:
-        from ament_index_python.packages import get_package_share_directory
-        path = Path(get_package_share_directory('rlhf_policy')) / 'config' / 'policy.yaml'
-        if path.is_file():
-            return str(path)
-    except (ImportError, LookupError, ValueError):
-        pass
-    return str(Path(__file__).resolve().parents[1] / 'config' / 'policy.yaml')
+    return package_config_file('rlhf_policy', 'policy.yaml')
 
 
 def graph_cameras(values):
@@ -102,27 +76,66 @@ def graph_cameras(values):
 def recorded_topics(values):
     """What an evaluation episode bag holds: the same streams as a demonstration."""
     cameras = graph_cameras(values)
-    topics = ['/joint_states', '/arm_controller/commands', '/gripper_controller/commands', '/policy/status']
+    recorded = [topics.JOINT_STATES, topics.ARM_COMMANDS, topics.GRIPPER_COMMANDS, topics.POLICY_STATUS]
     for cam in cameras:
-        topics += [f'/{cam}/color', f'/{cam}/depth', f'/{cam}/camera_info']
+        recorded += topics.camera_topics(cam)
     if values['sim']:
-        topics.append('/rlhf_sim/task_state')
-    return topics
+        recorded.append(topics.TASK_STATE)
+    return recorded
 
 
-def deploy_graph(args):
-    """The nodes of a deployment for the given arguments (names of ``ARGUMENTS``; strings or typed)."""
-    v = resolve_arguments(args)
-    extra = [v['config']] if v['config'] else []
+def observed_topics(values):
+    """The recorded streams an episode waits for (the commands and the policy's status are its output)."""
+    outputs = (topics.ARM_COMMANDS, topics.GRIPPER_COMMANDS, topics.POLICY_STATUS)
+    return [t for t in recorded_topics(values) if t not in outputs]
+
+
+def deploy_graph(args, episodes_from_events=False):
+    """The nodes of a deployment for the given arguments (names of ``ARGUMENTS``; strings or typed).
+
+    With ``record``, the recorder keeps the whole run as one episode (nothing else announces episodes in a plain
+    deployment), unless ``episodes_from_events``: then an evaluator's /episode/events cut one bag per episode.
+    """
+    v = resolve_deploy_arguments(args)
+    extra = v['config_files']
     specs = []
     if v['sim']:
-        specs.append(NodeSpec('rlhf_sim', 'sim', 'sim', parameter_files=list(extra), parameters={
-            'task': v['task'], 'cameras': graph_cameras(v), 'seed': v['seed']}))
+        sim_parameters = {'task': v['task'], 'cameras': graph_cameras(v), 'seed': v['seed']}
+        sim_parameters.update({name: v[name] for name in ('camera_width', 'camera_height') if v[name] is not None})
+        specs.append(NodeSpec('rlhf_sim', 'sim', 'sim', parameter_files=list(extra), parameters=sim_parameters))
     specs.append(NodeSpec('rlhf_policy', 'policy', 'policy', parameter_files=[policy_config_file()] + extra,
                           parameters={'contract': v['contract'], 'start_in_estop': v['start_in_estop'],
                                       'execution_provider': v['execution_provider'], 'stats_file': v['stats_file'],
                                       'realtime_priority': v['realtime_priority']}))
     if v['record']:
         specs.append(NodeSpec('rlhf_recorder', 'recorder', 'recorder', parameter_files=list(extra), parameters={
-            'data_dir': v['output_dir'], 'topics': recorded_topics(v), 'events_topic': '/episode/events'}))
+            'data_dir': v['output_dir'], 'topics': recorded_topics(v), 'required_topics': observed_topics(v),
+            'events_topic': topics.EPISODE_EVENTS, 'record_whole_run': not episodes_from_events}))
+    return specs
+
+
+EVALUATE_ARGUMENTS = (
+    GraphArgument('episodes', '10', 'number of evaluation episodes', kind='int', minimum=1),
+    GraphArgument('timeout_s', '30.0', 'seconds without success before an episode counts as a failure',
+                  kind='float', minimum=0.1),
+    GraphArgument('output', 'evaluation.json', 'JSON report (summary + one entry per episode)', kind='path'),
+    GraphArgument('note', '', 'note stored with recorded episodes, e.g. the checkpoint'),
+)
+EVALUATE_NAMES = tuple(a.name for a in EVALUATE_ARGUMENTS)
+
+
+def evaluate_graph(args):
+    """Deployment graph (simulator, policy waiting for resume, optional recorder) + the evaluator node.
+
+    The evaluator ends the graph; with ``record`` its episode events drive the recorder (one bag per episode).
+    """
+    options = resolve_arguments(EVALUATE_ARGUMENTS, {k: v for k, v in args.items() if k in EVALUATE_NAMES})
+    graph_args = {k: v for k, v in args.items() if k not in EVALUATE_NAMES}
+    graph_args.update(sim='true', start_in_estop='true')
+    specs = deploy_graph(graph_args, episodes_from_events=True)
+    values = resolve_arguments(ARGUMENTS, graph_args)
+    specs.append(NodeSpec('rlhf_policy', 'evaluator', 'evaluate', ends_graph=True, parameters={
+        'contract': values['contract'], 'episodes': options['episodes'], 'seed': values['seed'],
+        'task': values['task'], 'timeout_s': options['timeout_s'], 'output': options['output'],
+        'record': values['record'], 'note': options['note']}))
     return specs

@@ -8,7 +8,7 @@ arm gives the same positions from its measured joints.
 
 import numpy as np
 
-from rlhf_policy.contract import PANDA_ARM_JOINT_NAMES
+from rlhf_common.robot import ARM_JOINT_NAMES
 
 _KINEMATICS = []
 
@@ -23,7 +23,7 @@ def _ik():
 
 def arm_indices(joint_names):
     """Indices of the Panda arm joints (panda_joint1..7) in ``joint_names``."""
-    return np.array([list(joint_names).index(n) for n in PANDA_ARM_JOINT_NAMES])
+    return np.array([list(joint_names).index(n) for n in ARM_JOINT_NAMES])
 
 
 def end_effector_positions(arm_positions):

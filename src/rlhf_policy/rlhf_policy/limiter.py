@@ -1,31 +1,46 @@
 # Copyright 2026 RLHF Robotics contributors. Apache-2.0.
-"""Per-tick command limiter (pure; no ROS): joint limits and a maximum change per control tick.
+"""Per-tick command limiter (pure; no ROS): command limits and a maximum change per control tick.
 
-The command is the 8-vector of the command topics: 7 arm joint targets (rad) + finger opening (m).
-Every published command goes through ``step``, so no command differs from the previous one by more
-than ``max_arm_step_rad`` per arm joint / ``max_gripper_step_m`` for the gripper, scaled by the
-start-up ramp, and none leaves the joint limits or the gripper range.
+The command is the action's command layout (``ActionSpec``: every controller's values, in order). Every published
+command goes through ``step``, so no value differs from the previous command by more than its ``max_step``
+(scaled by the start-up ramp), and none leaves ``[lower, upper]``.
 """
 
 import numpy as np
 
 
 class CommandLimiter:
-    def __init__(self, joint_lower, joint_upper, gripper_range, max_arm_step_rad, max_gripper_step_m):
-        self.lower = np.empty(8)
-        self.upper = np.empty(8)
-        self.lower[:7], self.upper[:7] = joint_lower, joint_upper
-        self.lower[7], self.upper[7] = gripper_range
+    def __init__(self, lower, upper, max_step):
+        self.lower = np.array(lower, dtype=np.float64)
+        self.upper = np.array(upper, dtype=np.float64)
+        self.max_step = np.array(max_step, dtype=np.float64)
+        if self.lower.shape != self.upper.shape or self.max_step.shape != self.lower.shape:
+            raise ValueError(f'CommandLimiter: lower, upper and max_step must have one value per command, got '
+                             f'{self.lower.shape}, {self.upper.shape}, {self.max_step.shape}')
         if np.any(self.lower >= self.upper):
             raise ValueError('CommandLimiter: every lower limit must be below its upper limit')
-        if max_arm_step_rad <= 0 or max_gripper_step_m <= 0:
-            raise ValueError(f'CommandLimiter: steps must be positive, got {max_arm_step_rad}, {max_gripper_step_m}')
-        self.max_step = np.full(8, float(max_arm_step_rad))
-        self.max_step[7] = float(max_gripper_step_m)
-        self._last = np.zeros(8)
-        self._step = np.empty(8)
-        self._bound = np.empty(8)
+        if np.any(self.max_step <= 0):
+            raise ValueError(f'CommandLimiter: steps must be positive, got {self.max_step.tolist()}')
+        n = self.lower.shape[0]
+        self._last = np.zeros(n)
+        self._step = np.empty(n)
+        self._bound = np.empty(n)
         self.initialised = False
+
+    @classmethod
+    def for_action(cls, action, max_delta_step=0.0, max_absolute_step_fraction=0.1):
+        """The limiter of an ``ActionSpec``.
+
+        Delta groups move at most ``max_delta_step`` per tick (0: the group's own ``max_delta``), other groups at
+        most ``max_absolute_step_fraction`` of their range per tick.
+        """
+        steps = []
+        for group in action.groups:
+            if group.mode == 'delta':
+                steps.append(np.full(group.command_size, max_delta_step or group.max_delta))
+            else:
+                steps.append(max_absolute_step_fraction * (group.upper - group.lower))
+        return cls(action.lower, action.upper, np.concatenate(steps))
 
     @property
     def last(self):

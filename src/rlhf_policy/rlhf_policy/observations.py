@@ -1,19 +1,21 @@
 # Copyright 2026 RLHF Robotics contributors. Apache-2.0.
-"""Latest-observation buffers of the policy node (pure; no ROS).
+"""Latest-observation buffers of a running policy (pure; no ROS).
 
-Camera frames are preprocessed once, when they arrive, straight into preallocated model-input
-buffers (batch dim 1) with the functions of ``rlhf_policy.preprocess``; a control tick only
-normalises the proprio vector into its buffer and reads the arrival times. The result equals
-``preprocess(contract, ...)`` of the same raw frames (tested).
+Camera frames are preprocessed once, when they arrive, straight into preallocated model-input buffers (batch
+dim 1) with the functions of ``rlhf_policy.preprocess``; a control tick only normalises the proprio vector into
+its buffer and reads the arrival times. The result equals ``preprocess(contract, ...)`` of the same raw frames
+(tested). The policy node feeds it from its subscriptions; offline rollouts feed it from the simulation.
 
-State features (``observation.state_features``): object/target positions come from the task state
-stream (its arrival counts like every other observation), ``previous_command`` is the last command the
-node published (``on_command``); until the first one it is the measured pose ("hold").
+State features (``observation.state_features``): object/target positions come from the task state stream (its
+arrival counts like every other observation); ``previous_command`` is the last command published
+(``on_command``), and until the first one -- or after an e-stop -- the measured pose in command layout
+(``ActionSpec.measured_command``), the same rule training data follows.
 """
 
 import numpy as np
 
-from rlhf_policy.contract import DERIVED_FEATURES, PROPRIO_INPUT, STATE_FEATURES
+from rlhf_common import topics
+from rlhf_policy.contract import DERIVED_FEATURES, PROPRIO_INPUT
 from rlhf_policy.preprocess import ProprioNormaliser, preprocess_color, preprocess_depth
 
 
@@ -31,83 +33,84 @@ class ObservationAssembler:
                 self.inputs[name] = np.zeros((1,) + spec.shape, dtype=np.float32)
                 self._cameras[name] = spec
         # streams this policy needs, with the (monotonic) time of their last arrival; None = never
-        self.arrival = {f'/{n}/color': None for n in self._cameras}
-        self.arrival.update({f'/{n}/depth': None for n, s in self._cameras.items() if s.use_depth})
+        self.arrival = {topics.camera_topic(n, 'color'): None for n in self._cameras}
+        self.arrival.update({topics.camera_topic(n, 'depth'): None for n, s in self._cameras.items() if s.use_depth})
         self.uses_proprio = PROPRIO_INPUT in contract.onnx_inputs
-        self.arrival['/joint_states'] = None  # always needed: the action is relative to the arm pose
+        self.arrival[topics.JOINT_STATES] = None  # always needed: commands are relative to the measured pose
         self.task_state_topic = obs.task_state_topic
         if obs.uses_task_state:
             self.arrival[obs.task_state_topic] = None
         # observed state features (derived ones, e.g. end_effector_position, are computed by the normaliser)
-        self.state = {name: np.zeros(STATE_FEATURES[name]) for name in obs.state_features
+        self.state = {name: np.zeros(obs.feature_size(name)) for name in obs.state_features
                       if name not in DERIVED_FEATURES}
         self.commanded = False  # previous_command holds a published command (else: the measured pose)
         self._normalise = ProprioNormaliser(obs)
         num = len(obs.joint_names)
         self.joint_positions = np.zeros(num)
         self.joint_velocities = np.zeros(num)
-        arm = contract.action.arm_joint_names
-        self.arm_positions = np.zeros(len(arm))
-        self.gripper_opening = 0.0
-        self._joint_index = {}   # tuple(names) -> (obs indices, arm indices, finger index) or error text
-        self._arm_names = list(arm)
+        self.measured_command = np.zeros(contract.action.command_dim)   # the measured pose in command layout
+        self.stamps = dict.fromkeys(self.arrival)   # header stamp (ns) of the message in each buffer, when given
+        self._joint_maps = {}   # tuple(names) -> (observation indices, measurement matrix) or error text
         self.joint_error = None  # why the last joint state could not be used
 
     @property
     def cameras(self):
         return dict(self._cameras)
 
-    def on_color(self, camera, image, now_s):
-        """An RGB uint8 (H, W, 3) frame arrived for ``camera``."""
-        preprocess_color(self._cameras[camera], image, self.inputs[camera][0, :3])
-        self.arrival[f'/{camera}/color'] = now_s
+    def _arrived(self, stream, now_s, stamp_ns):
+        self.arrival[stream] = now_s
+        self.stamps[stream] = stamp_ns
 
-    def on_depth(self, camera, depth_m, now_s):
+    def on_color(self, camera, image, now_s, stamp_ns=None):
+        """An RGB uint8 (H, W, 3) frame arrived for ``camera`` (``stamp_ns``: its header stamp, for records)."""
+        preprocess_color(self._cameras[camera], image, self.inputs[camera][0, :3])
+        self._arrived(topics.camera_topic(camera, 'color'), now_s, stamp_ns)
+
+    def on_depth(self, camera, depth_m, now_s, stamp_ns=None):
         """A depth (H, W) float32 metres frame arrived for ``camera`` (ignored when the contract uses none)."""
         spec = self._cameras[camera]
         if spec.use_depth:
             preprocess_depth(spec, depth_m, self.inputs[camera][0, 3])
-            self.arrival[f'/{camera}/depth'] = now_s
+            self._arrived(topics.camera_topic(camera, 'depth'), now_s, stamp_ns)
 
-    def _indices(self, names):
+    def _joint_map(self, names):
         key = tuple(names)
-        found = self._joint_index.get(key)
+        found = self._joint_maps.get(key)
         if found is None:
             position = {n: i for i, n in enumerate(names)}
-            missing = [n for n in list(self.contract.observation.joint_names) + self._arm_names if n not in position]
-            if missing:
-                found = f'/joint_states has no joint(s) {sorted(set(missing))} that the contract needs'
+            missing = [n for n in self.contract.observation.joint_names if n not in position]
+            try:
+                measurement = self.contract.action.measurement(names)
+            except ValueError as err:
+                found = f'{topics.JOINT_STATES}: {err}'
             else:
-                fingers = [position[n] for n in sorted(names) if 'finger' in n]  # opening = first finger joint
-                found = (np.array([position[n] for n in self.contract.observation.joint_names]),
-                         np.array([position[n] for n in self._arm_names]),
-                         fingers[0] if fingers else None)
-            self._joint_index[key] = found
+                found = (f'{topics.JOINT_STATES} has no joint(s) {sorted(missing)} that the contract observes'
+                         if missing else
+                         (np.array([position[n] for n in self.contract.observation.joint_names]), measurement))
+            self._joint_maps[key] = found
         return found
 
-    def on_joint_state(self, names, positions, velocities, now_s):
+    def on_joint_state(self, names, positions, velocities, now_s, stamp_ns=None):
         """A joint state arrived (names in any order). Returns False when it lacks a needed joint."""
-        found = self._indices(names)
+        found = self._joint_map(names)
         if isinstance(found, str):
             self.joint_error = found
             return False
-        obs_idx, arm_idx, finger = found
+        obs_idx, measurement = found
         pos = np.asarray(positions, dtype=np.float64)
         vel = np.asarray(velocities, dtype=np.float64) if len(velocities) else np.zeros_like(pos)
         if pos.shape[0] != len(names) or vel.shape[0] != len(names):
-            self.joint_error = (f'/joint_states: expected {len(names)} positions and velocities, '
+            self.joint_error = (f'{topics.JOINT_STATES}: expected {len(names)} positions and velocities, '
                                 f'got {pos.shape[0]} and {vel.shape[0]}')
             return False
         np.take(pos, obs_idx, out=self.joint_positions)
         np.take(vel, obs_idx, out=self.joint_velocities)
-        np.take(pos, arm_idx, out=self.arm_positions)
-        if finger is not None:
-            self.gripper_opening = float(pos[finger])
+        np.matmul(measurement, pos, out=self.measured_command)
         self.joint_error = None
-        self.arrival['/joint_states'] = now_s
+        self._arrived(topics.JOINT_STATES, now_s, stamp_ns)
         return True
 
-    def on_task_state(self, object_positions, target_position, now_s):
+    def on_task_state(self, object_positions, target_position, now_s, stamp_ns=None):
         """A task state arrived: (N, 3) object positions (the first is observed) and the (3,) target position."""
         objects = np.asarray(object_positions, dtype=np.float64).reshape(-1, 3)
         if 'object_position' in self.state:
@@ -116,10 +119,10 @@ class ObservationAssembler:
             self.state['object_position'][:] = objects[0]
         if 'target_position' in self.state:
             self.state['target_position'][:] = target_position
-        self.arrival[self.task_state_topic] = now_s
+        self._arrived(self.task_state_topic, now_s, stamp_ns)
 
     def on_command(self, command):
-        """The node published ``command`` (8,): the previous command of the next tick."""
+        """A command was published: the previous command of the next tick."""
         if 'previous_command' in self.state:
             self.state['previous_command'][:] = command
         self.commanded = True
@@ -127,6 +130,11 @@ class ObservationAssembler:
     def forget_command(self):
         """Start over (e-stop): until the next published command, the previous command is the measured pose."""
         self.commanded = False
+
+    @property
+    def ready(self):
+        """Every needed stream arrived at least once."""
+        return all(t is not None for t in self.arrival.values())
 
     def missing(self):
         """Streams that never arrived (sorted)."""
@@ -146,14 +154,7 @@ class ObservationAssembler:
         if self.uses_proprio:
             previous = self.state.get('previous_command')
             if previous is not None and not self.commanded:
-                previous[:7] = self.arm_positions
-                previous[7] = self.gripper_opening
+                previous[:] = self.measured_command
             self._normalise(self.joint_positions, self.joint_velocities, out=self.inputs[PROPRIO_INPUT][0],
                             state=self.state)
         return self.inputs
-
-    def current_command_pose(self):
-        """The measured pose as an 8-vector command (7 arm positions + finger opening)."""
-        return np.r_[self.arm_positions, self.gripper_opening]
-
-

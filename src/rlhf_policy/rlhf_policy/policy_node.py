@@ -3,13 +3,11 @@
 
 Subscribes ``/<camera>/color`` (and ``/<camera>/depth`` when the contract uses depth) for every camera
 the contract names, ``/joint_states``, and the contract's ``task_state_topic`` (rlhf_msgs/TaskState) when
-it observes ``object_position`` / ``target_position``. A timer at the contract's rate assembles the latest
-observations (preprocessed on arrival with ``rlhf_policy.preprocess``), runs ONNX Runtime, converts the
-action with ``ActionSpec.to_command`` (or, for a chunk policy, adds the measured arm joints to the chunk and
-lets ``rlhf_policy.chunking.ChunkExecutor`` pick this tick's command: temporal ensembling or receding
-horizon; chunks are forgotten whenever the policy is not active), limits it and publishes
-``/arm_controller/commands`` (7 targets)
-and ``/gripper_controller/commands`` (1 opening). Safety (``rlhf_policy.safety``): stale/missing
+it observes ``object_position`` / ``target_position``. A timer at the contract's rate runs one tick of
+``rlhf_policy.control_loop.PolicyLoop`` (observations preprocessed on arrival, ONNX Runtime, the action's
+command, the limiter) and publishes the command on each of the action's controllers, ``/<controller>/commands``
+(the Panda: ``/arm_controller/commands``, 7 targets, and ``/gripper_controller/commands``, 1 opening). Safety
+(``rlhf_policy.safety``): stale/missing
 observations, NaN/inf output or a missing model input -> HOLD (repeat the last safe command);
 ``/policy/estop`` (std_msgs/Bool true, or std_srvs/Trigger service) -> ESTOP (nothing is commanded)
 until the ``/policy/resume`` service; every start and resume ramps from the measured pose.
@@ -26,36 +24,32 @@ import sys
 import time
 
 import numpy as np
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Bool, Float64MultiArray
 from std_srvs.srv import Trigger
 
+from rlhf_common import topics
+from rlhf_common.node import declare_parameters, run_node
 from rlhf_msgs.msg import PolicyStatus, TaskState
-from rlhf_policy.chunking import ChunkExecutor
 from rlhf_policy.contract import ContractError, PolicyContract
+from rlhf_policy.control_loop import LOOP_SETTINGS, PolicyLoop
 from rlhf_policy.inference import ModelError, OnnxPolicy
-from rlhf_policy.limiter import CommandLimiter
-from rlhf_policy.observations import ObservationAssembler
 from rlhf_policy.rate_stats import COLUMNS, TickRecorder, summarise
 from rlhf_policy.ros_images import color_to_rgb, depth_to_metres
-from rlhf_policy.safety import ESTOP, HOLD, RUNNING, STATE_NAMES, SafetyStateMachine
+from rlhf_policy.safety import ESTOP, HOLD, RUNNING, STATE_NAMES
 
 PARAMETERS = {
     'contract': '',                    # path to contract.yaml (required); the model path is relative to it
-    'max_observation_age_ms': 200.0,   # older camera/joint data -> HOLD
-    'ramp_duration_s': 1.0,            # start-up / resume ramp of the per-tick step limit
-    'max_arm_step_rad': 0.0,           # per-tick arm command change limit; 0 = the contract's max_delta_rad
-    'max_gripper_step_m': 0.004,       # per-tick gripper command change limit
+    **LOOP_SETTINGS,                   # the control loop's (rlhf_policy.control_loop), e.g. max_observation_age_ms
     'execution_provider': 'auto',      # auto | cpu | cuda
     'inference_threads': 1,            # ONNX Runtime intra-op threads
     'status_rate_hz': 2.0,             # /policy/status publish rate
     'status_window_s': 5.0,            # statistics window of /policy/status
-    'start_in_estop': False,           # true: wait for /policy/resume before commanding anything
     'stats_file': '',                  # when set: every tick's timing is written here (CSV) at shutdown
+    'inputs_file': '',                 # when set: every tick's model inputs and the header stamps of the messages
+                                       # they came from are written here (NPZ) at shutdown (verification runs)
     'realtime_priority': 20,           # > 0: SCHED_FIFO priority of the control thread (needs CAP_SYS_NICE)
 }
 
@@ -63,9 +57,7 @@ PARAMETERS = {
 class PolicyNode(Node):
     def __init__(self):
         super().__init__('policy')
-        for name, default in PARAMETERS.items():
-            self.declare_parameter(name, default)
-        p = {name: self.get_parameter(name).value for name in PARAMETERS}
+        p = declare_parameters(self, PARAMETERS)
         if not p['contract']:
             raise ValueError("parameter 'contract': expected the path of a contract.yaml, got ''")
         self.contract = PolicyContract.load(p['contract'])
@@ -75,41 +67,36 @@ class PolicyNode(Node):
         self.get_logger().info(f'model {self.policy.model_path.name}: ONNX Runtime on {self.policy.provider}, '
                                f'{contract.rate_hz:g} Hz, inputs {contract.onnx_inputs}')
         problems = [f'model input {n!r} is not provided by the contract' for n in self.policy.missing_inputs]
-        self.permanent_fault = '; '.join(problems + self.policy.shape_errors) or None
         if p['realtime_priority'] > 0:
             self._set_realtime(p['realtime_priority'])
-        self.max_age_s = p['max_observation_age_ms'] * 1e-3
         self.period_s = 1.0 / contract.rate_hz
-        self.assembler = ObservationAssembler(contract)
-        act = contract.action
-        self.limiter = CommandLimiter(act.joint_lower, act.joint_upper, act.gripper_range,
-                                      p['max_arm_step_rad'] or act.max_delta_rad, p['max_gripper_step_m'])
-        self.chunks = (ChunkExecutor(contract.chunk, gripper_range=act.gripper_range)
-                       if contract.chunk is not None else None)
-        self.safety = SafetyStateMachine(max(1, round(p['ramp_duration_s'] * contract.rate_hz)),
-                                         start_in_estop=p['start_in_estop'])
+        self.loop = PolicyLoop(contract, self.policy.run,
+                               permanent_fault='; '.join(problems + self.policy.shape_errors) or None,
+                               **{name: p[name] for name in LOOP_SETTINGS})
+        self.assembler = self.loop.assembler
+        self.safety = self.loop.safety
         window = max(8, int(round(p['status_window_s'] * contract.rate_hz)))
         self.stats_file = p['stats_file']
+        self.inputs_file = p['inputs_file']
+        self.inputs_log = []   # (tick time, inputs copy, message stamps, commands published before) per model run
+        self.published = 0
         self.ticks = TickRecorder(window, keep_all=bool(self.stats_file))
-        self._target = np.zeros(8)
-        self._arm_msg = Float64MultiArray()
-        self._gripper_msg = Float64MultiArray()
+        self._command_msgs = [(self.create_publisher(Float64MultiArray, topic, 10), Float64MultiArray())
+                              for topic, _ in contract.action.command_topics]
         self._last_age_ms = float('nan')
 
         latest = QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT)
         for name, spec in self.assembler.cameras.items():
-            self.create_subscription(Image, f'/{name}/color', self._color_callback(name), latest)
+            self.create_subscription(Image, topics.camera_topic(name, 'color'), self._color_callback(name), latest)
             if spec.use_depth:
-                self.create_subscription(Image, f'/{name}/depth', self._depth_callback(name), latest)
-        self.create_subscription(JointState, '/joint_states', self._on_joint_state, latest)
+                self.create_subscription(Image, topics.camera_topic(name, 'depth'), self._depth_callback(name), latest)
+        self.create_subscription(JointState, topics.JOINT_STATES, self._on_joint_state, latest)
         if contract.observation.uses_task_state:
             self.create_subscription(TaskState, contract.observation.task_state_topic, self._on_task_state, latest)
-        self.create_subscription(Bool, '/policy/estop', self._on_estop_topic, 10)
-        self.create_service(Trigger, '/policy/estop', self._on_estop_service)
-        self.create_service(Trigger, '/policy/resume', self._on_resume_service)
-        self.arm_pub = self.create_publisher(Float64MultiArray, '/arm_controller/commands', 10)
-        self.gripper_pub = self.create_publisher(Float64MultiArray, '/gripper_controller/commands', 10)
-        self.status_pub = self.create_publisher(PolicyStatus, '/policy/status', 10)
+        self.create_subscription(Bool, topics.POLICY_ESTOP, self._on_estop_topic, 10)
+        self.create_service(Trigger, topics.POLICY_ESTOP, self._on_estop_service)
+        self.create_service(Trigger, topics.POLICY_RESUME, self._on_resume_service)
+        self.status_pub = self.create_publisher(PolicyStatus, topics.POLICY_STATUS, 10)
         self._status = PolicyStatus()
         self._status.model = str(self.policy.model_path.name)
         self._status.execution_provider = self.policy.provider
@@ -117,6 +104,10 @@ class PolicyNode(Node):
         self.create_timer(self.period_s, self._tick)
         self.create_timer(1.0 / p['status_rate_hz'], self._publish_status)
         self._log_transition(None, initial=True)
+        # Everything allocated so far (model, buffers, modules) lives for the whole run: move it out of the
+        # collector's reach so full collections stay short and do not stall control ticks.
+        gc.collect()
+        gc.freeze()
 
     def _set_realtime(self, priority):
         """SCHED_FIFO for this (the executor's) thread: ticks are not preempted by ordinary processes."""
@@ -131,7 +122,7 @@ class PolicyNode(Node):
     def _color_callback(self, camera):
         def callback(msg):
             try:
-                self.assembler.on_color(camera, color_to_rgb(msg), time.monotonic())
+                self.assembler.on_color(camera, color_to_rgb(msg), time.monotonic(), _stamp_ns(msg))
             except ValueError as err:
                 self.get_logger().error(f'/{camera}/color: {err}', throttle_duration_sec=5.0)
         return callback
@@ -139,45 +130,41 @@ class PolicyNode(Node):
     def _depth_callback(self, camera):
         def callback(msg):
             try:
-                self.assembler.on_depth(camera, depth_to_metres(msg), time.monotonic())
+                self.assembler.on_depth(camera, depth_to_metres(msg), time.monotonic(), _stamp_ns(msg))
             except ValueError as err:
                 self.get_logger().error(f'/{camera}/depth: {err}', throttle_duration_sec=5.0)
         return callback
 
     def _on_joint_state(self, msg):
-        self.assembler.on_joint_state(msg.name, msg.position, msg.velocity, time.monotonic())
+        self.assembler.on_joint_state(msg.name, msg.position, msg.velocity, time.monotonic(), _stamp_ns(msg))
 
     def _on_task_state(self, msg):
         objects = [(p.position.x, p.position.y, p.position.z) for p in msg.object_poses[:1]]
         t = msg.target_pose.position
         try:
-            self.assembler.on_task_state(np.array(objects).reshape(-1, 3), (t.x, t.y, t.z), time.monotonic())
+            self.assembler.on_task_state(np.array(objects).reshape(-1, 3), (t.x, t.y, t.z), time.monotonic(),
+                                         _stamp_ns(msg))
         except ValueError as err:
             self.get_logger().error(str(err), throttle_duration_sec=5.0)
 
     # --- e-stop / resume -----------------------------------------------------------------------------------
     def _on_estop_topic(self, msg):
         if msg.data:
-            self.safety.estop('e-stop (/policy/estop topic)')
-            self._log_transition(self.safety.take_pending())
+            self._log_transition(self.loop.estop(f'e-stop ({topics.POLICY_ESTOP} topic)'))
 
     def _on_estop_service(self, request, response):
-        self.safety.estop('e-stop (/policy/estop service)')
-        self._log_transition(self.safety.take_pending())
-        response.success, response.message = True, 'stopped; call /policy/resume to continue'
+        self._log_transition(self.loop.estop(f'e-stop ({topics.POLICY_ESTOP} service)'))
+        response.success, response.message = True, f'stopped; call {topics.POLICY_RESUME} to continue'
         return response
 
     def _on_resume_service(self, request, response):
-        resumed = self.safety.resume()
-        self._log_transition(self.safety.take_pending())
+        resumed, transition = self.loop.resume()
+        self._log_transition(transition)
         response.success = True
         response.message = 'resumed' if resumed else f'not stopped (state {STATE_NAMES[self.safety.state]})'
         return response
 
     def _log_transition(self, transition, initial=False, detail=''):
-        if transition is not None and transition.state == ESTOP:
-            # nothing is commanded until resume, which ramps from the measured pose: so is the previous command
-            self.assembler.forget_command()
         if initial:
             self.get_logger().info(f'safety state {STATE_NAMES[self.safety.state]}: {self.safety.reason}')
         elif transition is not None:
@@ -192,53 +179,20 @@ class PolicyNode(Node):
     def _tick(self):
         start = time.monotonic()
         cpu_start = time.thread_time()
-        assembler, safety = self.assembler, self.safety
-        fault = self.permanent_fault or assembler.joint_error
-        ready = all(t is not None for t in assembler.arrival.values())
-        stream, age = assembler.oldest(start)
-        self._last_age_ms = age * 1e3 if ready else float('nan')
-        detail = ''
-        if fault is None and ready and age > self.max_age_s:
-            # the reason stays the same while the fault lasts (logged once); the age goes into the log line
-            fault = f'{stream} is stale (older than {self.max_age_s * 1e3:.0f} ms)'
-            detail = f'{age * 1e3:.0f} ms old'
-        action = None
-        inference_ms = float('nan')
-        chunks = self.chunks
-        if fault is None and ready and safety.state != ESTOP and (chunks is None or chunks.needs_chunk()):
-            inputs = assembler.assemble()
-            t0 = time.monotonic()
-            action = self.policy.run(inputs)
-            inference_ms = (time.monotonic() - t0) * 1e3
-            if not np.all(np.isfinite(action)):
-                fault = 'model output contains NaN/inf'
-            elif chunks is not None:
-                action[:, :7] += assembler.arm_positions   # rows are relative to the observed arm
-                chunks.add(action)
-        transition = safety.update(ready, fault)
-        self._log_transition(transition, detail=detail)
-        if ready and ((transition is not None and transition.reset_from_pose)
-                      or (safety.commanding and not self.limiter.initialised)):
-            self.limiter.reset(assembler.current_command_pose())
-        command = None
-        if safety.policy_active and chunks is not None:
-            command = self.limiter.step(chunks.next(), safety.ramp_scale)
-        elif safety.policy_active and action is not None:
-            target = self.contract.action.to_command(action, assembler.arm_positions, out=self._target)
-            command = self.limiter.step(target, safety.ramp_scale)
-        elif safety.state == HOLD and self.limiter.initialised:
-            command = self.limiter.last
-        if chunks is not None and not safety.policy_active:
-            chunks.reset()   # plans made before a hold or an e-stop start from a state that is gone
+        tick = self.loop.tick(start)
+        self._log_transition(tick.transition, detail=tick.detail)
+        self._last_age_ms = tick.observation_age_ms
         latency_ms = float('nan')
-        if command is not None:
-            self._arm_msg.data = command[:7].tolist()
-            self._gripper_msg.data = command[7:].tolist()
-            self.arm_pub.publish(self._arm_msg)
-            self.gripper_pub.publish(self._gripper_msg)
-            self.assembler.on_command(command)
+        if self.inputs_file and math.isfinite(tick.inference_ms):
+            self.inputs_log.append((start, {k: v.copy() for k, v in self.assembler.inputs.items()},
+                                    dict(self.assembler.stamps), self.published))
+        if tick.command is not None:
+            for (pub, msg), (_, values) in zip(self._command_msgs, self.contract.action.split(tick.command)):
+                msg.data = values.tolist()
+                pub.publish(msg)
+            self.published += 1
             latency_ms = (time.monotonic() - start) * 1e3
-        self.ticks.record(start, inference_ms, latency_ms, self._last_age_ms, self.period_s,
+        self.ticks.record(start, tick.inference_ms, latency_ms, self._last_age_ms, self.period_s,
                           (time.thread_time() - cpu_start) * 1e3)
 
     def _publish_status(self):
@@ -256,6 +210,31 @@ class PolicyNode(Node):
         s.missed_ticks = self.ticks.total_missed
         self.status_pub.publish(s)
 
+    def close(self):
+        self.write_stats()
+        self.write_inputs()
+
+    def write_inputs(self):
+        """Write every model run's inputs and message stamps (parameter inputs_file) as NPZ; no-op when unset.
+
+        Arrays: ``tick_time_s`` (T,), ``<input>`` (T, ...) per model input, ``stamp:<topic>`` (T,) header stamps in
+        ns (-1: none), ``published_before`` (T,) commands published before the tick.
+        """
+        if not self.inputs_file or not self.inputs_log:
+            return None
+        path = Path(self.inputs_file)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        arrays = {'tick_time_s': np.array([t for t, _, _, _ in self.inputs_log]),
+                  'published_before': np.array([n for _, _, _, n in self.inputs_log])}
+        for name in self.contract.onnx_inputs:
+            arrays[name] = np.concatenate([inputs[name] for _, inputs, _, _ in self.inputs_log])
+        for topic in self.inputs_log[0][2]:
+            arrays[f'stamp:{topic}'] = np.array([-1 if stamps[topic] is None else stamps[topic]
+                                                 for _, _, stamps, _ in self.inputs_log])
+        np.savez(path, **arrays)
+        print(f'[policy] wrote the inputs of {len(self.inputs_log)} ticks to {path}', flush=True)
+        return path
+
     def write_stats(self):
         """Write every tick's timing row as CSV (parameter stats_file); no-op when unset."""
         if not self.stats_file:
@@ -268,37 +247,18 @@ class PolicyNode(Node):
         return path
 
 
+def _stamp_ns(msg):
+    return msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+
+
 def _finite(value):
     return float(value) if math.isfinite(value) else 0.0
 
 
 def main(args=None):
-    rclpy.init(args=args)
-    node = None
-    try:
-        try:
-            node = PolicyNode()
-        except (ContractError, ModelError, ValueError) as err:
-            print(f'policy: {err}', file=sys.stderr)
-            rclpy.try_shutdown()
-            sys.exit(2)
-        # Everything allocated so far (model, buffers, modules) lives for the whole run: move it out of the
-        # collector's reach so full collections stay short and do not stall control ticks.
-        gc.collect()
-        gc.freeze()
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except RuntimeError:
-        if rclpy.ok():
-            raise
-        # Ctrl-C shut the context down while the executor built its wait set (rclpy/rclpy#398): a normal stop
-    finally:
-        if node is not None:
-            node.write_stats()
-            node.destroy_node()
-        rclpy.try_shutdown()
+    return run_node(PolicyNode, args, prog='policy', description=__doc__, parameters=PARAMETERS,
+                    bad_input=(ContractError, ModelError, ValueError))
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

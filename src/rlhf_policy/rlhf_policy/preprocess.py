@@ -23,7 +23,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from rlhf_policy.contract import DERIVED_FEATURES, PROPRIO_INPUT, STATE_FEATURES
+from rlhf_policy.contract import DERIVED_FEATURES, PROPRIO_INPUT
 
 PROPRIO_STD_FLOOR = 1e-3  # std below this (a joint that never moved in the data) is treated as this
 _INV_255 = np.float32(1.0 / 255.0)
@@ -145,7 +145,7 @@ class ProprioNormaliser:
 
     def __init__(self, observation_spec):
         self.fields = observation_spec.proprio_fields
-        self.state_features = tuple(observation_spec.state_features)
+        self.state_features = {n: observation_spec.feature_size(n) for n in observation_spec.state_features}
         self._spec = observation_spec
         self.num_joints = len(observation_spec.joint_names)
         self.mean = np.asarray(observation_spec.proprio_mean, dtype=np.float32)
@@ -164,8 +164,11 @@ class ProprioNormaliser:
         return out
 
 
-def assemble_proprio(fields, num_joints, joint_positions, joint_velocities, state_features=(), state=None):
-    """Concatenate the joint fields, then the state features, along the last axis -> float32 (..., P)."""
+def assemble_proprio(fields, num_joints, joint_positions, joint_velocities, state_features=None, state=None):
+    """Concatenate the joint fields, then the state features, along the last axis -> float32 (..., P).
+
+    ``state_features``: {name: size} in order (``ObservationSpec.feature_size``).
+    """
     parts = {'position': joint_positions, 'velocity': joint_velocities}
     arrays = []
     for name in fields:
@@ -175,14 +178,13 @@ def assemble_proprio(fields, num_joints, joint_positions, joint_velocities, stat
                                   f'(the contract\'s joint_names), got shape {arr.shape}')
         arrays.append(arr)
     lead = arrays[0].shape[:-1]
-    for name in state_features:
+    for name, size in (state_features or {}).items():
         if state is None or name not in state or state[name] is None:
             raise PreprocessError(f'state feature {name!r}: the contract observes it but the state has no '
                                   f'{name!r} (have {sorted(state or {})})')
         arr = np.asarray(state[name], dtype=np.float32)
-        if arr.shape != lead + (STATE_FEATURES[name],):
-            raise PreprocessError(f'state feature {name!r}: expected shape {lead + (STATE_FEATURES[name],)}, '
-                                  f'got {arr.shape}')
+        if arr.shape != lead + (size,):
+            raise PreprocessError(f'state feature {name!r}: expected shape {lead + (size,)}, got {arr.shape}')
         arrays.append(arr)
     return np.concatenate(arrays, axis=-1)
 
@@ -212,9 +214,8 @@ def proprio_statistics(joint_positions, joint_velocities, proprio_fields=('posit
         if arr is None:
             raise PreprocessError(f'state feature {name!r}: no values given (state has {sorted(state or {})})')
         arr = np.asarray(arr, dtype=np.float64)
-        if arr.shape != (pos.shape[0], STATE_FEATURES[name]):
-            raise PreprocessError(f'state feature {name!r}: expected shape {(pos.shape[0], STATE_FEATURES[name])}, '
-                                  f'got {arr.shape}')
+        if arr.ndim != 2 or arr.shape[0] != pos.shape[0]:
+            raise PreprocessError(f'state feature {name!r}: expected shape ({pos.shape[0]}, size), got {arr.shape}')
         arrays.append(arr)
     raw = np.concatenate(arrays, axis=1)
     if not np.all(np.isfinite(raw)):

@@ -4,7 +4,13 @@
 import numpy as np
 import pytest
 
+from rlhf_policy.actions import ActionSpec
 from rlhf_policy.chunking import ChunkExecution, ChunkExecutor
+
+
+def executor(execution):
+    """An executor for the Panda's 8 command values (7 arm targets + the coupled gripper opening)."""
+    return ChunkExecutor.for_action(execution, ActionSpec.for_panda())
 
 
 def ramp_chunk(start_tick, horizon, offset=0.0):
@@ -17,7 +23,7 @@ def ramp_chunk(start_tick, horizon, offset=0.0):
 
 
 def test_temporal_ensemble_of_consistent_chunks_follows_the_trajectory():
-    ex = ChunkExecutor(ChunkExecution(horizon=5, ensemble_decay=0.3))
+    ex = executor(ChunkExecution(horizon=5, ensemble_decay=0.3))
     for t in range(12):
         assert ex.needs_chunk()
         ex.add(ramp_chunk(t, 5))
@@ -26,13 +32,13 @@ def test_temporal_ensemble_of_consistent_chunks_follows_the_trajectory():
 
 def test_temporal_ensemble_weights_fresh_predictions_by_decay():
     # Chunk 0 predicts 0 for every tick, chunk 1 (one tick later) predicts 1: tick 1 mixes both.
-    ex = ChunkExecutor(ChunkExecution(horizon=3, ensemble_decay=0.5, gripper_threshold=False))
+    ex = executor(ChunkExecution(horizon=3, ensemble_decay=0.5, gripper_threshold=False))
     ex.add(np.zeros((3, 8)))
     ex.next()
     ex.add(np.ones((3, 8)))
     w_old, w_new = np.exp(-0.5), 1.0
     np.testing.assert_allclose(ex.next(), w_new / (w_old + w_new))
-    uniform = ChunkExecutor(ChunkExecution(horizon=3, ensemble_decay=0.0, gripper_threshold=False))
+    uniform = executor(ChunkExecution(horizon=3, ensemble_decay=0.0, gripper_threshold=False))
     uniform.add(np.zeros((3, 8)))
     uniform.next()
     uniform.add(np.ones((3, 8)))
@@ -40,7 +46,7 @@ def test_temporal_ensemble_weights_fresh_predictions_by_decay():
 
 
 def test_chunks_older_than_the_horizon_drop_out():
-    ex = ChunkExecutor(ChunkExecution(horizon=2, ensemble_decay=0.0, gripper_threshold=False))
+    ex = executor(ChunkExecution(horizon=2, ensemble_decay=0.0, gripper_threshold=False))
     ex.add(np.full((2, 8), 5.0))
     ex.next()
     ex.add(np.full((2, 8), 1.0))
@@ -50,7 +56,7 @@ def test_chunks_older_than_the_horizon_drop_out():
 
 
 def test_receding_horizon_replans_every_n_ticks_and_plays_the_rows():
-    ex = ChunkExecutor(ChunkExecution(horizon=4, execution='receding_horizon', replan_every=3))
+    ex = executor(ChunkExecution(horizon=4, execution='receding_horizon', replan_every=3))
     planned = []
     for t in range(9):
         if ex.needs_chunk():
@@ -61,20 +67,20 @@ def test_receding_horizon_replans_every_n_ticks_and_plays_the_rows():
 
 
 def test_gripper_threshold_snaps_to_open_or_closed():
-    ex = ChunkExecutor(ChunkExecution(horizon=2), gripper_range=(0.0, 0.04))
+    ex = executor(ChunkExecution(horizon=2))   # the Panda's gripper: 0 .. 0.04 m
     chunk = np.zeros((2, 8))
     chunk[:, 7] = [0.021, 0.019]
     ex.add(chunk)
     assert ex.next()[7] == 0.04
     ex.add(chunk)   # tick 1: old chunk says 0.019, new one 0.021 -> mean just above the middle
     assert ex.next()[7] == 0.04
-    continuous = ChunkExecutor(ChunkExecution(horizon=2, gripper_threshold=False))
+    continuous = executor(ChunkExecution(horizon=2, gripper_threshold=False))
     continuous.add(chunk)
     assert continuous.next()[7] == pytest.approx(0.021)
 
 
 def test_reset_forgets_old_chunks():
-    ex = ChunkExecutor(ChunkExecution(horizon=3, ensemble_decay=0.0, gripper_threshold=False))
+    ex = executor(ChunkExecution(horizon=3, ensemble_decay=0.0, gripper_threshold=False))
     ex.add(np.full((3, 8), 7.0))
     ex.next()
     ex.reset()
@@ -94,6 +100,6 @@ def test_bad_execution_settings_are_named(kwargs, match):
 
 
 def test_wrong_chunk_shape_is_an_error():
-    ex = ChunkExecutor(ChunkExecution(horizon=3))
+    ex = executor(ChunkExecution(horizon=3))
     with pytest.raises(ValueError, match=r'\(3, 8\)'):
         ex.add(np.zeros((2, 8)))

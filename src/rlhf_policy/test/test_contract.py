@@ -5,15 +5,9 @@ import numpy as np
 import pytest
 import yaml
 
-from rlhf_policy.contract import (
-    PANDA_JOINT_LOWER,
-    PANDA_JOINT_UPPER,
-    ActionSpec,
-    CameraSpec,
-    ContractError,
-    ObservationSpec,
-    PolicyContract,
-)
+from rlhf_common.robot import ARM_JOINT_LOWER, ARM_JOINT_UPPER
+from rlhf_policy.actions import ActionGroup, ActionSpec
+from rlhf_policy.contract import CameraSpec, ContractError, ObservationSpec, PolicyContract
 
 JOINTS = [f'panda_joint{i}' for i in range(1, 8)] + ['panda_finger_joint1', 'panda_finger_joint2']
 
@@ -31,7 +25,7 @@ def test_round_trip(tmp_path):
     assert loaded.onnx_inputs == ['scene_camera', 'wrist_camera', 'proprio']
     assert loaded.observation.cameras == contract.observation.cameras
     np.testing.assert_array_equal(loaded.observation.proprio_mean, contract.observation.proprio_mean)
-    np.testing.assert_array_equal(loaded.action.joint_upper, contract.action.joint_upper)
+    np.testing.assert_array_equal(loaded.action.upper, contract.action.upper)
     assert loaded.metadata == {'run': 'test', 'step': 3}
     assert loaded.to_dict() == contract.to_dict()
     assert loaded.input_shapes() == {'scene_camera': (3, 24, 32), 'wrist_camera': (4, 16, 16), 'proprio': (18,)}
@@ -49,15 +43,18 @@ def _write(tmp_path, mutate):
 @pytest.mark.parametrize('mutate, field, expected', [
     (lambda d: d['observation']['cameras'][1].update(width=-3), 'observation.cameras[1].width', 'positive integer'),
     (lambda d: d['observation'].update(proprio_std=[1.0] * 5), 'observation.proprio_std', '18 numbers'),
-    (lambda d: d['action'].update(joint_lower=[0.0] * 7, joint_upper=[0.0] * 7), 'action.joint_upper', 'greater'),
-    (lambda d: d['action'].update(max_delta_rad=0), 'action.max_delta_rad', 'positive number'),
+    (lambda d: d['action']['groups'][0].update(lower=[0.0] * 7, upper=[0.0] * 7), 'action.groups[0].upper',
+     'greater'),
+    (lambda d: d['action']['groups'][0].update(max_delta=0), 'action.groups[0].max_delta', 'positive number'),
+    (lambda d: d['action']['groups'][1].update(mode='teleport'), 'action.groups[1].mode', 'one of'),
+    (lambda d: d['action']['groups'][1].update(lower=[0.0, 0.0]), 'action.groups[1].lower', '1 finite numbers'),
     (lambda d: d.update(onnx_inputs=['scene_camera', 'top_camera']), 'onnx_inputs[1]', 'a camera of'),
     (lambda d: d.update(rate_hz='fast'), 'rate_hz', 'positive number'),
     (lambda d: d.update(colour='red'), 'colour', 'unknown field'),
-    (lambda d: d['action'].pop('joint_upper'), 'action.joint_upper', 'missing'),
+    (lambda d: d['action']['groups'][0].pop('upper'), 'action.groups[0].upper', 'missing'),
     (lambda d: d['observation'].update(proprio_fields=['position', 'torque']), 'observation.proprio_fields[1]',
      'one of'),
-    (lambda d: d['action'].update(gripper_range=[0.04, 0.0]), 'action.gripper_range', 'closed < open'),
+    (lambda d: d['action']['groups'][1].update(lower=[0.04], upper=[0.0]), 'action.groups[1].upper', 'greater'),
 ])
 def test_validation_errors_name_file_and_field(tmp_path, mutate, field, expected):
     path = _write(tmp_path, mutate)
@@ -90,30 +87,71 @@ def test_save_keeps_old_file_when_failing(tmp_path):
 def test_to_command_delta_clip_and_gripper():
     spec = ActionSpec.for_panda(max_delta_rad=0.1)
     q = np.array([0.0, 0.0, 0.0, -1.0, 0.0, 1.0, 2.85])
+    measured = np.r_[q, 0.01]
     action = np.array([1.0, -0.5, 3.0, 0.0, 0.2, -1.0, 1.0, 0.0])
-    cmd = spec.to_command(action, q)
+    cmd = spec.to_command(action, measured)
     # 3.0 is clipped to 1.0; joint 7 would reach 2.95 > upper limit 2.8973
-    np.testing.assert_allclose(cmd[:7], [0.1, -0.05, 0.1, -1.0, 0.02, 0.9, PANDA_JOINT_UPPER[6]])
-    assert cmd[7] == pytest.approx(0.02)
-    assert spec.to_command(np.r_[np.zeros(7), -1.0], q)[7] == 0.0
-    assert spec.to_command(np.r_[np.zeros(7), 1.0], q)[7] == pytest.approx(0.04)
-    low = spec.to_command(-np.ones(8), np.array(PANDA_JOINT_LOWER))
-    np.testing.assert_allclose(low[:7], PANDA_JOINT_LOWER)
+    np.testing.assert_allclose(cmd[:7], [0.1, -0.05, 0.1, -1.0, 0.02, 0.9, ARM_JOINT_UPPER[6]])
+    assert cmd[7] == pytest.approx(0.02)    # absolute: the middle of the gripper's range, whatever it measures
+    assert spec.to_command(np.r_[np.zeros(7), -1.0], measured)[7] == 0.0
+    assert spec.to_command(np.r_[np.zeros(7), 1.0], measured)[7] == pytest.approx(0.04)
+    low = spec.to_command(-np.ones(8), np.r_[ARM_JOINT_LOWER, 0.0])
+    np.testing.assert_allclose(low[:7], ARM_JOINT_LOWER)
     with pytest.raises(ValueError, match='finite'):
-        spec.to_command(np.r_[np.nan, np.zeros(7)], q)
+        spec.to_command(np.r_[np.nan, np.zeros(7)], measured)
+    with pytest.raises(ValueError, match='expected 8 values'):
+        spec.to_command(np.zeros(7), measured)
 
 
-def test_from_command_inverts_to_command():
+def test_from_commands_inverts_to_command():
     spec = ActionSpec.for_panda(max_delta_rad=0.05)
     rng = np.random.default_rng(0)
-    q = rng.uniform(-0.5, 0.5, 7) + np.array([0, 0, 0, -1.5, 0, 1.5, 0])
+    measured = np.r_[rng.uniform(-0.5, 0.5, 7) + np.array([0, 0, 0, -1.5, 0, 1.5, 0]), 0.03]
     action = rng.uniform(-1, 1, 8)
-    np.testing.assert_allclose(spec.from_command(spec.to_command(action, q), q), action, atol=1e-12)
-    batch = spec.from_commands(np.stack([spec.to_command(action, q)] * 3), np.stack([q] * 3))
+    command = spec.to_command(action, measured)
+    batch = spec.from_commands(np.stack([command] * 3), np.stack([measured] * 3))
     np.testing.assert_allclose(batch, np.stack([action] * 3), atol=1e-12)
     # a command further than max_delta saturates at +-1
-    far = np.r_[q + 1.0, 0.08]
-    np.testing.assert_array_equal(spec.from_command(far, q), np.ones(8))
+    far = np.r_[measured[:7] + 1.0, 0.08]
+    np.testing.assert_array_equal(spec.from_commands(far[None], measured[None]), np.ones((1, 8)))
+
+
+def test_measured_command_is_the_commanded_joints_and_the_mean_finger_opening():
+    spec = ActionSpec.for_panda()
+    names = ['panda_finger_joint2', *[f'panda_joint{i}' for i in range(7, 0, -1)], 'panda_finger_joint1', 'other']
+    positions = np.array([0.03, 7, 6, 5, 4, 3, 2, 1, 0.01, 99.0])
+    np.testing.assert_allclose(spec.measured_command(names, positions), [1, 2, 3, 4, 5, 6, 7, 0.02])
+    np.testing.assert_allclose(spec.measured_command(names, np.stack([positions] * 2))[:, 7], [0.02, 0.02])
+    with pytest.raises(ValueError, match="panda_finger_joint1"):
+        spec.measured_command(names[:8], positions[:8])
+
+
+def test_other_action_spaces():
+    """A hand with absolute joint targets over its actuator ranges (RoboPianist's actions) on its own controller."""
+    hand = ActionSpec([ActionGroup('hand_controller', ['j1', 'j2', 'j3'], 'absolute', [0.0, -1.0, 0.0],
+                                   [1.0, 1.0, 2.0])])
+    assert (hand.action_dim, hand.command_dim, hand.command_topics) == (3, 3, [('/hand_controller/commands', 3)])
+    np.testing.assert_allclose(hand.to_command([-1.0, 0.0, 1.0], np.zeros(3)), [0.0, 0.0, 2.0])
+    np.testing.assert_allclose(hand.from_commands([[0.5, 0.5, 0.5]], np.zeros((1, 3))), [[0.0, 0.5, -0.5]])
+    obs = ObservationSpec([], ['j1', 'j2', 'j3'], state_features=['previous_command'], command_dim=3)
+    contract = PolicyContract(obs, hand)
+    assert contract.input_shapes()['proprio'] == (9,)
+    with pytest.raises(ContractError, match='observation.command_dim'):
+        PolicyContract(ObservationSpec([], ['j1', 'j2', 'j3'], state_features=['previous_command']), hand)
+    with pytest.raises(ValueError, match='one group per controller'):
+        ActionSpec([hand.groups[0], hand.groups[0]])
+
+
+def test_format_version_1_contracts_still_load(tmp_path):
+    data = make_contract().to_dict()
+    data['format_version'] = 1
+    data['observation'].pop('command_dim')
+    data['action'] = {'arm_joint_names': JOINTS[:7], 'max_delta_rad': 0.07, 'joint_lower': list(ARM_JOINT_LOWER),
+                      'joint_upper': list(ARM_JOINT_UPPER), 'gripper_range': [0.0, 0.035]}
+    (tmp_path / 'v1.yaml').write_text(yaml.safe_dump(data))
+    action = PolicyContract.load(tmp_path / 'v1.yaml').action
+    assert [g.controller for g in action.groups] == ['arm_controller', 'gripper_controller']
+    assert action.groups[0].max_delta == 0.07 and action.upper[-1] == 0.035 and action.groups[1].coupled
 
 
 def test_state_features_round_trip_and_old_contracts(tmp_path):
@@ -123,7 +161,7 @@ def test_state_features_round_trip_and_old_contracts(tmp_path):
                                            proprio_std=np.full(32, 2.0),
                                            state_features=['object_position', 'target_position', 'previous_command'],
                                            task_state_topic='/sim/task_state')
-    assert contract.input_shapes()['proprio'] == (18 + 3 + 3 + 8,)
+    assert contract.input_shapes()['proprio'] == (18 + 3 + 3 + 8,)   # previous_command: the Panda's 8 commands
     assert contract.observation.uses_task_state
     loaded = PolicyContract.load(contract.save(tmp_path / 'contract.yaml'))
     assert loaded.observation.state_features == ['object_position', 'target_position', 'previous_command']

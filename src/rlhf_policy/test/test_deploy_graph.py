@@ -4,7 +4,6 @@
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 
@@ -14,11 +13,12 @@ from rclpy.executors import SingleThreadedExecutor
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
 
+from rlhf_common.graph import NodeSpec, executable_path
+from rlhf_common.robot import ARM_JOINT_NAMES, FINGER_JOINT_NAMES
 from rlhf_msgs.msg import PolicyStatus
 from rlhf_policy.contract import ActionSpec, CameraSpec, ObservationSpec, PolicyContract
 from rlhf_policy.onnx_models import build_policy_model
 from rlhf_policy.safety import RUNNING
-from rlhf_sim.robot import ARM_JOINT_NAMES, FINGER_JOINT_NAMES
 
 JOINTS = ARM_JOINT_NAMES + FINGER_JOINT_NAMES
 
@@ -39,7 +39,8 @@ def test_deploy_drives_the_simulated_arm(tmp_path):
     executor = SingleThreadedExecutor(context=context)
     executor.add_node(node)
     threading.Thread(target=executor.spin, daemon=True).start()
-    proc = subprocess.Popen([sys.executable, '-m', 'rlhf_policy.deploy', '--contract', str(path), '--seed', '3'],
+    deploy = str(executable_path(NodeSpec('rlhf_policy', 'deploy', 'deploy')))
+    proc = subprocess.Popen([deploy, '--contract', str(path), '--seed', '3'],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=os.environ.copy())
     try:
         end = time.monotonic() + 90
@@ -47,7 +48,9 @@ def test_deploy_drives_the_simulated_arm(tmp_path):
             time.sleep(0.1)
         assert seen['status'] is not None and seen['status'].safety_state == RUNNING
         start, first_cmd = len(seen['q']), len(seen['commands'])
-        time.sleep(2.0)
+        end = time.monotonic() + 90   # however slow the machine: 30 more commands, then the arm must have followed
+        while time.monotonic() < end and len(seen['commands']) - first_cmd <= 30:
+            time.sleep(0.1)
         commands = seen['commands'][first_cmd:]
         assert len(commands) > 30 and np.max(np.abs(commands[-1] - commands[0])) > 0.01
         # the simulated arm follows the policy: it ends nearer the last command than where it started

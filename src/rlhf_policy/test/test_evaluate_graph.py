@@ -5,13 +5,13 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 
 import numpy as np
 
+from rlhf_common.graph import NodeSpec, executable_path
+from rlhf_common.robot import ARM_JOINT_NAMES, FINGER_JOINT_NAMES
 from rlhf_policy.contract import ActionSpec, CameraSpec, ObservationSpec, PolicyContract
 from rlhf_policy.onnx_models import build_policy_model
-from rlhf_sim.robot import ARM_JOINT_NAMES, FINGER_JOINT_NAMES
 
 JOINTS = ARM_JOINT_NAMES + FINGER_JOINT_NAMES
 
@@ -23,7 +23,8 @@ def test_evaluate_two_recorded_episodes(tmp_path):
     contract_path = contract.save(tmp_path / 'model' / 'contract.yaml')
     output = tmp_path / 'eval.json'
     data = tmp_path / 'data'
-    proc = subprocess.run([sys.executable, '-m', 'rlhf_policy.evaluate', '--contract', str(contract_path),
+    evaluate = str(executable_path(NodeSpec('rlhf_policy', 'evaluate', 'evaluate')))
+    proc = subprocess.run([evaluate, '--contract', str(contract_path),
                            '--episodes', '2', '--seed', '5', '--timeout-s', '2.0', '--output', str(output),
                            '--record', 'true', '--output-dir', str(data)],
                           capture_output=True, text=True, timeout=150, env=os.environ.copy())

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rlhf_common.supervisor import ros_arguments
 from rlhf_policy.contract import ActionSpec, CameraSpec, ContractError, ObservationSpec, PolicyContract
 from rlhf_policy.graph import deploy_graph
-from rlhf_teleop.graph import ros_arguments
 
 LAUNCH = Path(__file__).resolve().parents[1] / 'launch' / 'deploy.launch.py'
 

@@ -1,70 +1,17 @@
 # Copyright 2026 RLHF Robotics contributors. Apache-2.0.
-"""ONNX Runtime session and the node's observation buffers (no ROS): equal to preprocess, real sessions."""
+"""ONNX Runtime sessions of a contract's model (real sessions, no ROS)."""
 
+from conftest import JOINTS
 import numpy as np
 import pytest
 
-from rlhf_policy.contract import ActionSpec, CameraSpec, ObservationSpec, PolicyContract
+from rlhf_policy.contract import CameraSpec, ObservationSpec, PolicyContract
 from rlhf_policy.inference import ModelError, OnnxPolicy
-from rlhf_policy.observations import ObservationAssembler
 from rlhf_policy.onnx_models import build_policy_model
-from rlhf_policy.preprocess import preprocess
-from rlhf_policy.ros_images import color_to_rgb, depth_to_metres, fill_image
-
-ARM = [f'panda_joint{i}' for i in range(1, 8)]
-JOINTS = ARM + ['panda_finger_joint1', 'panda_finger_joint2']
 
 
-class FakeImage:
-    """Carries the sensor_msgs/Image fields."""
-
-
-def make_contract(tmp_path):
-    obs = ObservationSpec([CameraSpec('scene_camera', 16, 12), CameraSpec('wrist_camera', 8, 8, True, 1.0)],
-                          JOINTS, proprio_mean=np.zeros(18), proprio_std=np.full(18, 0.5))
-    contract = PolicyContract(obs, ActionSpec.for_panda())
-    contract.save(tmp_path / 'contract.yaml')
-    return contract
-
-
-def test_assembler_equals_preprocess_and_model_runs(tmp_path):
-    contract = make_contract(tmp_path)
-    build_policy_model(contract, tmp_path / 'policy.onnx', conv_channels=(4,))
-    rng = np.random.default_rng(0)
-    scene = rng.integers(0, 256, (24, 32, 3), dtype=np.uint8)
-    wrist = rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)
-    depth = rng.uniform(0, 2, (16, 16)).astype(np.float32)
-    order = list(reversed(JOINTS))  # /joint_states may list joints in any order
-    pos, vel = rng.normal(size=9), rng.normal(size=9)
-    asm = ObservationAssembler(contract)
-    assert asm.missing() == ['/joint_states', '/scene_camera/color', '/wrist_camera/color', '/wrist_camera/depth']
-    # through the same decoding the node uses
-    asm.on_color('scene_camera', color_to_rgb(fill_image(FakeImage(), scene, 'rgb8')), 1.0)
-    bgr = fill_image(FakeImage(), wrist[:, :, ::-1], 'bgr8')
-    asm.on_color('wrist_camera', color_to_rgb(bgr), 1.0)
-    asm.on_depth('wrist_camera', depth_to_metres(fill_image(FakeImage(), depth, '32FC1')), 1.1)
-    assert asm.on_joint_state(order, pos[::-1], vel[::-1], 1.2)
-    assert asm.missing() == [] and asm.oldest(1.5) == ('/scene_camera/color', pytest.approx(0.5))
-    inputs = asm.assemble()
-    expected = preprocess(contract, {'scene_camera': scene, 'wrist_camera': wrist}, {'wrist_camera': depth}, pos, vel)
-    for name in expected:
-        np.testing.assert_array_equal(inputs[name], expected[name])
-    np.testing.assert_array_equal(asm.current_command_pose(), np.r_[pos[:7], pos[7]])
-    policy = OnnxPolicy(tmp_path / 'policy.onnx', contract, provider='cpu')
-    assert policy.provider == 'CPUExecutionProvider' and policy.missing_inputs == [] and policy.shape_errors == []
-    action = policy.run(inputs)
-    assert action.shape == (8,) and np.all(np.abs(action) <= 1.0)
-    assert not np.array_equal(action, policy.run({**inputs, 'proprio': inputs['proprio'] + 1.0}))
-
-
-def test_joint_state_missing_joint_is_reported(tmp_path):
-    asm = ObservationAssembler(make_contract(tmp_path))
-    assert not asm.on_joint_state(JOINTS[:-1], np.zeros(8), np.zeros(8), 0.0)
-    assert 'panda_finger_joint2' in asm.joint_error and asm.arrival['/joint_states'] is None
-
-
-def test_nan_model_and_mismatches(tmp_path):
-    contract = make_contract(tmp_path)
+def test_nan_model_and_mismatches(tmp_path, camera_contract):
+    contract = camera_contract
     build_policy_model(contract, tmp_path / 'nan.onnx', nan_weights=True)
     inputs = {n: np.zeros((1,) + s, np.float32) for n, s in contract.input_shapes().items()}
     assert np.all(np.isnan(OnnxPolicy(tmp_path / 'nan.onnx', contract).run(inputs)))
@@ -79,46 +26,3 @@ def test_nan_model_and_mismatches(tmp_path):
     (tmp_path / 'junk.onnx').write_bytes(b'not a model')
     with pytest.raises(ModelError, match='cannot load'):
         OnnxPolicy(tmp_path / 'junk.onnx', contract)
-
-
-def test_depth_16uc1_millimetres():
-    mm = np.array([[0, 1000], [1500, 65535]], dtype=np.uint16)
-    msg = fill_image(FakeImage(), mm, '16UC1')
-    metres = depth_to_metres(msg)
-    assert np.isnan(metres[0, 0]) and metres[0, 1] == pytest.approx(1.0) and metres[1, 0] == pytest.approx(1.5)
-
-
-def test_assembler_state_features_equal_preprocess():
-    features = ['object_position', 'target_position', 'previous_command']
-    rng = np.random.default_rng(4)
-    obs = ObservationSpec([], JOINTS, state_features=features, task_state_topic='/sim/task_state',
-                          proprio_mean=rng.normal(size=32), proprio_std=rng.uniform(0.5, 2, 32))
-    contract = PolicyContract(obs, ActionSpec.for_panda())
-    asm = ObservationAssembler(contract)
-    assert asm.missing() == ['/joint_states', '/sim/task_state']
-    pos, vel = rng.normal(size=9), rng.normal(size=9)
-    assert asm.on_joint_state(JOINTS, pos, vel, 1.0)
-    objects, target = rng.normal(size=(2, 3)), rng.normal(size=3)
-    asm.on_task_state(objects, target, 1.1)
-    assert asm.missing() == [] and asm.oldest(1.5) == ('/joint_states', pytest.approx(0.5))
-    # before the node has published: the previous command is the measured pose ("hold")
-    hold = np.r_[pos[:7], pos[7]]
-    state = {'object_position': objects[0], 'target_position': target, 'previous_command': hold}
-    np.testing.assert_array_equal(asm.assemble()['proprio'], preprocess(contract, {}, {}, pos, vel, state)['proprio'])
-    command = rng.normal(size=8)
-    asm.on_command(command)
-    command_copy = command.copy()
-    command[:] = 0.0  # the node reuses its command buffer: the assembler keeps its own copy
-    got = asm.assemble()['proprio']
-    np.testing.assert_array_equal(got, preprocess(contract, {}, {}, pos, vel,
-                                                  {**state, 'previous_command': command_copy})['proprio'])
-    asm.forget_command()  # e-stop: the next start ramps from the measured pose, and so does the previous command
-    np.testing.assert_array_equal(asm.assemble()['proprio'], preprocess(contract, {}, {}, pos, vel, state)['proprio'])
-    with pytest.raises(ValueError, match='no object pose'):
-        asm.on_task_state(np.zeros((0, 3)), target, 1.2)
-
-
-def test_assembler_previous_command_only_needs_no_task_state():
-    obs = ObservationSpec([], JOINTS, state_features=['previous_command'])
-    asm = ObservationAssembler(PolicyContract(obs, ActionSpec.for_panda()))
-    assert asm.missing() == ['/joint_states']

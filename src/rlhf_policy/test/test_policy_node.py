@@ -203,13 +203,13 @@ def test_stale_camera_holds_then_resumes(tmp_path, robot, start_policy):
     held = robot.commands_since(t_hold)
     assert changed(held) == 0, 'HOLD must repeat the last safe command'
     assert all(np.all(np.isfinite(c)) for c in held)
-    # The transition is logged once, with the age seen at the first tick past the limit: at most one
-    # control period past the limit (plus one more period of scheduling slack on a loaded machine).
+    # The transition is logged once, naming the stream, the limit and how old it was (the decision itself, at
+    # exact ages, is test_control_loop's: here the ages depend on this machine's scheduling).
     log = policy.output()
     lines = [ln for ln in log.splitlines() if '-> HOLD' in ln]
     assert len(lines) == 1, log
-    age_ms = float(re.search(r'\[(\d+) ms old\]', lines[0]).group(1))
-    assert AGE_LIMIT_MS < age_ms <= AGE_LIMIT_MS + 2 * 1000 / RATE_HZ, lines[0]
+    assert re.search(rf'/scene_camera/color is stale \(older than {AGE_LIMIT_MS:.0f} ms\) \[[0-9.]+ ms old\]',
+                     lines[0]), lines[0]
     robot.camera_on = True
     assert robot.wait_for(lambda r: r.last_state() == RUNNING), policy.output()
     t = time.monotonic()

@@ -4,7 +4,8 @@
 import numpy as np
 import pytest
 
-from rlhf_policy.contract import ActionSpec, CameraSpec, ObservationSpec, PolicyContract
+from rlhf_policy.actions import ActionGroup, ActionSpec
+from rlhf_policy.contract import CameraSpec, ObservationSpec, PolicyContract
 from rlhf_policy.preprocess import (
     PreprocessError,
     area_weights,
@@ -35,7 +36,8 @@ def test_small_example_by_hand():
     contract = PolicyContract(
         ObservationSpec([CameraSpec('cam', 2, 1, use_depth=True, max_depth_m=2.0)], ['a', 'b'],
                         proprio_mean=[1.0, 2.0, 0.0, 0.0], proprio_std=[2.0, 0.0, 1.0, 0.5]),
-        ActionSpec([f'a{i}' for i in range(7)], 0.1, -np.ones(7), np.ones(7)), onnx_inputs=['cam', 'proprio'])
+        ActionSpec([ActionGroup('arm', ['a', 'b'], 'delta', -np.ones(2), np.ones(2), max_delta=0.1)]),
+        onnx_inputs=['cam', 'proprio'])
     image = np.array([[[0, 0, 0], [255, 255, 255], [51, 102, 0], [0, 0, 0]],
                       [[255, 0, 0], [255, 0, 0], [0, 0, 0], [0, 0, 255]]], dtype=np.uint8)  # (2, 4, 3)
     depth = np.array([[1.0, 3.0, np.nan, 0.5], [-1.0, 1.0, 0.5, 0.5]], dtype=np.float32)
@@ -171,8 +173,9 @@ def test_end_effector_position_is_derived_from_the_joints():
     """The derived feature equals the simulator's own tool-centre-point site after moving the arm."""
     import mujoco
 
+    from rlhf_common.robot import JOINT_NAMES
     from rlhf_sim.env import ManipulationEnv
-    from rlhf_sim.robot import EE_SITE, JOINT_NAMES
+    from rlhf_sim.robot import EE_SITE
     env = ManipulationEnv(task='pick_place', cameras=(), seed=0)
     site = mujoco.mj_name2id(env.model, mujoco.mjtObj.mjOBJ_SITE, EE_SITE)
     rng = np.random.default_rng(7)

@@ -5,10 +5,15 @@ Votes are ``'a'`` (segment_a better), ``'b'`` (segment_b better) or ``'equal'``.
 
 - Pairwise labels: left = segment_a, right = segment_b. ``cant_tell`` is counted separately (it carries no
   preference) and ``skip`` is ignored. Gold pairs are quality checks and never become units.
-- Rating labels: each annotator's ratings (1-100; a clip rated twice by one annotator is averaged) become a
-  vote for every pair of distinct clips of the same task that annotator rated: higher rating wins, equal
-  ratings give ``'equal'``. Such a unit's segments are in segment-id order, its id is
-  ``rating:<segment_id_a>|<segment_id_b>``.
+- Rating labels, ``rating_pairs='all'`` (the default, as when clips are rated one by one): each annotator's
+  ratings (1-100; a clip rated twice by one annotator is averaged) become a vote for every pair of distinct
+  clips of the same task that annotator rated: higher rating wins, equal ratings give ``'equal'``. Such a
+  unit's segments are in segment-id order, its id is ``rating:<segment_id_a>|<segment_id_b>``. n rated
+  clips give n(n-1)/2 units, most of them of clips never shown side by side.
+- ``rating_pairs='shown'``: only the two clips rated side by side are compared; the unit is the stored
+  pair (its id and segment order), with origin ``'rating'``.
+
+Every unit keeps the ids of the labels behind each vote (``label_ids``), so nothing said is lost.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from rlhf_preference.segments import Segment
 from rlhf_preference.stats import majority, pair_agreement
 
 VOTE_VALUE = {'a': 1.0, 'b': 0.0, 'equal': 0.5}
+RATING_PAIRS = ('all', 'shown')
 _PAIRWISE_VOTE = {'left': 'a', 'right': 'b', 'equal': 'equal'}
 
 
@@ -33,6 +39,7 @@ class PreferenceUnit:
     segment_b: Segment
     votes: dict = field(default_factory=dict)   # annotator name -> 'a' | 'b' | 'equal'
     cant_tell: int = 0
+    label_ids: dict = field(default_factory=dict)   # annotator name -> ids of the labels behind the vote
 
     @property
     def num_annotations(self) -> int:
@@ -60,42 +67,54 @@ def rating_votes(ratings):
 
     Returns ``{(id_x, id_y): 'a' | 'b' | 'equal'}`` for every pair with ``id_x < id_y``, 'a' meaning id_x won.
     """
-    votes = {}
-    for x, y in itertools.combinations(sorted(ratings), 2):
-        rx, ry = ratings[x], ratings[y]
-        votes[(x, y)] = 'a' if rx > ry else 'b' if rx < ry else 'equal'
-    return votes
+    return {(x, y): rating_vote(ratings[x], ratings[y]) for x, y in itertools.combinations(sorted(ratings), 2)}
 
 
-def collect_units(store) -> list[PreferenceUnit]:
+def rating_vote(rating_x, rating_y):
+    return 'a' if rating_x > rating_y else 'b' if rating_x < rating_y else 'equal'
+
+
+def collect_units(store, rating_pairs='all') -> list[PreferenceUnit]:
     """Preference units of every non-gold pair with at least one preference or can't-tell answer."""
+    if rating_pairs not in RATING_PAIRS:
+        raise ValueError(f'rating_pairs: expected one of {RATING_PAIRS}, got {rating_pairs!r}')
     pairs = {p.pair_id: p for p in store.pairs()}
     units = {}
+
+    def unit_of(pair_id, origin, task, segment_a, segment_b):
+        if pair_id not in units:
+            units[pair_id] = PreferenceUnit(pair_id, origin, task, segment_a, segment_b)
+        return units[pair_id]
+
     ratings = defaultdict(lambda: defaultdict(list))   # (annotator, task) -> segment_id -> [ratings]
+    rating_labels = defaultdict(lambda: defaultdict(list))   # (annotator, task) -> segment_id -> [label ids]
     segments = {}
     for label in store.labels(include_gold=False):
         pair = pairs[label.pair_id]
         if label.mode == 'rating' and label.choice is None:
+            if rating_pairs == 'shown':
+                unit = unit_of(pair.pair_id, 'rating', pair.task, pair.segment_a, pair.segment_b)
+                unit.votes[label.annotator] = rating_vote(label.rating_a, label.rating_b)
+                unit.label_ids[label.annotator] = [label.label_id]
+                continue
             for segment, rating in ((pair.segment_a, label.rating_a), (pair.segment_b, label.rating_b)):
                 segments[segment.segment_id] = segment
                 ratings[(label.annotator, pair.task)][segment.segment_id].append(rating)
+                rating_labels[(label.annotator, pair.task)][segment.segment_id].append(label.label_id)
             continue
         if label.choice not in _PAIRWISE_VOTE and label.choice != 'cant_tell':
             continue   # skip
-        unit = units.get(pair.pair_id)
-        if unit is None:
-            unit = units[pair.pair_id] = PreferenceUnit(pair.pair_id, 'pairwise', pair.task, pair.segment_a,
-                                                        pair.segment_b)
+        unit = unit_of(pair.pair_id, 'pairwise', pair.task, pair.segment_a, pair.segment_b)
         if label.choice == 'cant_tell':
             unit.cant_tell += 1
         else:
             unit.votes[label.annotator] = _PAIRWISE_VOTE[label.choice]
+            unit.label_ids[label.annotator] = [label.label_id]
     for (annotator, task), by_segment in sorted(ratings.items()):
         mean = {seg_id: sum(values) / len(values) for seg_id, values in by_segment.items()}
+        ids = rating_labels[(annotator, task)]
         for (x, y), vote in rating_votes(mean).items():
-            pair_id = f'rating:{x}|{y}'
-            unit = units.get(pair_id)
-            if unit is None:
-                unit = units[pair_id] = PreferenceUnit(pair_id, 'rating', task, segments[x], segments[y])
+            unit = unit_of(f'rating:{x}|{y}', 'rating', task, segments[x], segments[y])
             unit.votes[annotator] = vote
+            unit.label_ids[annotator] = sorted(set(ids[x]) | set(ids[y]))
     return list(units.values())

@@ -8,44 +8,16 @@ gets a new clip.
 
 from __future__ import annotations
 
-from fractions import Fraction
 import hashlib
 import json
-import os
 from pathlib import Path
 
-import av
-import numpy as np
 from tqdm import tqdm
 
-CLIP_VERSION = 1   # bump when the encoding changes, so cached clips are re-rendered
+from rlhf_recorder.video import write_mp4
+
+CLIP_VERSION = 2   # bump when what a clip shows changes, so cached clips are re-rendered (2: [start, end))
 _fingerprints = {}
-
-
-def write_mp4(frames, path, fps=10.0, width=None, crf=26):
-    """Encode ``frames`` ((T,H,W,3) uint8 RGB) as H.264 MP4 at ``path`` (written atomically)."""
-    frames = np.asarray(frames)
-    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or len(frames) == 0:
-        raise ValueError(f'{path}: expected frames of shape (T,H,W,3) uint8 with T >= 1, got '
-                         f'{frames.shape} {frames.dtype}')
-    height, src_width = frames.shape[1:3]
-    width = src_width if width is None else min(int(width), src_width)
-    out_w = max(2, width - width % 2)    # yuv420p needs even sizes
-    out_h = max(2, round(height * out_w / src_width / 2) * 2)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.stem + '.tmp' + path.suffix)
-    with av.open(str(tmp), mode='w', format='mp4', options={'movflags': '+faststart'}) as container:
-        stream = container.add_stream('libx264', rate=Fraction(fps).limit_denominator(1000))
-        stream.width, stream.height, stream.pix_fmt = out_w, out_h, 'yuv420p'
-        stream.options = {'crf': str(crf), 'preset': 'veryfast', 'profile': 'main'}
-        for image in frames:
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format='rgb24')
-            frame = frame.reformat(width=out_w, height=out_h, format='yuv420p')
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
-    os.replace(tmp, path)
-    return path
 
 
 def episode_fingerprint(episode_path) -> str:
@@ -80,6 +52,8 @@ def render_clip(segment, clip_dir, camera='scene_camera', fps=10.0, width=320) -
     episode = read_episode(segment.episode_path, rate_hz=fps, cameras=[camera], start_s=segment.start_s,
                            end_s=segment.end_s, images=True)
     frames = episode.images.get(camera)
+    if frames is not None:
+        frames = frames[segment.frames(episode.times)]   # the reader's window includes end_s; a segment does not
     if frames is None or len(frames) == 0:
         raise ValueError(f'{segment.episode_path}: no {camera!r} frames in {segment.start_s}-{segment.end_s} s '
                          f'(cameras recorded: {sorted(episode.images)})')

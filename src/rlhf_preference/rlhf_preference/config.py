@@ -20,8 +20,12 @@ DEFAULTS = {
     'gold_every': 0,
     'host': '127.0.0.1',
     'port': 8080,
-    'agreement_threshold': 0.6,
+    'server_threads': 8,
+    'db_timeout_s': 60.0,
+    'min_clip_size': '320x240',
+    'agreement_threshold': 0.0,
     'label_mode': 'soft',
+    'rating_pairs': 'all',
 }
 
 

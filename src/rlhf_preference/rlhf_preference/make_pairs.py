@@ -43,6 +43,25 @@ def gold_pairs(segments, count, margin, seed, exclude=()):
     return out
 
 
+def no_segments_reason(episodes, opts):
+    """Why no segment could be cut, in words a user can act on."""
+    where = ', '.join(opts.data)
+    if not episodes:
+        task = f' of task {opts.task!r}' if opts.task else ''
+        return f'no finished episode{task} with data on every stream in {where}'
+    longest = max(episodes, key=lambda e: e.duration_s)
+    return (f'every episode is shorter than --segment-length {opts.segment_length:g} s (the longest, '
+            f'{longest.episode_id}, has {longest.duration_s:.2f} s with data on every stream): shorten '
+            f'--segment-length or record longer episodes')
+
+
+def no_pairs_reason(opts):
+    if opts.pairing == 'same_start':
+        return ('--pairing same_start pairs only segments that start at the same time of two attempts at the same '
+                'scene (the same task and reset seed)')
+    return 'pairs are formed within a task'
+
+
 def main(args=None):
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument('--config')
@@ -67,6 +86,8 @@ def main(args=None):
     parser.add_argument('--gold', type=int, default=0, help='also add this many gold pairs (known answer from '
                                                             'recorded task progress)')
     parser.add_argument('--gold-margin', type=float, default=0.1, help='minimum progress-gain gap of a gold pair')
+    parser.add_argument('--instruction', help='what annotators should judge, shown on the page for these pairs\' '
+                                              'task(s), e.g. "Which arm reached the green dot more precisely?"')
     parser.add_argument('--seed', type=int, default=0)
     opts = parser.parse_args(args)
     if opts.source and len(opts.source) != len(opts.data):
@@ -74,16 +95,25 @@ def main(args=None):
     output = Path(opts.output)
     clip_dir = Path(opts.clips) if opts.clips else output.parent / 'clips'
     try:
-        segments, seed_of = [], {}
+        segments, seed_of, episodes = [], {}, []
         for i, location in enumerate(opts.data):
-            episodes = find_episodes(location, task=opts.task)
-            seed_of.update({episode.path: episode.seed for episode in episodes})
-            segments += cut_segments(episodes, opts.segment_length, opts.stride,
+            found = find_episodes(location, task=opts.task)
+            episodes += found
+            seed_of.update({episode.path: episode.seed for episode in found})
+            segments += cut_segments(found, opts.segment_length, opts.stride,
                                      source=opts.source[i] if opts.source else None)
-        print(f'segments: {len(segments)} of {opts.segment_length} s from {len(opts.data)} location(s)')
+        print(f'segments: {len(segments)} of {opts.segment_length} s from {len(episodes)} episodes in '
+              f'{len(opts.data)} location(s)')
+        if not segments:
+            raise SegmentError(no_segments_reason(episodes, opts))
         group_of = same_start(seed_of) if opts.pairing == 'same_start' else None
         chosen = [(a, b, None) for a, b in select_pairs(segments, opts.num_pairs, opts.strategy, seed=opts.seed,
                                                         group_of=group_of)]
+        if not chosen:
+            raise SegmentError(f'no pair of {len(segments)} segments: {no_pairs_reason(opts)}')
+        if len(chosen) < opts.num_pairs:
+            print(f'warning: {len(chosen)} pairs, not the {opts.num_pairs} asked for: that is every candidate pair '
+                  f'({no_pairs_reason(opts)}); record more episodes or shorten --stride to get more', file=sys.stderr)
         if opts.gold:
             chosen += gold_pairs(segments, opts.gold, opts.gold_margin, opts.seed, exclude=[c[:2] for c in chosen])
         needed = {s for a, b, _g in chosen for s in (a, b)}
@@ -93,8 +123,9 @@ def main(args=None):
         return 2
     pairs = [PairRecord(pair_id_of(a, b), a.task, a, b, clips[a], clips[b], gold)
              for a, b, gold in chosen]
+    instructions = {p.task: opts.instruction for p in pairs} if opts.instruction else {}
     write_pairs_file(output, pairs, clip_dir, strategy=opts.strategy, segment_length_s=opts.segment_length,
-                     camera=opts.camera)
+                     camera=opts.camera, instructions=instructions)
     gold_count = sum(1 for p in pairs if p.gold_choice)
     print(f'wrote {len(pairs)} pairs ({gold_count} gold) to {output}; clips in {clip_dir}')
     return 0

@@ -14,6 +14,7 @@ Pairs file (JSON, ``version`` 1)::
 
     {"format": "rlhf_preference.pairs", "version": 1, "created_at": "...", "strategy": "uniform",
      "segment_length_s": 2.5, "clip_dir": "clips",            # relative to the pairs file
+     "instructions": {"reach": "Which arm reached the green dot more precisely?"},   # optional, per task
      "pairs": [{"pair_id": "9f0c...", "task": "pick_place",
                 "segment_a": {<Segment fields>}, "segment_b": {<Segment fields>},
                 "clip_a": "<file in clip_dir>", "clip_b": "<file in clip_dir>",
@@ -101,7 +102,7 @@ def segment_features(segments, rate_hz=5.0) -> dict:
         except Exception as err:
             raise SegmentError(f'{path}: cannot read episode for segment features ({err})') from err
         for segment in segs:
-            mask = (episode.times >= segment.start_s) & (episode.times < segment.end_s)
+            mask = segment.frames(episode.times)
             if not mask.any():
                 raise SegmentError(f'{path}: segment {segment.segment_id} has no samples at {rate_hz} Hz')
             q = np.asarray(episode.joint_positions)[mask]
@@ -187,6 +188,20 @@ def write_pairs_file(path, pairs, clip_dir, **info) -> Path:
     tmp.write_text(json.dumps(document, indent=1), encoding='utf-8')
     os.replace(tmp, path)
     return path
+
+
+def load_instructions(path) -> dict:
+    """The pairs file's optional per-task instructions for the page, ``{task: text}``."""
+    path = Path(path)
+    try:
+        instructions = json.loads(path.read_text(encoding='utf-8')).get('instructions') or {}
+    except (OSError, ValueError, AttributeError) as err:
+        raise PairsFileError(f'{path}: cannot read ({err})') from None
+    if not isinstance(instructions, dict) or not all(isinstance(k, str) and isinstance(v, str) and len(v) <= 500
+                                                     for k, v in instructions.items()):
+        raise PairsFileError(f'{path}: instructions: expected an object of task name -> text (at most 500 '
+                             f'characters), got {instructions!r}'[:300])
+    return instructions
 
 
 def load_pairs_file(path, check_episodes=True, check_clips=True):

@@ -45,7 +45,7 @@ class ProgressScorer:
 
     def __call__(self, segment) -> float:
         times, progress = self._episode(segment.episode_path)
-        inside = np.flatnonzero((times >= segment.start_s - 1e-9) & (times <= segment.end_s + 1e-9))
+        inside = np.flatnonzero(segment.frames(times))
         if inside.size == 0:
             raise SegmentError(f'{segment.episode_path}: no samples in segment {segment.segment_id}')
         if self.score_kind == 'final':

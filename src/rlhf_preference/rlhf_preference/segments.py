@@ -13,7 +13,19 @@ from dataclasses import asdict, dataclass
 import math
 from pathlib import Path
 
+import numpy as np
+
 DEFAULT_SEGMENT_LENGTH_S = 2.5
+TIME_TOLERANCE_S = 1e-9   # frame times come from integer nanoseconds: absorb their float rounding at the edges
+
+
+def in_window(times, start_s, end_s):
+    """The one window rule: a time t belongs to [start_s, end_s) when start_s <= t < end_s (bool mask of ``times``).
+
+    Every reader of segments (clips, scripted annotators, pair features, training data) selects frames with it.
+    """
+    t = np.asarray(times, dtype=np.float64)
+    return (t >= start_s - TIME_TOLERANCE_S) & (t < end_s - TIME_TOLERANCE_S)
 
 
 class SegmentError(ValueError):
@@ -39,6 +51,10 @@ class Segment:
     @property
     def duration_s(self) -> float:
         return self.end_s - self.start_s
+
+    def frames(self, times):
+        """Bool mask of the ``times`` (seconds since the episode start) inside this segment (``in_window``)."""
+        return in_window(times, self.start_s, self.end_s)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -77,14 +93,23 @@ class Segment:
 
 @dataclass(frozen=True)
 class EpisodeRef:
-    """What segment cutting needs to know about one episode."""
+    """What segment cutting needs to know about one episode.
+
+    ``[start_s, end_s]``: the span, in seconds since the episode start, in which every recorded stream has data
+    (``rlhf_recorder.reader.episode_span``); segments are cut only inside it.
+    """
 
     episode_id: str
     path: str
     task: str
-    duration_s: float
+    start_s: float
+    end_s: float
     source: str = ''
     seed: int = -1          # the scene's reset seed (-1: not a seeded simulation, e.g. a real robot)
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
 
 
 def episode_exists(path) -> bool:
@@ -112,12 +137,19 @@ def episodes_from_catalog(data_dir, task=None, outcome=None, is_sim=None, status
     for record in Catalog(data_dir).list(task=task, outcome=outcome, is_sim=is_sim):
         if statuses and record.status not in statuses:
             continue
-        path = Path(record.path)
-        if not path.is_absolute():
-            path = data_dir / path
-        refs.append(EpisodeRef(record.episode_id, str(path), record.task, float(record.duration_s or 0.0),
-                               source=str(record.device or record.operator_name or ''), seed=int(record.seed)))
+        span = _span(record.path)
+        if span is not None:
+            refs.append(EpisodeRef(record.episode_id, record.path, record.task, *span,
+                                   source=str(record.device or record.operator_name or ''), seed=int(record.seed)))
     return refs
+
+
+def _span(path):
+    from rlhf_recorder.reader import EpisodeReadError, episode_span
+    try:
+        return episode_span(path)
+    except EpisodeReadError as err:
+        raise SegmentError(str(err)) from None
 
 
 def episodes_from_folder(folder, task=None):
@@ -135,11 +167,10 @@ def episodes_from_folder(folder, task=None):
         episode_task = str(metadata.get('task', ''))
         if task is not None and episode_task != task:
             continue
-        # the recorded duration (start to stop) is longer than the span of the messages by up to one period
-        duration = metadata.get('duration_s') or info.get('duration_s') or 0.0
-        refs.append(EpisodeRef(str(metadata.get('episode_id') or path.name), str(path), episode_task,
-                               float(duration), source=_source_of(metadata, ''),
-                               seed=int(metadata.get('seed', -1))))
+        span = _span(path)
+        if span is not None:
+            refs.append(EpisodeRef(str(metadata.get('episode_id') or path.name), str(path), episode_task, *span,
+                                   source=_source_of(metadata, ''), seed=int(metadata.get('seed', -1))))
     return refs
 
 
@@ -152,10 +183,11 @@ def find_episodes(location, task=None):
 
 
 def cut_segments(episodes, segment_length_s=DEFAULT_SEGMENT_LENGTH_S, stride_s=None, source=None):
-    """Cut every episode into back-to-back (or ``stride_s``-spaced) segments of ``segment_length_s``.
+    """Cut every episode's covered span into back-to-back (or ``stride_s``-spaced) segments of ``segment_length_s``.
 
-    A tail shorter than the segment length is dropped, so every segment shows the same amount of robot
-    time. ``source`` overrides the episodes' own source label (e.g. ``'checkpoint_3'``).
+    Segments start at the span's start (when every stream has data), then every ``stride_s``; a tail shorter than
+    the segment length is dropped, so every segment shows the same amount of robot time. ``source`` overrides the
+    episodes' own source label (e.g. ``'checkpoint_3'``).
     """
     if not segment_length_s > 0:
         raise SegmentError(f'segment_length_s: expected > 0, got {segment_length_s}')
@@ -164,9 +196,9 @@ def cut_segments(episodes, segment_length_s=DEFAULT_SEGMENT_LENGTH_S, stride_s=N
         raise SegmentError(f'stride_s: expected > 0, got {stride_s}')
     segments = []
     for episode in episodes:
-        start = 0.0
+        start = episode.start_s
         # a small tolerance so a 5.0 s episode yields two 2.5 s segments despite float rounding
-        while start + segment_length_s <= episode.duration_s + 1e-6:
+        while start + segment_length_s <= episode.end_s + 1e-6:
             segments.append(Segment(episode.episode_id, episode.path, round(start, 6),
                                     round(start + segment_length_s, 6), episode.task,
                                     source if source is not None else episode.source))

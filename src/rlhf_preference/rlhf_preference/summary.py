@@ -24,7 +24,12 @@ def answer_of(label):
     return 'left' if label.rating_a > label.rating_b else 'right'
 
 
-def annotation_summary(store, max_pairs_listed=200) -> dict:
+def annotation_summary(store, max_pairs_listed=200, viewer=None, rating_pairs='all') -> dict:
+    """Everything the statistics page shows.
+
+    With ``viewer`` (an annotator's name), gold-pair results of everyone else are left out: an annotator sees
+    their own accuracy, not their colleagues'.
+    """
     labels = store.labels()
     per_annotator = defaultdict(lambda: {'labels': 0, 'skips': 0, 'cant_tell': 0, 'times_ms': [],
                                          'gold_answered': 0, 'gold_correct': 0})
@@ -47,9 +52,11 @@ def annotation_summary(store, max_pairs_listed=200) -> dict:
         times = row.pop('times_ms')
         row['median_time_s'] = statistics.median(times) / 1000 if times else None
         row['gold_accuracy'] = row['gold_correct'] / row['gold_answered'] if row['gold_answered'] else None
-        annotators.append({'name': name, **row})
+        if viewer is not None and name != viewer:
+            row.update(gold_answered=None, gold_correct=None, gold_accuracy=None)
+        annotators.append({'name': name, 'you': name == viewer, **row})
 
-    units = collect_units(store)
+    units = collect_units(store, rating_pairs)
     votes = [list(u.votes.values()) for u in units if u.votes]
     alpha = krippendorff_alpha_nominal(votes)
     # Fleiss' kappa needs a fixed number of raters per unit: use the units with the most common count.

@@ -58,8 +58,11 @@ class _Cdr:
 
 
 def write_episode(data_dir, episode_id, progress, task='pick_place', rate_hz=10.0, size=(48, 64), device='sim',
-                  catalog=True, seed=-1):
-    """Write episode ``episode_id`` whose task progress at step i is ``progress[i]``; return its bag path."""
+                  catalog=True, seed=-1, camera_from=0):
+    """Write episode ``episode_id`` whose task progress at step i is ``progress[i]``; return its bag path.
+
+    ``camera_from``: the step of the first camera frame (a camera that joins late).
+    """
     cdr = _Cdr()
     path = data_dir / 'episodes' / episode_id
     writer = EpisodeBagWriter(path, TOPICS, {'episode_id': episode_id, 'task': task, 'start_time_ns': T0,
@@ -72,7 +75,8 @@ def write_episode(data_dir, episode_id, progress, task='pick_place', rate_hz=10.
         x = int(p * (w - 12))
         image[h // 2 - 6:h // 2 + 6, x:x + 12] = (240, 120, 40)
         q = np.full(9, float(p))
-        writer.write('/scene_camera/color', cdr.image(image, ns), ns)
+        if i >= camera_from:
+            writer.write('/scene_camera/color', cdr.image(image, ns), ns)
         writer.write('/joint_states', cdr.joints(q, ns), ns)
         writer.write('/rlhf_sim/task_state', cdr.task_state(task, p, ns), ns)
         writer.write('/arm_controller/commands', cdr.command(q[:7]), ns + 1000)

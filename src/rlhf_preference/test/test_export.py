@@ -1,6 +1,7 @@
 # Copyright 2026 RLHF Robotics contributors. Apache-2.0.
 """Aggregation, export filters, the reader's errors, rating-derived preferences and scripted annotators."""
 
+from datetime import datetime
 import json
 
 from conftest import make_pairs
@@ -157,3 +158,86 @@ def test_scripted_rating_mode_goes_through_the_store(tmp_path, episodes):
         diff = scorer(unit.segment_a) - scorer(unit.segment_b)
         if abs(diff) > 0.02:        # ratings are whole points: only clear gaps are sure to be ordered
             assert unit.votes == {'r1': 'a' if diff > 0 else 'b'}
+
+
+def test_export_keeps_every_label_and_a_disagreement_becomes_a_soft_label(tmp_path):
+    store = LabelStore(tmp_path / 'l.sqlite', min_annotations_per_pair=3)
+    store.add_pairs(make_pairs(tmp_path, 3))
+    label_all(store, {'ann1': ['left', 'equal', 'cant_tell'], 'ann2': ['right', 'equal', 'left']})
+    store.add_annotator('ann3')
+    got = store.claim(store.annotator('ann3').annotator_id)
+    store.submit(store.annotator('ann3').annotator_id, got.assignment_id, got.nonce, choice='skip', time_ms=321)
+    out = tmp_path / 'prefs.json'
+    summary = export_preferences(store, out, min_annotations_per_pair=2)   # nothing dropped for disagreeing
+    document = json.loads(out.read_text())
+    records = {r['pair_id']: r for r in document['records']}
+    assert summary['excluded'] == 1 and set(records) == {'p000', 'p001'}   # p002 has one vote (< 2)
+    assert records['p000']['label'] == 0.5 and records['p000']['agreement'] == 0.5 and records['p000']['included']
+    assert [(a['annotator'], a['vote']) for a in records['p000']['annotations']] == [('ann1', 'a'), ('ann2', 'b')]
+    # every stored label, with who, when, how long, and what (the skip and the can't-tell too)
+    labels = document['labels']
+    stored = store.labels()
+    assert [x['label_id'] for x in labels] == [x.label_id for x in stored] and len(labels) == 7
+    by_id = {x.label_id: x for x in stored}
+    for row in labels:
+        label = by_id[row['label_id']]
+        assert (row['annotator'], row['annotator_id'], row['choice'], row['time_ms'], row['pair_id']) == \
+            (label.annotator, label.annotator_id, label.choice, label.time_ms, label.pair_id)
+        assert datetime.fromisoformat(row['created_at']).timestamp() == pytest.approx(label.created_at, abs=1e-3)
+    assert sorted(x['choice'] for x in labels if x['pair_id'] == 'p002') == ['cant_tell', 'left']
+    ids_in_records = {i for r in records.values() for a in r['annotations'] for i in a['label_ids']}
+    assert ids_in_records == {x.label_id for x in stored if x.pair_id in ('p000', 'p001') and x.choice != 'skip'}
+    everything = export_preferences(store, out, min_annotations_per_pair=2, include_excluded=True)
+    assert everything['records'] == 3
+    p002 = next(r for r in json.loads(out.read_text())['records'] if r['pair_id'] == 'p002')
+    assert p002['cant_tell'] == 1 and p002['num_annotations'] == 1
+    record = next(r for r in load_preferences(out, include_excluded=True) if r.pair_id == 'p002')
+    assert record.cant_tell == 1 and record.annotations[0]['annotator'] == 'ann2'
+
+
+def test_export_reports_krippendorff_alpha_computed_by_hand(tmp_path):
+    store = LabelStore(tmp_path / 'l.sqlite', min_annotations_per_pair=3)
+    store.add_pairs(make_pairs(tmp_path, 3))
+    # p000 [a, a, b], p001 [equal x3], p002 [b, b, a]. Coincidences (each pair of values in a unit / (m - 1)):
+    # o_aa = 2*1/2 = 1, o_bb = 1, o_ee = 3*2/2 = 3, o_ab = o_ba = 1 + 1 = 2; n_a = n_b = n_e = 3, n = 9.
+    # alpha = 1 - (n - 1) * sum_{c!=k} o_ck / sum_{c!=k} n_c n_k = 1 - 8 * 4 / 54 = 11/27
+    label_all(store, {'ann1': ['left', 'equal', 'right'], 'ann2': ['left', 'equal', 'right'],
+                      'ann3': ['right', 'equal', 'left']})
+    summary = export_preferences(store, tmp_path / 'prefs.json')
+    document = json.loads((tmp_path / 'prefs.json').read_text())
+    assert summary['krippendorff_alpha'] == pytest.approx(11 / 27)
+    assert document['krippendorff_alpha'] == pytest.approx(11 / 27) and document['alpha_units'] == 3
+
+
+def test_rating_pairs_all_or_only_those_shown_side_by_side(tmp_path):
+    store = LabelStore(tmp_path / 'l.sqlite', min_annotations_per_pair=1)
+    store.add_pairs(make_pairs(tmp_path, 2))
+    alice = store.add_annotator('alice')
+    ratings = {'p000': (90, 20), 'p001': (50, 60)}
+    while (got := store.claim(alice.annotator_id)) is not None:
+        store.submit(alice.annotator_id, got.assignment_id, got.nonce, rating_a=ratings[got.pair.pair_id][0],
+                     rating_b=ratings[got.pair.pair_id][1], mode='rating')
+    out = tmp_path / 'prefs.json'
+    assert export_preferences(store, out)['records'] == 6           # 4 rated clips: every two of them
+    assert json.loads(out.read_text())['rating_pairs'] == 'all'
+    export_preferences(store, out, rating_pairs='shown')
+    document = json.loads(out.read_text())
+    assert document['rating_pairs'] == 'shown'
+    assert {(r['pair_id'], r['origin'], r['label']) for r in document['records']} == {('p000', 'rating', 1.0),
+                                                                                      ('p001', 'rating', 0.0)}
+
+
+def test_a_file_without_the_newer_fields_still_reads(tmp_path):
+    store = LabelStore(tmp_path / 'l.sqlite', min_annotations_per_pair=1)
+    store.add_pairs(make_pairs(tmp_path, 1))
+    label_all(store, {'ann1': ['left']})
+    out = tmp_path / 'prefs.json'
+    export_preferences(store, out)
+    document = json.loads(out.read_text())
+    for key in ('rating_pairs', 'krippendorff_alpha', 'alpha_units', 'labels'):
+        del document[key]
+    for key in ('cant_tell', 'annotations'):
+        del document['records'][0][key]
+    out.write_text(json.dumps(document))
+    (record,) = load_preferences(out)
+    assert record.label == 1.0 and record.cant_tell == 0 and record.annotations == ()

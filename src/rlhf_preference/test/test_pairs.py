@@ -39,6 +39,16 @@ def test_segments_from_catalog_and_folder(data_dir):
         cut_segments(catalog, 0)
 
 
+def test_segments_start_when_every_stream_has_data(tmp_path):
+    """A camera that joined 1.2 s after START: no segment covers the time before it (issue seen under load)."""
+    write_episode(tmp_path, 'late_camera', np.linspace(0.0, 1.0, 50), camera_from=12)
+    (episode,) = find_episodes(tmp_path)
+    assert (episode.start_s, episode.end_s) == (pytest.approx(1.2), pytest.approx(5.0))
+    segments = cut_segments([episode], 1.0, stride_s=0.5)
+    assert segments[0].start_s == pytest.approx(1.2) and segments[-1].end_s <= 5.0 + 1e-6
+    assert len(segments) == 6   # starting at 1.2, 1.7, ..., 3.7 (the next would end at 5.2)
+
+
 def test_relative_locations_give_absolute_episode_paths(data_dir, monkeypatch):
     monkeypatch.chdir(data_dir.parent)
     for episodes in (find_episodes(data_dir.name), find_episodes(f'{data_dir.name}/episodes')):
@@ -126,6 +136,14 @@ def test_make_pairs_and_pairs_file_errors(tmp_path, data_dir):
     gold = next(p for p in pairs if p.gold_choice)
     assert gold.gold_choice == 'left' if gold.segment_a.episode_id == 'fast' else 'right'
 
+    assert make_pairs_main(['--data', str(data_dir), '--output', str(tmp_path / 'none.json'),
+                            '--segment-length', '6']) == 2
+    assert not (tmp_path / 'none.json').exists()
+    assert make_pairs_main(['--data', str(data_dir), '--output', str(tmp_path / 'p.json'), '--task', 'stack']) == 2
+    assert make_pairs_main(['--data', str(data_dir), '--output', str(tmp_path / 'some.json'), '--num-pairs',
+                            '50']) == 0
+    assert len(load_pairs_file(tmp_path / 'some.json')[0]) == 6   # 4 pick_place segments: every pair of them
+
     document = json.loads(out.read_text())
     document['pairs'][1]['segment_b']['episode_path'] = str(tmp_path / 'gone')
     bad = tmp_path / 'prefs' / 'bad.json'
@@ -139,3 +157,9 @@ def test_make_pairs_and_pairs_file_errors(tmp_path, data_dir):
     bad.write_text('{"format": "rlhf_preference.pairs", "version": 1, "clip_dir": "c", "pairs": [')
     with pytest.raises(PairsFileError, match='bad.json: not valid JSON'):
         load_pairs_file(bad)
+
+
+def test_one_window_rule_for_every_reader():
+    seg = Segment('e', 'p', 1.0, 2.0, 'reach')
+    times = np.array([0.9, 1.0 - 1e-12, 1.0, 1.5, 2.0 - 1e-3, 2.0, 2.0 + 1e-12])
+    np.testing.assert_array_equal(seg.frames(times), [False, True, True, True, True, False, False])

@@ -3,7 +3,7 @@
 
 import re
 
-from conftest import make_pairs
+from conftest import make_pairs, placeholder_clips
 import pytest
 
 from rlhf_preference.server import create_app
@@ -15,7 +15,8 @@ from rlhf_preference.store import LabelStore
 def setup(tmp_path):
     clips = tmp_path / 'clips'
     clips.mkdir()
-    (clips / 'p0_a.mp4').write_bytes(b'\x00\x00\x00\x18ftypmp42')
+    for name in ('p0_a.mp4', 'p0_b.mp4', 'p1_a.mp4', 'p1_b.mp4'):
+        (clips / name).write_bytes(b'\x00\x00\x00\x18ftypmp42')
     (tmp_path / 'secret.mp4').write_bytes(b'not yours')
     store = LabelStore(tmp_path / 'labels.sqlite')
     store.add_pairs(make_pairs(tmp_path, 2))
@@ -115,3 +116,20 @@ def test_main_refuses_a_pairs_file_with_missing_episode(tmp_path, capsys):
     assert code == 2
     assert "pairs[1].segment_b.episode_path: episode 'pep1_1' not found" in capsys.readouterr().err
     assert LabelStore(tmp_path / 'l.sqlite').pairs() == []                    # nothing imported
+
+
+def test_the_stats_page_shows_gold_results_only_to_their_annotator(tmp_path):
+    store = LabelStore(tmp_path / 'labels.sqlite', min_annotations_per_pair=1, gold_every=1)
+    store.add_pairs(make_pairs(tmp_path, 1, prefix='g', gold='left'))
+    tokens = {name: store.add_annotator(name).token for name in ('alice', 'bob')}
+    alice = store.annotator('alice')
+    got = store.claim(alice.annotator_id)
+    store.submit(alice.annotator_id, got.assignment_id, got.nonce, choice='left')
+    app = create_app(tmp_path / 'labels.sqlite', placeholder_clips(tmp_path / 'clips', store.pairs()))
+    pages = {}
+    for name, token in tokens.items():
+        client = app.test_client()
+        sign_in(client, token)
+        pages[name] = client.get('/stats').get_data(as_text=True)
+    assert '<td class="gold-accuracy">100%</td>' in pages['alice']
+    assert '100%' not in pages['bob'] and 'private' in pages['bob']

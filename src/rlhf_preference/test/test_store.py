@@ -1,14 +1,28 @@
 # Copyright 2026 RLHF Robotics contributors. Apache-2.0.
-"""Label store: assignment rules, concurrency (threads on one real SQLite file), idempotent submits."""
+"""Label store on SQLite and PostgreSQL.
+
+Assignment rules, concurrency (threads on one real database), idempotent submits, expired leases,
+sessions, and what happens when the database cannot be used.
+"""
 
 from collections import Counter
 import sqlite3
+import subprocess
+import sys
 import threading
 
 from conftest import make_pairs
 import pytest
 
-from rlhf_preference.store import AlreadyAnswered, LabelStore, StoreError, UnknownAnnotator
+from rlhf_preference.store import (
+    MAX_ID,
+    AlreadyAnswered,
+    LabelStore,
+    LeaseExpired,
+    StoreError,
+    StoreUnavailable,
+    UnknownAnnotator,
+)
 
 
 def test_each_pair_to_min_annotators_never_twice(store, tmp_path):
@@ -54,19 +68,36 @@ def test_open_claim_is_returned_again_and_preload_gets_a_second(store, tmp_path)
     assert store.claim(alice.annotator_id, exclude=[first.assignment_id, second.assignment_id]) is None
 
 
-def test_expired_lease_returns_the_pair_to_the_pool(tmp_path):
-    store = LabelStore(tmp_path / 'l.sqlite', min_annotations_per_pair=1, lease_s=-1.0)
+def test_expired_lease_returns_the_pair_to_the_pool_and_a_late_answer_cannot_exceed_the_quota(new_store, tmp_path):
+    store = new_store(min_annotations_per_pair=1, lease_s=-1.0)      # every lease has expired at once
     store.add_pairs(make_pairs(tmp_path, 1))
     alice, bob = store.add_annotator('alice'), store.add_annotator('bob')
     late = store.claim(alice.annotator_id)
-    assert store.claim(bob.annotator_id).pair.pair_id == 'p000'      # alice's lease expired
-    # alice's late answer is still kept: a label is never thrown away
-    assert not store.submit(alice.annotator_id, late.assignment_id, late.nonce, choice='left').replayed
+    held = store.claim(bob.annotator_id)
+    assert held.pair.pair_id == 'p000'                                # alice's lease expired
+    store.submit(bob.annotator_id, held.assignment_id, held.nonce, choice='right')
+    with pytest.raises(LeaseExpired, match='lease of -1 s ran out.*not stored'):
+        store.submit(alice.annotator_id, late.assignment_id, late.nonce, choice='left')
+    assert [(label.annotator, label.choice) for label in store.labels()] == [('bob', 'right')]
     assert store.claim(alice.annotator_id) is None
+    assert store.integrity_problems() == []
 
 
-def test_concurrent_claims_get_different_pairs_and_respect_quota(tmp_path):
-    store = LabelStore(tmp_path / 'l.sqlite', min_annotations_per_pair=2)
+def test_late_answer_is_kept_while_the_pair_still_needs_it(new_store, tmp_path):
+    store = new_store(min_annotations_per_pair=2, lease_s=-1.0)
+    store.add_pairs(make_pairs(tmp_path, 1))
+    alice, bob, carol = (store.add_annotator(n) for n in ('alice', 'bob', 'carol'))
+    late = store.claim(alice.annotator_id)
+    other = store.claim(bob.annotator_id)                 # alice's lease expired; bob holds one of the two slots
+    assert not store.submit(alice.annotator_id, late.assignment_id, late.nonce, choice='left').replayed
+    assert not store.submit(bob.annotator_id, other.assignment_id, other.nonce, choice='left').replayed
+    assert store.progress()['pick_place']['complete'] == 1
+    assert store.claim(carol.annotator_id) is None        # both slots filled
+    assert store.integrity_problems() == []
+
+
+def test_concurrent_claims_get_different_pairs_and_respect_quota(new_store, tmp_path):
+    store = new_store(min_annotations_per_pair=2)
     store.add_pairs(make_pairs(tmp_path, 30))
     annotators = [store.add_annotator(f'a{i}') for i in range(8)]
     first_claims, labelled, errors = {}, [], []
@@ -97,14 +128,9 @@ def test_concurrent_claims_get_different_pairs_and_respect_quota(tmp_path):
     assert len(set(first_claims.values())) == len(annotators)       # simultaneous annotators: different pairs
     assert len(labelled) == len(set(labelled)) == 60                # 30 pairs x 2, nobody twice
     assert set(Counter(p for _a, p in labelled).values()) == {2}
-    with sqlite3.connect(tmp_path / 'l.sqlite') as conn:
-        assert conn.execute('SELECT COUNT(*) FROM labels').fetchone()[0] == 60
-        assert conn.execute('PRAGMA journal_mode').fetchone()[0] == 'wal'
-        # the per-pair counters the claim query uses agree with the rows they summarise
-        assert conn.execute(
-            "SELECT COUNT(*) FROM pairs p WHERE n_open != (SELECT COUNT(*) FROM assignments a WHERE "
-            "a.pair_id = p.pair_id AND a.status = 'active') OR n_done != (SELECT COUNT(*) FROM labels l "
-            "WHERE l.pair_id = p.pair_id AND l.counted = 1)").fetchone()[0] == 0
+    assert len(store.labels()) == 60
+    # the per-pair counters the claim query uses agree with the rows they summarise
+    assert store.integrity_problems() == []
 
 
 def test_replayed_submit_changes_nothing_and_says_so(store, tmp_path):
@@ -142,8 +168,8 @@ def test_bad_submits_are_refused_and_change_nothing(store, tmp_path):
     assert store.labels() == []
 
 
-def test_gold_pairs_are_mixed_in_and_not_counted(tmp_path):
-    store = LabelStore(tmp_path / 'l.sqlite', min_annotations_per_pair=1, gold_every=2)
+def test_gold_pairs_are_mixed_in_and_not_counted(new_store, tmp_path):
+    store = new_store(min_annotations_per_pair=1, gold_every=2)
     store.add_pairs(make_pairs(tmp_path, 3))
     store.add_pairs(make_pairs(tmp_path, 1, prefix='g', gold='left'))
     alice = store.add_annotator('alice')
@@ -165,3 +191,103 @@ def test_add_pairs_is_idempotent_and_refuses_conflicts(store, tmp_path):
     with pytest.raises(StoreError, match='different content'):
         store.add_pairs(changed + make_pairs(tmp_path, 1, prefix='q'))
     assert [p.pair_id for p in store.pairs()] == ['p000', 'p001']     # the transaction rolled back
+
+
+def test_ids_out_of_range_are_refused_by_name(store, tmp_path):
+    store.add_pairs(make_pairs(tmp_path, 1))
+    alice = store.add_annotator('alice')
+    got = store.claim(alice.annotator_id)
+    for bad in (MAX_ID + 1, 2 ** 80, 0, -5, True, 1.0):
+        with pytest.raises(StoreError, match='assignment_id: expected an integer from 1 to'):
+            store.submit(alice.annotator_id, bad, got.nonce, choice='left')
+        with pytest.raises(StoreError, match=r'exclude\[\]: expected an integer'):
+            store.claim(alice.annotator_id, exclude=[bad])
+    assert store.labels() == []
+
+
+def test_signed_out_session_no_longer_signs_in(store):
+    alice = store.add_annotator('alice')
+    session = store.open_session(alice.annotator_id)
+    other = store.open_session(alice.annotator_id)             # a second browser
+    assert store.session_annotator(session) == alice
+    store.close_session(session)
+    assert store.session_annotator(session) is None
+    assert store.session_annotator(other) == alice
+    assert store.session_annotator('made-up') is None and store.session_annotator(None) is None
+
+
+def test_per_task_instructions_merge(store):
+    store.set_instructions({'reach': 'Which arm reached the green dot more precisely?'})
+    store.set_instructions({'stack': 'Which stack is neater?'})
+    assert store.instructions() == {'reach': 'Which arm reached the green dot more precisely?',
+                                    'stack': 'Which stack is neater?'}
+
+
+HOLD_SQLITE_LOCK = """
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute('PRAGMA locking_mode=EXCLUSIVE')
+conn.execute('BEGIN EXCLUSIVE')
+print('locked', flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_locked_sqlite_database_gives_a_clear_error_and_changes_nothing(tmp_path):
+    store = LabelStore(tmp_path / 'l.sqlite', min_annotations_per_pair=1, timeout_s=0.2)
+    store.add_pairs(make_pairs(tmp_path, 1))
+    alice = store.add_annotator('alice')
+    store.close()                                               # an exclusive lock needs the file to itself
+    holder = subprocess.Popen([sys.executable, '-c', HOLD_SQLITE_LOCK, str(tmp_path / 'l.sqlite')],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == 'locked'
+        with pytest.raises(StoreUnavailable, match='locked by another program and stayed locked for 0.2 s'):
+            store.claim(alice.annotator_id)
+    finally:
+        holder.communicate('')
+    assert store.claim(alice.annotator_id) is not None          # usable again once the lock is gone
+
+
+def test_a_locked_postgres_database_gives_a_clear_error(postgres, tmp_path):
+    import psycopg
+
+    url = postgres.create_database()
+    store = LabelStore(url, min_annotations_per_pair=1, timeout_s=0.2)
+    store.add_pairs(make_pairs(tmp_path, 1))
+    alice = store.add_annotator('alice')
+    with psycopg.connect(url) as holder:                       # another program holding the writers' lock
+        holder.execute('SELECT pg_advisory_xact_lock(%s)', (0x726c6866,))
+        with pytest.raises(StoreUnavailable, match='stayed locked for 0.2 s'):
+            store.claim(alice.annotator_id)
+    assert store.claim(alice.annotator_id) is not None
+
+
+def test_a_version_1_database_is_upgraded_in_place(tmp_path):
+    path = tmp_path / 'old.sqlite'
+    with sqlite3.connect(path) as conn:                         # what version 1 created, with one annotator
+        conn.execute('CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)')
+        conn.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+        conn.execute('CREATE TABLE annotators (annotator_id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, '
+                     'token TEXT NOT NULL UNIQUE, created_at REAL NOT NULL)')
+        conn.execute("INSERT INTO annotators VALUES (1, 'alice', 'tok', 0)")
+    store = LabelStore(path)
+    assert store.annotator('alice').token == 'tok'
+    assert store.session_annotator(store.open_session(1)).name == 'alice'
+    assert store.get_meta('schema_version') == '2'
+
+
+def test_a_read_only_or_unreachable_postgres_database_is_a_clear_error(postgres):
+    import psycopg
+
+    url = postgres.create_database()
+    LabelStore(url).close()
+    with psycopg.connect(postgres.url(), autocommit=True) as admin:
+        admin.execute(f'ALTER DATABASE "{url.rsplit("/", 1)[1]}" SET default_transaction_read_only = on')
+    store = LabelStore(url)                                     # reading (an export) needs no write access
+    assert store.pairs() == []
+    with pytest.raises(StoreUnavailable, match='the label database is read-only'):
+        store.add_annotator('alice')
+    with pytest.raises(StoreUnavailable, match='cannot reach the label database') as failed:
+        LabelStore(f'postgresql://nobody:secret@127.0.0.1:{postgres.port}/no_such_database')
+    assert 'secret' not in str(failed.value) and 'nobody:***@' in str(failed.value)   # a password is never shown

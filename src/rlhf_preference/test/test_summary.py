@@ -39,3 +39,22 @@ def test_rating_answers_count_for_gold(tmp_path):
     got = store.claim(annotator.annotator_id)
     store.submit(annotator.annotator_id, got.assignment_id, got.nonce, rating_a=20, rating_b=70, mode='rating')
     assert annotation_summary(store)['annotators'][0]['gold_accuracy'] == 1.0
+
+
+def test_an_annotator_sees_only_their_own_gold_results_and_the_count_the_page_shows(tmp_path):
+    store = LabelStore(tmp_path / 'l.sqlite', min_annotations_per_pair=2, gold_every=2)
+    store.add_pairs(make_pairs(tmp_path, 3))
+    store.add_pairs(make_pairs(tmp_path, 1, prefix='g', gold='left'))
+    annotators = {name: store.add_annotator(name) for name in ('ann1', 'ann2')}
+    for name, choices in {'ann1': ['skip', 'left', 'right', 'equal'], 'ann2': ['left', 'right']}.items():
+        for choice in choices:         # ann1: a skip, the gold pair (second claim), two regular labels
+            got = store.claim(annotators[name].annotator_id)
+            store.submit(annotators[name].annotator_id, got.assignment_id, got.nonce, choice=choice)
+    rows = {a['name']: a for a in annotation_summary(store, viewer='ann1')['annotators']}
+    assert rows['ann1']['gold_accuracy'] == 1.0 and rows['ann1']['you']
+    assert rows['ann2']['gold_accuracy'] is None and rows['ann2']['gold_answered'] is None
+    rows_2 = {a['name']: a for a in annotation_summary(store, viewer='ann2')['annotators']}
+    assert rows_2['ann2']['gold_accuracy'] == 0.0 and rows_2['ann1']['gold_accuracy'] is None
+    # the page's "you: N labelled" is the statistics page's "labels": skips and gold pairs do not count
+    assert [store.label_count(annotators[n].annotator_id) for n in ('ann1', 'ann2')] == \
+        [rows['ann1']['labels'], rows['ann2']['labels']] == [2, 1]

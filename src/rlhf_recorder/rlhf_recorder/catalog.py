@@ -71,7 +71,8 @@ class Catalog:
     """The episode catalog of one data directory (created on first use)."""
 
     def __init__(self, data_dir: str | Path) -> None:
-        self.data_dir = Path(data_dir).expanduser()
+        # absolute: the records' paths are returned absolute, whatever the working directory later is
+        self.data_dir = Path(data_dir).expanduser().absolute()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.data_dir / CATALOG_FILE
         with closing(self._connect()) as db, db:

@@ -9,9 +9,10 @@ Streams
   (millimetres, divided by 1000) become (H, W) float32 metres. Values are otherwise kept (0 / NaN stay).
 - ``/joint_states`` (``sensor_msgs/msg/JointState``): positions and velocities, in the joint order of the first
   message (later messages are reordered by name).
-- actions: the arm command (``/arm_controller/commands``, 7 values) and the gripper command
-  (``/gripper_controller/commands``, 1 value), both ``std_msgs/msg/Float64MultiArray``; ``actions[:, :7]``
-  is the arm command, ``actions[:, 7]`` the gripper command.
+- actions: the command topics (``commands``: (topic, number of values) pairs, ``std_msgs/msg/Float64MultiArray``
+  each, as forward command controllers take them), side by side in that order. The default is the Panda's: the arm
+  command (``/arm_controller/commands``, 7 values) then the gripper command (``/gripper_controller/commands``,
+  1 value); a policy contract's ``action.command_topics`` gives its own.
 - ``/rlhf_sim/task_state`` (``rlhf_msgs/msg/TaskState``): progress, success, the position of the first object
   (``object_positions``) and of the target (``target_positions``), when recorded.
 
@@ -26,11 +27,11 @@ Alignment rule (all on the bag's log time = receive time at the recorder, one cl
    So no row ever holds an observation from before a stream's first message or a missing action.
 2. Observation at ``t``: the latest message with log time ``<= t`` (same time counts).
 3. Action at ``t``: the first command with log time ``>= t`` (same time counts): the command that responds to
-   that observation. Arm and gripper are looked up independently. A command stream that was never recorded
+   that observation. Each command topic is looked up independently. A command stream that was never recorded
    gives NaN columns and does not limit the grid.
 4. Previous command at ``t`` (``previous_commands``): the latest command with log time ``< t`` (strictly before),
    i.e. the command just before the action of rule 3 -- what a policy node has last published when its
-   control tick at ``t`` reads the observations. Arm and gripper independently; before a stream's first command
+   control tick at ``t`` reads the observations. Each command topic independently; before a stream's first command
    the columns are NaN (the policy node uses the measured pose, "hold", there: fill with that).
 5. ``times`` are seconds since the episode start: the recorder's START time (``metadata['start_time_ns']``),
    else the first message in the bag.
@@ -46,6 +47,7 @@ from rosbags.interfaces import MessageDefinitionFormat
 from rosbags.rosbag2 import Reader
 from rosbags.typesys import get_types_from_msg
 
+from rlhf_common import topics as graph_topics
 from rlhf_recorder.bag import read_episode_metadata
 from rlhf_recorder.msgtypes import make_typestore
 
@@ -54,11 +56,7 @@ JOINT_STATE_TYPE = 'sensor_msgs/msg/JointState'
 COMMAND_TYPE = 'std_msgs/msg/Float64MultiArray'
 TASK_STATE_TYPE = 'rlhf_msgs/msg/TaskState'
 
-DEFAULT_JOINT_STATES_TOPIC = '/joint_states'
-DEFAULT_ARM_TOPIC = '/arm_controller/commands'
-DEFAULT_GRIPPER_TOPIC = '/gripper_controller/commands'
-DEFAULT_TASK_STATE_TOPIC = '/rlhf_sim/task_state'
-ARM_DOF = 7
+PANDA_COMMANDS = ((graph_topics.ARM_COMMANDS, 7), (graph_topics.GRIPPER_COMMANDS, 1))   # the default command layout
 
 
 @dataclass
@@ -71,12 +69,12 @@ class Episode:
     joint_names: list[str]
     joint_positions: np.ndarray            # (T, J)
     joint_velocities: np.ndarray           # (T, J)
-    actions: np.ndarray                    # (T, 8) arm command (7) + gripper command (1)
+    actions: np.ndarray                    # (T, C) the command topics side by side (Panda: arm 7 + gripper 1)
     task_progress: np.ndarray | None       # (T,) or None when no task state was recorded
     task_success: np.ndarray | None        # (T,) bool or None
     object_positions: np.ndarray | None = None   # (T, 3) first object of the task state, or None
     target_positions: np.ndarray | None = None   # (T, 3) task state target, or None
-    previous_commands: np.ndarray | None = None  # (T, 8) latest command strictly before t (rule 4), NaN before any
+    previous_commands: np.ndarray | None = None  # (T, C) latest command strictly before t (rule 4), NaN before any
     metadata: dict = field(default_factory=dict)
     cameras: list[str] = field(default_factory=list)
 
@@ -231,22 +229,47 @@ def make_grid(obs_first_ns: list[int], obs_last_ns: list[int], action_last_ns: l
     return first + np.round(np.arange(count) * period_ns).astype(np.int64)
 
 
+def episode_span(path: str | Path) -> tuple[float, float] | None:
+    """(start, end) seconds since the episode start of the span in which every recorded stream has data, or None.
+
+    ``start``: the first instant at which every camera stream, the joint states and the task state (whichever are
+    recorded) have delivered a message (rule 1); ``end``: the recorded end of the episode (its stop time,
+    ``metadata['duration_s']``), else the last message. A segment cut inside this span has data on every stream,
+    also when a stream joined late (a camera still starting when the episode began). Reads log times only.
+    None: a recorded observation stream holds no message at all.
+    """
+    path = Path(path)
+    info = episode_info(path)
+    topics = info['topics']
+    observed = [t for t, msgtype in topics.items()
+                if (msgtype == IMAGE_TYPE and t.rsplit('/', 1)[-1] in ('color', 'depth'))
+                or t in (graph_topics.JOINT_STATES, graph_topics.TASK_STATE)]
+    stamps = stream_times(path, observed)
+    if not observed or any(len(stamps.get(t, ())) == 0 for t in observed):
+        return None
+    origin = int(info['metadata'].get('start_time_ns') or info['start_time_ns'] or 0)
+    start = (max(int(stamps[t][0]) for t in observed) - origin) / 1e9
+    recorded_end = info['metadata'].get('duration_s')
+    end = float(recorded_end) if recorded_end else (max(int(stamps[t][-1]) for t in observed) - origin) / 1e9
+    return max(0.0, start), end
+
+
 def read_episode(path: str | Path, rate_hz: float = 10.0, cameras: list[str] | None = None,
                  start_s: float | None = None, end_s: float | None = None, images: bool = True,
-                 arm_topic: str = DEFAULT_ARM_TOPIC, gripper_topic: str = DEFAULT_GRIPPER_TOPIC,
-                 joint_states_topic: str = DEFAULT_JOINT_STATES_TOPIC,
-                 task_state_topic: str = DEFAULT_TASK_STATE_TOPIC) -> Episode:
+                 commands=PANDA_COMMANDS, joint_states_topic: str = graph_topics.JOINT_STATES,
+                 task_state_topic: str = graph_topics.TASK_STATE) -> Episode:
     """Read the bag at ``path`` into an :class:`Episode` sampled at ``rate_hz`` (alignment: module docstring).
 
     ``cameras`` selects cameras by name (default: all found); ``images=False`` skips decoding images and depth
-    (the grid still waits for the camera streams, so times match a read with images).
+    (the grid still waits for the camera streams, so times match a read with images). ``commands``: the command
+    topics and their sizes, in action order.
     """
     path = Path(path)
     reader = _open_reader(path)
     try:
-        metadata = read_episode_metadata(path)
-        return _read(reader, path, metadata, rate_hz, cameras, start_s, end_s, images,
-                     arm_topic, gripper_topic, joint_states_topic, task_state_topic)
+        streams = _Streams(reader, path, cameras, [(str(t), int(n)) for t, n in commands], joint_states_topic,
+                           task_state_topic)
+        return streams.episode(read_episode_metadata(path), rate_hz, start_s, end_s, images)
     finally:
         reader.close()
 
@@ -259,103 +282,105 @@ def _check_type(topics: dict[str, str], topic: str, expected: str, path: Path) -
     return True
 
 
-def _read(reader, path, metadata, rate_hz, cameras, start_s, end_s, images,
-          arm_topic, gripper_topic, joint_states_topic, task_state_topic) -> Episode:
-    topics = {conn.topic: conn.msgtype for conn in reader.connections}
-    available = camera_names(topics)
-    if cameras is None:
-        cameras = available
-    unknown = [c for c in cameras if c not in available]
-    if unknown:
-        raise EpisodeReadError(f'{path}: cameras {unknown} not recorded; recorded cameras: {available}')
-    image_topics = {}
-    for cam in cameras:
-        image_topics[f'/{cam}/color'] = (cam, 'color')
-        if _check_type(topics, f'/{cam}/depth', IMAGE_TYPE, path):
-            image_topics[f'/{cam}/depth'] = (cam, 'depth')
-    has_joints = _check_type(topics, joint_states_topic, JOINT_STATE_TYPE, path)
-    has_task = _check_type(topics, task_state_topic, TASK_STATE_TYPE, path)
-    command_topics = [t for t in (arm_topic, gripper_topic) if _check_type(topics, t, COMMAND_TYPE, path)]
-    small_topics = command_topics + [t for t, ok in ((joint_states_topic, has_joints),
-                                                      (task_state_topic, has_task)) if ok]
+class _Streams:
+    """The streams of one open bag that an episode is read from: their log times and small messages (pass 1)."""
 
-    # Pass 1: log times of every used stream, and the (small) non-image messages themselves.
-    typestore = _typestore_for(reader)
-    wanted = [c for c in reader.connections if c.topic in image_topics or c.topic in small_topics]
-    times: dict[str, list[int]] = {c.topic: [] for c in wanted}
-    raw: dict[str, list[bytes]] = {t: [] for t in small_topics}
-    for conn, timestamp, data in _messages(reader, wanted):
-        times[conn.topic].append(timestamp)
-        if conn.topic in raw:
-            raw[conn.topic].append(data)
-    stamps = {t: np.asarray(v, dtype=np.int64) for t, v in times.items()}
-    for topic, values in stamps.items():
-        if np.any(np.diff(values) < 0):  # rosbags yields in time order; keep the rule exact regardless
-            order = np.argsort(values, kind='stable')
-            stamps[topic] = values[order]
-            if topic in raw:
-                raw[topic] = [raw[topic][i] for i in order]
+    def __init__(self, reader, path, cameras, commands, joint_states_topic, task_state_topic):
+        self.reader, self.path, self.commands = reader, path, commands
+        self.joint_topic, self.task_topic = joint_states_topic, task_state_topic
+        topics = {conn.topic: conn.msgtype for conn in reader.connections}
+        available = camera_names(topics)
+        self.cameras = available if cameras is None else list(cameras)
+        unknown = [c for c in self.cameras if c not in available]
+        if unknown:
+            raise EpisodeReadError(f'{path}: cameras {unknown} not recorded; recorded cameras: {available}')
+        self.image_topics = {}
+        for cam in self.cameras:
+            self.image_topics[f'/{cam}/color'] = (cam, 'color')
+            if _check_type(topics, f'/{cam}/depth', IMAGE_TYPE, path):
+                self.image_topics[f'/{cam}/depth'] = (cam, 'depth')
+        self.has_joints = _check_type(topics, joint_states_topic, JOINT_STATE_TYPE, path)
+        self.has_task = _check_type(topics, task_state_topic, TASK_STATE_TYPE, path)
+        self.command_topics = [t for t, _ in commands if _check_type(topics, t, COMMAND_TYPE, path)]
+        small = self.command_topics + [t for t, ok in ((joint_states_topic, self.has_joints),
+                                                       (task_state_topic, self.has_task)) if ok]
+        self.typestore = _typestore_for(reader)
+        wanted = [c for c in reader.connections if c.topic in self.image_topics or c.topic in small]
+        times: dict[str, list[int]] = {c.topic: [] for c in wanted}
+        self.raw: dict[str, list[bytes]] = {t: [] for t in small}
+        for conn, timestamp, data in _messages(reader, wanted):
+            times[conn.topic].append(timestamp)
+            if conn.topic in self.raw:
+                self.raw[conn.topic].append(data)
+        self.stamps = {t: np.asarray(v, dtype=np.int64) for t, v in times.items()}
+        for topic, values in self.stamps.items():
+            if np.any(np.diff(values) < 0):  # rosbags yields in time order; keep the rule exact regardless
+                order = np.argsort(values, kind='stable')
+                self.stamps[topic] = values[order]
+                if topic in self.raw:
+                    self.raw[topic] = [self.raw[topic][i] for i in order]
 
-    origin_ns = int(metadata.get('start_time_ns') or (reader.start_time if reader.message_count else 0))
-    obs_topics = [t for t in list(image_topics) + [joint_states_topic, task_state_topic]
-                  if t in stamps and len(stamps[t])]
-    missing_obs = [t for t in list(image_topics) + [joint_states_topic, task_state_topic]
-                   if t in stamps and not len(stamps[t])]
-    if missing_obs:
-        raise EpisodeReadError(f'{path}: observation topics {missing_obs} are in the bag but hold no message')
-    cmd_topics = [t for t in command_topics if len(stamps[t])]
-    window = (None if start_s is None else origin_ns + int(round(start_s * 1e9)),
-              None if end_s is None else origin_ns + int(round(end_s * 1e9)))
-    grid = make_grid([int(stamps[t][0]) for t in obs_topics], [int(stamps[t][-1]) for t in obs_topics],
-                     [int(stamps[t][-1]) for t in cmd_topics], rate_hz, window)
-    n = len(grid)
+    def episode(self, metadata, rate_hz, start_s, end_s, images) -> Episode:
+        reader, path = self.reader, self.path
+        origin_ns = int(metadata.get('start_time_ns') or (reader.start_time if reader.message_count else 0))
+        observed = [t for t in list(self.image_topics) + [self.joint_topic, self.task_topic] if t in self.stamps]
+        empty = [t for t in observed if not len(self.stamps[t])]
+        if empty:
+            raise EpisodeReadError(f'{path}: observation topics {empty} are in the bag but hold no message')
+        cmd_topics = [t for t in self.command_topics if len(self.stamps[t])]
+        window = (None if start_s is None else origin_ns + int(round(start_s * 1e9)),
+                  None if end_s is None else origin_ns + int(round(end_s * 1e9)))
+        grid = make_grid([int(self.stamps[t][0]) for t in observed], [int(self.stamps[t][-1]) for t in observed],
+                         [int(self.stamps[t][-1]) for t in cmd_topics], rate_hz, window)
+        obs_index = {t: latest_at_or_before(self.stamps[t], grid) for t in observed}   # rule 2
+        joint_names, positions, velocities = [], np.zeros((len(grid), 0)), np.zeros((len(grid), 0))
+        if self.has_joints:
+            joint_names, positions, velocities = _joint_arrays(
+                self.typestore, self.raw[self.joint_topic], obs_index[self.joint_topic], self.joint_topic, path)
+        task = self._task_arrays(obs_index[self.task_topic]) if self.has_task else (None,) * 4
+        actions, previous = self._command_arrays(grid, cmd_topics)
+        color, depth = {}, {}
+        if images and len(grid):
+            color, depth = _decode_images(reader, self.typestore, self.image_topics, obs_index, path)
+        return Episode(times=(grid - origin_ns) / 1e9, images=color, depth=depth, joint_names=joint_names,
+                       joint_positions=positions, joint_velocities=velocities, actions=actions,
+                       task_progress=task[0], task_success=task[1], metadata=metadata, cameras=list(self.cameras),
+                       object_positions=task[2], target_positions=task[3], previous_commands=previous)
 
-    # Observations: latest at or before t.
-    obs_index = {t: latest_at_or_before(stamps[t], grid) for t in obs_topics}
-    joint_names: list[str] = []
-    positions = np.zeros((n, 0))
-    velocities = np.zeros((n, 0))
-    if has_joints and joint_states_topic in obs_index:
-        joint_names, positions, velocities = _joint_arrays(
-            typestore, raw[joint_states_topic], obs_index[joint_states_topic], joint_states_topic, path)
-    progress = success = object_positions = target_positions = None
-    if has_task and task_state_topic in obs_index:
-        index = obs_index[task_state_topic]
-        msgs = _decode_selected(typestore, raw[task_state_topic], index, TASK_STATE_TYPE)
+    def _task_arrays(self, index):
+        """(progress, success, first object positions, target positions) at the grid's task states."""
+        n = len(index)
+        msgs = _decode_selected(self.typestore, self.raw[self.task_topic], index, TASK_STATE_TYPE)
         progress = np.array([msgs[i].progress for i in index], dtype=np.float64)
         success = np.array([bool(msgs[i].success) for i in index], dtype=bool)
-        object_positions = np.array([_position(msgs[i].object_poses[0]) if len(msgs[i].object_poses)
-                                     else (np.nan,) * 3 for i in index], dtype=np.float64).reshape(n, 3)
-        target_positions = np.array([_position(msgs[i].target_pose) for i in index], dtype=np.float64).reshape(n, 3)
+        objects = np.array([_position(msgs[i].object_poses[0]) if len(msgs[i].object_poses) else (np.nan,) * 3
+                            for i in index], dtype=np.float64).reshape(n, 3)
+        targets = np.array([_position(msgs[i].target_pose) for i in index], dtype=np.float64).reshape(n, 3)
+        return progress, success, objects, targets
 
-    # Actions: first command at or after t (rule 3); previous commands: latest strictly before t (rule 4).
-    actions = np.full((n, ARM_DOF + 1), np.nan)
-    previous = np.full((n, ARM_DOF + 1), np.nan)
-    for topic, columns in ((arm_topic, slice(0, ARM_DOF)), (gripper_topic, slice(ARM_DOF, ARM_DOF + 1))):
-        if topic not in cmd_topics:
-            continue
-        after = first_at_or_after(stamps[topic], grid)
-        before = latest_before(stamps[topic], grid)
-        msgs = _decode_selected(typestore, raw[topic], np.r_[after, before[before >= 0]], COMMAND_TYPE)
-        width = columns.stop - columns.start
-        for out, index in ((actions, after), (previous, before)):
-            for row, i in enumerate(index):
-                if i < 0:
-                    continue
-                values = np.asarray(msgs[i].data, dtype=np.float64)
-                if values.size != width:
-                    raise EpisodeReadError(f'{path}: topic {topic} message {i} has {values.size} values, '
-                                           f'expected {width}')
-                out[row, columns] = values
-
-    color: dict[str, np.ndarray] = {}
-    depth: dict[str, np.ndarray] = {}
-    if images and n:
-        color, depth = _decode_images(reader, typestore, image_topics, obs_index, path)
-    return Episode(times=(grid - origin_ns) / 1e9, images=color, depth=depth, joint_names=joint_names,
-                   joint_positions=positions, joint_velocities=velocities, actions=actions,
-                   task_progress=progress, task_success=success, metadata=metadata, cameras=list(cameras),
-                   object_positions=object_positions, target_positions=target_positions, previous_commands=previous)
+    def _command_arrays(self, grid, cmd_topics):
+        """Actions (first command at or after t, rule 3) and previous commands (latest before t, rule 4)."""
+        sizes = [size for _, size in self.commands]
+        actions = np.full((len(grid), sum(sizes)), np.nan)
+        previous = np.full((len(grid), sum(sizes)), np.nan)
+        offsets = np.cumsum([0] + sizes)
+        for (topic, width), first in zip(self.commands, offsets[:-1]):
+            if topic not in cmd_topics:
+                continue
+            columns = slice(int(first), int(first) + width)
+            after = first_at_or_after(self.stamps[topic], grid)
+            before = latest_before(self.stamps[topic], grid)
+            msgs = _decode_selected(self.typestore, self.raw[topic], np.r_[after, before[before >= 0]], COMMAND_TYPE)
+            for out, index in ((actions, after), (previous, before)):
+                for row, i in enumerate(index):
+                    if i < 0:
+                        continue
+                    values = np.asarray(msgs[i].data, dtype=np.float64)
+                    if values.size != width:
+                        raise EpisodeReadError(f'{self.path}: topic {topic} message {i} has {values.size} values, '
+                                               f'expected {width}')
+                    out[row, columns] = values
+        return actions, previous
 
 
 def _position(pose) -> tuple[float, float, float]:

@@ -14,27 +14,56 @@ its receive time (wall clock, ns). Parameters (defaults in config/recorder.yaml)
 - ``queue_size`` (int, 1000): messages buffered for the writer thread before callbacks wait.
 - ``discovery_period_s`` (float, 1.0): how often missing topics are looked for.
 - ``chunk_interval_s`` (float, 1.0): longest log-time span of an MCAP chunk (what a crash can lose).
+- ``required_topics`` (str[], []): topics that must be flowing for the recorder to be ready ([] = every topic).
+- ``stream_timeout_s`` (float, 1.0): a topic is flowing when it delivered a message within this many seconds.
+- ``status_rate_hz`` (float, 5.0): ``/recorder/status`` (rlhf_msgs/RecorderStatus) rate; teleop and the evaluator
+  start an episode only once it says ready, and name the silent topics otherwise.
+- ``record_whole_run`` (bool, false): record the whole run as one episode, opened once the recorder is ready and
+  closed at shutdown (a deployment, where nothing announces episodes).
+
+SIGINT / SIGTERM close the open episode (its bag gets its metadata.yaml, its catalog row an outcome).
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 import functools
 import importlib
+import sys
 import time
 
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 
-from rlhf_msgs.msg import EpisodeEvent
+from rlhf_common import topics as graph_topics
+from rlhf_common.node import declare_parameters, run_node
+from rlhf_msgs.msg import EpisodeEvent, RecorderStatus
 from rlhf_recorder import __version__
 from rlhf_recorder.recording import EpisodeRecorder
 
-DEFAULT_TOPICS = ['/joint_states', '/arm_controller/commands', '/gripper_controller/commands',
-                  '/scene_camera/color', '/scene_camera/depth', '/scene_camera/camera_info',
-                  '/wrist_camera/color', '/wrist_camera/depth', '/wrist_camera/camera_info', '/rlhf_sim/task_state']
+DEFAULT_TOPICS = [graph_topics.JOINT_STATES, graph_topics.ARM_COMMANDS, graph_topics.GRIPPER_COMMANDS,
+                  *graph_topics.camera_topics('scene_camera'), *graph_topics.camera_topics('wrist_camera'),
+                  graph_topics.TASK_STATE]
+PARAMETERS = {
+    'data_dir': 'data',
+    'topics': DEFAULT_TOPICS,
+    'events_topic': graph_topics.EPISODE_EVENTS,
+    'status_topic': graph_topics.RECORDER_STATUS,
+    'qos_depth': 100,
+    'queue_size': 1000,
+    'discovery_period_s': 1.0,
+    'chunk_interval_s': 1.0,
+    'required_topics': [''],
+    'stream_timeout_s': 1.0,
+    'status_rate_hz': 5.0,
+    'record_whole_run': False,
+}
 OUTCOME_OF_EVENT = {EpisodeEvent.SUCCESS: 'success', EpisodeEvent.FAILURE: 'failure'}
+
+
+def silent_topics(required, last_received, now, timeout_s):
+    """The required topics without a message within ``timeout_s`` of ``now`` (never received counts), in order."""
+    return [t for t in required if now - last_received.get(t, float('-inf')) > timeout_s]
 
 
 def message_class(msgtype: str):
@@ -46,29 +75,36 @@ def message_class(msgtype: str):
 class RecorderNode(Node):
     def __init__(self, **kwargs) -> None:
         super().__init__('recorder', **kwargs)
-        self.declare_parameter('data_dir', 'data')
-        self.declare_parameter('topics', DEFAULT_TOPICS)
-        self.declare_parameter('events_topic', '/episode/events')
-        self.declare_parameter('qos_depth', 100)
-        self.declare_parameter('queue_size', 1000)
-        self.declare_parameter('discovery_period_s', 1.0)
-        self.declare_parameter('chunk_interval_s', 1.0)
-        param = self.get_parameter
-        self.wanted = [t for t in param('topics').value if t]
-        self.qos_depth = int(param('qos_depth').value)
-        self.core = EpisodeRecorder(param('data_dir').value, software_version=__version__,
-                                    queue_size=int(param('queue_size').value),
-                                    chunk_interval_s=float(param('chunk_interval_s').value), logger=self.get_logger())
+        p = self.p = declare_parameters(self, PARAMETERS)
+        self.wanted = [t for t in p['topics'] if t]
+        required = [t for t in p['required_topics'] if t]
+        unknown = [t for t in required if t not in self.wanted]
+        if unknown:
+            raise ValueError(f'parameter required_topics: {unknown} are not in topics {self.wanted}')
+        self.required = required or list(self.wanted)
+        if p['stream_timeout_s'] <= 0 or p['status_rate_hz'] <= 0:
+            raise ValueError('parameters stream_timeout_s and status_rate_hz: expected > 0, got '
+                             f'{p["stream_timeout_s"]} and {p["status_rate_hz"]}')
+        self.qos_depth = int(p['qos_depth'])
+        self.core = EpisodeRecorder(p['data_dir'], software_version=__version__, queue_size=int(p['queue_size']),
+                                    chunk_interval_s=float(p['chunk_interval_s']), logger=self.get_logger())
         if self.core.acquire_data_dir():
             self.core.recover_interrupted()
         self.types: dict[str, str] = {}        # subscribed topic -> type
         self.received: dict[str, int] = {}     # messages received per topic (all time, for diagnostics)
+        self.last_received: dict[str, float] = {}   # topic -> monotonic time of its last message
         self._raw_subscriptions = []
         events_qos = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST)
-        self.create_subscription(EpisodeEvent, param('events_topic').value, self._on_event, events_qos)
+        self.create_subscription(EpisodeEvent, p['events_topic'], self._on_event, events_qos)
+        # The last status stays available to late subscribers (teleop starting after the recorder).
+        status_qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
+                                durability=DurabilityPolicy.TRANSIENT_LOCAL, history=HistoryPolicy.KEEP_LAST)
+        self.status_pub = self.create_publisher(RecorderStatus, p['status_topic'], status_qos)
         self._discover()
-        self.create_timer(float(param('discovery_period_s').value), self._discover)
-        self.get_logger().info(f'recorder {__version__}: {len(self.wanted)} topics, data in {self.core.data_dir}')
+        self.create_timer(float(p['discovery_period_s']), self._discover)
+        self.create_timer(1.0 / p['status_rate_hz'], self._publish_status)
+        self.get_logger().info(f'recorder {__version__}: {len(self.wanted)} topics, data in {self.core.data_dir}'
+                               + (' (the whole run is one episode)' if p['record_whole_run'] else ''))
 
     def _qos_for(self, topic: str) -> QoSProfile:
         # Reliable (no loss) unless a publisher only offers best effort, which a reliable reader cannot match.
@@ -103,21 +139,40 @@ class RecorderNode(Node):
 
     def _on_message(self, topic: str, data: bytes) -> None:
         self.received[topic] += 1
+        self.last_received[topic] = time.monotonic()
         self.core.message(topic, data, time.time_ns())
+
+    def silent(self) -> list[str]:
+        return silent_topics(self.required, self.last_received, time.monotonic(), self.p['stream_timeout_s'])
+
+    def _publish_status(self) -> None:
+        silent = self.silent()
+        if self.p['record_whole_run'] and not silent and self.core.recording is None and not self.core.saved:
+            self._start(f'{datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")}_run', task='', device='policy')
+        msg = RecorderStatus(ready=not silent, silent_topics=silent, stream_timeout_s=float(self.p['stream_timeout_s']),
+                             episode_id=self.core.recording or '')
+        msg.header.stamp = self.get_clock().now().to_msg()
+        self.status_pub.publish(msg)
+
+    def _start(self, episode_id, **metadata) -> None:
+        self._discover()
+        metadata = {'episode_id': episode_id, 'task': '', 'operator_name': '', 'device': '', 'seed': -1,
+                    'is_sim': False, 'robot': '', 'note': '', **metadata}
+        missing = [t for t in self.wanted if t not in self.types]
+        try:
+            self.core.start(metadata, dict(self.types), missing)
+        except ValueError as err:
+            self.get_logger().error(f'START ignored: {err}')
+            return
+        silent = self.silent()
+        self.get_logger().info(f'episode {episode_id} started ({metadata["task"] or "no task"}, '
+                               f'{metadata["device"] or "no device"})'
+                               + (f'; no data yet on {silent}' if silent else ''))
 
     def _on_event(self, msg: EpisodeEvent) -> None:
         if msg.event == EpisodeEvent.START:
-            self._discover()
-            metadata = {'episode_id': msg.episode_id, 'task': msg.task, 'operator_name': msg.operator_name,
-                        'device': msg.device, 'seed': int(msg.seed), 'is_sim': bool(msg.is_sim), 'robot': msg.robot,
-                        'note': msg.note}
-            missing = [t for t in self.wanted if t not in self.types]
-            try:
-                self.core.start(metadata, dict(self.types), missing)
-            except ValueError as err:
-                self.get_logger().error(f'START ignored: {err}')
-                return
-            self.get_logger().info(f'episode {msg.episode_id} started ({msg.task}, {msg.device})')
+            self._start(msg.episode_id, task=msg.task, operator_name=msg.operator_name, device=msg.device,
+                        seed=int(msg.seed), is_sim=bool(msg.is_sim), robot=msg.robot, note=msg.note)
         elif msg.event in OUTCOME_OF_EVENT:
             self.core.finish(OUTCOME_OF_EVENT[msg.event], msg.episode_id)
         elif msg.event == EpisodeEvent.DISCARD:
@@ -125,26 +180,14 @@ class RecorderNode(Node):
         else:
             self.get_logger().warn(f'unknown episode event {msg.event} on the events topic')
 
-    def destroy_node(self) -> None:
+    def close(self) -> None:
+        """Close the open episode (as incomplete) and stop the writer thread."""
         self.core.shutdown()
-        super().destroy_node()
 
 
-def main(args=None) -> None:
-    rclpy.init(args=args)
-    node = RecorderNode()
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except RuntimeError:
-        if rclpy.ok():
-            raise
-        # Ctrl-C shut the context down while the executor built its wait set (rclpy/rclpy#398): a normal stop
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+def main(args=None):
+    return run_node(RecorderNode, args, prog='recorder', description=__doc__, parameters=PARAMETERS)
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -1,6 +1,7 @@
 # Copyright 2026 RLHF Robotics contributors. Apache-2.0.
 """Catalog on a real SQLite file, and the ``episodes`` command line."""
 
+from pathlib import Path
 import sqlite3
 
 import numpy as np
@@ -46,6 +47,17 @@ def test_add_get_list_filter(tmp_path):
     with sqlite3.connect(tmp_path / 'catalog.sqlite') as db:
         assert db.execute('PRAGMA journal_mode').fetchone()[0] == 'wal'
         assert db.execute("SELECT path FROM episodes WHERE episode_id='ep_01'").fetchone()[0] == 'episodes/ep_01'
+
+
+def test_relative_data_dir_gives_absolute_paths(tmp_path, monkeypatch):
+    """`train data_dir=data/demos` found data/demos/data/demos/...: paths come back absolute once, not joined twice."""
+    monkeypatch.chdir(tmp_path)
+    Catalog('data/demos').add(_record(Path('data/demos'), 'ep_01'))
+    monkeypatch.chdir(tmp_path / 'data')     # a later working directory changes nothing
+    record = Catalog(tmp_path / 'data' / 'demos').get('ep_01')
+    assert record.path == str(tmp_path / 'data' / 'demos' / 'episodes' / 'ep_01')
+    monkeypatch.chdir(tmp_path)
+    assert Catalog('data/demos').get('ep_01').path == record.path
 
 
 def test_episodes_cli_list_and_show(tmp_path, capsys, msgs):

@@ -8,10 +8,11 @@ uses fields that /rlhf_sim/task_state carries, so the ROS teleop node can run it
 
 import numpy as np
 
-from rlhf_sim.ik import DifferentialIK, mat_to_quat, orientation_error, quat_to_mat
-from rlhf_sim.robot import GRIPPER_CLOSED, GRIPPER_OPEN
+from rlhf_common.robot import FINGER_JOINT_NAMES, GRIPPER_CLOSED, GRIPPER_OPEN, JOINT_NAMES, gripper_opening
+from rlhf_sim.ik import DifferentialIK, TargetIntegrator, mat_to_quat, orientation_error, quat_to_mat
 from rlhf_sim.tasks import CUBE_HALF, PEG_HALF_LENGTH, SOCKET_HEIGHT, TASKS, TaskState
 
+FINGERS = [JOINT_NAMES.index(n) for n in FINGER_JOINT_NAMES]   # in the simulation's joint order
 _DOWN = np.diag([1.0, -1.0, -1.0])   # gripper pointing down, fingers closing along world y (yaw 0)
 
 # Per task: ee height above the object centre when grasping, and the object-centre height to release at.
@@ -91,68 +92,78 @@ class ScriptedExpert:
             current_yaw = _yaw_of(ee_quat)
             obj_yaw = _yaw_of(task_state.object_poses[0][3:7]) if self.task != 'insertion' else current_yaw
             self._grasp_yaw = current_yaw + _wrap_quarter(obj_yaw - current_yaw)
-        grasp_z = obj[2] + _GRASP_DZ[self.task]
-        speed = self.max_speed
-        gripper = GRIPPER_OPEN
-        held_offset = ee_pos - obj   # where the object sits in the hand once grasped
-
         if self.task == 'reach':
-            goal = target.copy()   # no phases: straight to the goal marker and stay there
-        elif self.phase == 'approach':
+            goal, gripper, speed = target.copy(), GRIPPER_OPEN, self.max_speed   # straight to the goal marker
+        elif self.phase in ('approach', 'descend', 'close'):
+            goal, gripper, speed = self._grasp(ee_pos, obj, gripper_opening)
+        elif self.phase in ('lift', 'carry', 'lower'):
+            goal, gripper, speed = self._transport(ee_pos, obj, target)
+        else:
+            goal, gripper, speed = self._let_go(ee_pos, obj, gripper_opening)
+        self._last_opening = gripper_opening
+        return self._twist_towards(goal, ee_pos, ee_quat, speed, gripper)
+
+    def _grasp(self, ee_pos, obj, gripper_opening):
+        """Approach (hover above the object) -> descend -> close (until the fingers have settled on it)."""
+        grasp_z = obj[2] + _GRASP_DZ[self.task]
+        if self.phase == 'approach':
             goal = np.array([obj[0], obj[1], grasp_z + HOVER])
             if np.linalg.norm(goal - ee_pos) < 0.012:
                 self._next('descend')
-        elif self.phase == 'descend':
-            goal = np.array([obj[0], obj[1], grasp_z])
-            speed = 0.15
+            return goal, GRIPPER_OPEN, self.max_speed
+        goal = np.array([obj[0], obj[1], grasp_z])
+        if self.phase == 'descend':
             if np.linalg.norm(goal - ee_pos) < 0.005:
                 self._next('close')
-        elif self.phase == 'close':
-            goal = np.array([obj[0], obj[1], grasp_z])
-            gripper = GRIPPER_CLOSED
-            settled = self._last_opening is not None and abs(gripper_opening - self._last_opening) < 2e-4
-            if (settled and gripper_opening < GRIPPER_OPEN - 0.01 and self._ticks_in_phase > 5) \
-                    or self._ticks_in_phase > 40:
-                self._next('lift')
-        elif self.phase in ('lift', 'carry', 'lower'):
-            gripper = GRIPPER_CLOSED
-            if np.linalg.norm(held_offset - np.array([0.0, 0.0, _GRASP_DZ[self.task]])) > 0.035:
-                self._next('approach')   # the object slipped out: go and grasp it again
-                goal, gripper = ee_pos + np.array([0.0, 0.0, 0.03]), GRIPPER_OPEN
-            elif self.phase == 'lift':
-                goal = np.array([ee_pos[0], ee_pos[1], CARRY_HEIGHT + held_offset[2]])
-                if abs(goal[2] - ee_pos[2]) < 0.015:
-                    self._next('carry')
-            elif self.phase == 'carry':
-                goal = np.array([target[0], target[1], CARRY_HEIGHT]) + held_offset
-                if np.linalg.norm(goal - ee_pos) < 0.008:
-                    self._next('lower')
-            else:
-                release_z = _RELEASE_OBJECT_Z[self.task]
-                if self.task == 'stack':
-                    release_z = target[2] + 0.006
-                final = np.array([target[0], target[1], release_z]) + held_offset
-                goal = final.copy()
-                speed = 0.12
-                if np.linalg.norm(final[:2] - ee_pos[:2]) > _LOWER_XY_TOLERANCE[self.task]:
-                    goal[2] = max(final[2], ee_pos[2])   # line up first, then go down (a peg hits the rim)
-                if np.linalg.norm(final - ee_pos) < 0.005 or (self._ticks_in_phase > 60 and
-                                                               obj[2] < release_z + 0.01):
-                    self._next('release')
-        elif self.phase == 'release':
-            goal = ee_pos.copy()
+            return goal, GRIPPER_OPEN, 0.15
+        settled = self._last_opening is not None and abs(gripper_opening - self._last_opening) < 2e-4
+        if (settled and gripper_opening < GRIPPER_OPEN - 0.01 and self._ticks_in_phase > 5) \
+                or self._ticks_in_phase > 40:
+            self._next('lift')
+        return goal, GRIPPER_CLOSED, self.max_speed
+
+    def _transport(self, ee_pos, obj, target):
+        """Lift -> carry (above the target) -> lower; back to approach when the object slipped out."""
+        held_offset = ee_pos - obj   # where the object sits in the hand once grasped
+        if np.linalg.norm(held_offset - np.array([0.0, 0.0, _GRASP_DZ[self.task]])) > 0.035:
+            self._next('approach')   # the object slipped out: go and grasp it again
+            return ee_pos + np.array([0.0, 0.0, 0.03]), GRIPPER_OPEN, self.max_speed
+        if self.phase == 'lift':
+            goal = np.array([ee_pos[0], ee_pos[1], CARRY_HEIGHT + held_offset[2]])
+            if abs(goal[2] - ee_pos[2]) < 0.015:
+                self._next('carry')
+            return goal, GRIPPER_CLOSED, self.max_speed
+        if self.phase == 'carry':
+            goal = np.array([target[0], target[1], CARRY_HEIGHT]) + held_offset
+            if np.linalg.norm(goal - ee_pos) < 0.008:
+                self._next('lower')
+            return goal, GRIPPER_CLOSED, self.max_speed
+        release_z = target[2] + 0.006 if self.task == 'stack' else _RELEASE_OBJECT_Z[self.task]
+        final = np.array([target[0], target[1], release_z]) + held_offset
+        goal = final.copy()
+        if np.linalg.norm(final[:2] - ee_pos[:2]) > _LOWER_XY_TOLERANCE[self.task]:
+            goal[2] = max(final[2], ee_pos[2])   # line up first, then go down (a peg hits the rim)
+        if np.linalg.norm(final - ee_pos) < 0.005 or (self._ticks_in_phase > 60 and obj[2] < release_z + 0.01):
+            self._next('release')
+        return goal, GRIPPER_CLOSED, 0.12
+
+    def _let_go(self, ee_pos, obj, gripper_opening):
+        """Release (open the gripper in place) -> retreat (up) -> done."""
+        if self.phase == 'release':
             if self.task == 'insertion' and obj[2] - PEG_HALF_LENGTH > SOCKET_HEIGHT:
                 self._next('approach')   # the peg is not in the hole after all: start again
             if gripper_opening > GRIPPER_OPEN - 0.008 or self._ticks_in_phase > 30:
                 self._next('retreat')
-        elif self.phase == 'retreat':
+            return ee_pos.copy(), GRIPPER_OPEN, self.max_speed
+        if self.phase == 'retreat':
             goal = np.array([ee_pos[0], ee_pos[1], max(ee_pos[2], obj[2] + 0.12)])
             if ee_pos[2] > obj[2] + 0.11:
                 self._next('done')
-        else:
-            goal = ee_pos.copy()
-        self._last_opening = gripper_opening
+            return goal, GRIPPER_OPEN, self.max_speed
+        return ee_pos.copy(), GRIPPER_OPEN, self.max_speed
 
+    def _twist_towards(self, goal, ee_pos, ee_quat, speed, gripper):
+        """A proportional, speed-capped twist to ``goal`` (gripper pointing down), plus the operator's noise."""
         linear = self.gain * (goal - ee_pos)
         norm = np.linalg.norm(linear)
         if norm > speed:
@@ -170,29 +181,22 @@ class ScriptedExpert:
 class ExpertController:
     """ScriptedExpert + DifferentialIK as a gym policy: ``action(obs)`` gives the (8,) joint command.
 
-    Joint targets are integrated from the previous command (as a position-controlled robot is driven),
-    kept within ``max_lead`` rad of the measured joints so that a blocked arm does not wind up.
+    Joint targets integrate as teleop's do (``rlhf_sim.ik.TargetIntegrator``).
     """
 
     def __init__(self, env, noise: float = 0.0, seed=None, max_lead: float = 0.15, aim_offset=(0.0, 0.0, 0.0)):
         self.env = env.unwrapped
         self.ik = DifferentialIK(self.env.model)
         self.expert = ScriptedExpert(self.env.task, noise=noise, seed=seed, aim_offset=aim_offset)
-        self.dt = 1.0 / self.env.control_hz
-        self.max_lead = float(max_lead)
-        self._q_cmd = None
+        self.targets = TargetIntegrator(self.ik, 1.0 / self.env.control_hz, max_lead)
 
     def reset(self) -> None:
         self.expert.reset()
-        self._q_cmd = None
+        self.targets.target = None
 
     def action(self, obs) -> np.ndarray:
         q = np.asarray(obs['joint_positions'][:7], dtype=float)
-        opening = float(np.mean(obs['joint_positions'][7:9]))
-        if self._q_cmd is None:
-            self._q_cmd = q.copy()
+        opening = float(gripper_opening(obs['joint_positions'], FINGERS))
         ee_pos, ee_quat = self.ik.ee_pose(q)
         twist, gripper = self.expert.act(ee_pos, ee_quat, opening, self.env.task_state())
-        q_cmd = self.ik.twist_to_joint_targets(self._q_cmd, twist, self.dt)
-        self._q_cmd = np.clip(q_cmd, q - self.max_lead, q + self.max_lead)
-        return np.concatenate([self._q_cmd, [gripper]])
+        return np.concatenate([self.targets.twist(twist, q), [gripper]])

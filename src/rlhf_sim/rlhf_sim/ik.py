@@ -119,3 +119,41 @@ def pose_error_twist(pos, quat, target_pos, target_quat, dt, max_linear_speed, m
     if ang_norm > max_angular_speed:
         ang *= max_angular_speed / ang_norm
     return np.concatenate([lin, ang])
+
+
+class TargetIntegrator:
+    """Joint position targets driven by Cartesian commands, as a position-controlled arm is teleoperated.
+
+    The targets integrate from the previous target (not from the measured joints), so a resting device holds the
+    arm still; they may run ahead of the measured joints by at most ``max_lead`` rad (an arm blocked by contact
+    does not wind up). Teleop and the scripted expert's gym controller both drive the arm through this.
+    """
+
+    def __init__(self, ik: DifferentialIK, dt: float, max_lead: float = 0.15):
+        self.ik = ik
+        self.dt = float(dt)
+        self.max_lead = float(max_lead)
+        self.target = None
+
+    def reset(self, q_measured) -> None:
+        """Start from the measured arm joints (7,)."""
+        self.target = np.array(q_measured, dtype=float)
+
+    def _lead_limited(self, q_target, q_measured) -> np.ndarray:
+        q = np.asarray(q_measured, dtype=float)
+        self.target = np.clip(q_target, q - self.max_lead, q + self.max_lead)
+        return self.target
+
+    def twist(self, twist, q_measured) -> np.ndarray:
+        """Targets (7,) after moving the end effector by ``twist`` [vx vy vz wx wy wz] for one tick."""
+        if self.target is None:
+            self.reset(q_measured)
+        return self._lead_limited(self.ik.twist_to_joint_targets(self.target, twist, self.dt), q_measured)
+
+    def pose(self, position, quat, q_measured, max_linear_speed, max_angular_speed) -> np.ndarray:
+        """Targets (7,) after one speed-capped tick towards a pose (position (3,), quaternion [w x y z])."""
+        if self.target is None:
+            self.reset(q_measured)
+        q_target = self.ik.pose_to_joint_targets(self.target, position, quat, self.dt, max_linear_speed,
+                                                 max_angular_speed)
+        return self._lead_limited(q_target, q_measured)

@@ -13,11 +13,7 @@ from pathlib import Path
 import mujoco
 import numpy as np
 
-ARM_JOINT_NAMES = [f'panda_joint{i}' for i in range(1, 8)]
-FINGER_JOINT_NAMES = ['panda_finger_joint1', 'panda_finger_joint2']
-JOINT_NAMES = ARM_JOINT_NAMES + FINGER_JOINT_NAMES
-GRIPPER_OPEN = 0.04    # metres per finger
-GRIPPER_CLOSED = 0.0
+from rlhf_common.robot import JOINT_NAMES
 
 # A "ready" pose with the gripper pointing down over the table.
 HOME_ARM_QPOS = np.array([0.0, -0.132, 0.0, -2.243, 0.0, 0.541, 0.0])

@@ -11,19 +11,20 @@ of the state in another thread, so rendering never holds physics up. Parameters:
 import sys
 import time
 
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo, Image, JointState
 from std_msgs.msg import Float64MultiArray
 
+from rlhf_common import topics
+from rlhf_common.node import declare_parameters, run_node
+from rlhf_common.robot import JOINT_NAMES
 from rlhf_msgs.msg import TaskState as TaskStateMsg
 from rlhf_msgs.srv import ResetSim
 from rlhf_sim.cameras import DEFAULT_HEIGHT, DEFAULT_WIDTH, camera_intrinsics
 from rlhf_sim.realtime import CameraThread, PeriodicThread, RealtimeSimulation
-from rlhf_sim.robot import CAMERA_NAMES, JOINT_NAMES
+from rlhf_sim.robot import CAMERA_NAMES
 from rlhf_sim.ros_convert import fill_camera_info, fill_image, fill_pose, stamp_from_ns
 from rlhf_sim.tasks import TASKS
 
@@ -41,11 +42,11 @@ PARAMETERS = {
     'camera_rate': 30.0,
     'render_depth': True,
     'publish_clock': False,
-    'arm_command_topic': '/arm_controller/commands',
-    'gripper_command_topic': '/gripper_controller/commands',
-    'joint_states_topic': '/joint_states',
-    'task_state_topic': '/rlhf_sim/task_state',
-    'reset_service': '/rlhf_sim/reset',
+    'arm_command_topic': topics.ARM_COMMANDS,
+    'gripper_command_topic': topics.GRIPPER_COMMANDS,
+    'joint_states_topic': topics.JOINT_STATES,
+    'task_state_topic': topics.TASK_STATE,
+    'reset_service': topics.SIM_RESET,
     'status_period_s': 10.0,         # 0: no periodic real-time-factor log line
 }
 
@@ -54,7 +55,7 @@ class SimNode(Node):
 
     def __init__(self, **kwargs):
         super().__init__('sim', **kwargs)
-        p = {name: self.declare_parameter(name, default).value for name, default in PARAMETERS.items()}
+        p = declare_parameters(self, PARAMETERS)
         self.p = p
         if p['task'] not in TASKS:
             raise ValueError(f'parameter task: {p["task"]!r} is not one of {sorted(TASKS)}')
@@ -211,7 +212,8 @@ class SimNode(Node):
         self.get_logger().info(response.message)
         return response
 
-    def shutdown(self) -> None:
+    def close(self) -> None:
+        """Stop the threads (before destroy_node: they publish through this node)."""
         self.state_thread.stop()
         if self.camera_thread is not None:
             self.camera_thread.stop()
@@ -219,25 +221,7 @@ class SimNode(Node):
 
 
 def main(args=None):
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = SimNode()
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except RuntimeError:
-        if rclpy.ok():
-            raise
-        # Ctrl-C shut the context down while the executor built its wait set (rclpy/rclpy#398): a normal stop
-    except ValueError as exc:   # bad parameters: say which, without a traceback
-        print(f'[sim] error: {exc}', file=sys.stderr)
-        return 1
-    finally:
-        if node is not None:
-            node.shutdown()
-            node.destroy_node()
-        rclpy.try_shutdown()
+    return run_node(SimNode, args, prog='sim', description=__doc__, parameters=PARAMETERS)
 
 
 if __name__ == '__main__':

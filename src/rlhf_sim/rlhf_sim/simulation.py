@@ -8,7 +8,8 @@ ros2_control forward command controller does), steps physics, and reports joint 
 import mujoco
 import numpy as np
 
-from rlhf_sim.robot import GRIPPER_OPEN, HOME_ARM_QPOS, RobotIndices, build_model
+from rlhf_common.robot import GRIPPER_OPEN
+from rlhf_sim.robot import HOME_ARM_QPOS, RobotIndices, build_model
 from rlhf_sim.tasks import TaskState, make_task
 
 

@@ -3,16 +3,11 @@
 
 from pathlib import Path
 
-import yaml
-
+from rlhf_common.node import check_parameter_file
 from rlhf_sim.sim_node import PARAMETERS
 
 CONFIG = Path(__file__).resolve().parents[1] / 'config' / 'sim.yaml'
 
 
 def test_config_matches_node_defaults():
-    params = yaml.safe_load(CONFIG.read_text())['sim']['ros__parameters']
-    assert set(params) == set(PARAMETERS), f'{CONFIG}: parameters differ from sim_node.PARAMETERS'
-    for name, default in PARAMETERS.items():
-        assert type(params[name]) is type(default), f'{CONFIG}: {name} has type {type(params[name]).__name__}'
-        assert params[name] == default, f'{CONFIG}: {name} = {params[name]!r}, node default {default!r}'
+    assert check_parameter_file(CONFIG, 'sim', PARAMETERS) == []

@@ -5,9 +5,10 @@ import mujoco
 import numpy as np
 import pytest
 
+from rlhf_common.robot import ARM_JOINT_NAMES, FINGER_JOINT_NAMES, GRIPPER_OPEN
 from rlhf_sim.cameras import camera_intrinsics
 from rlhf_sim.env import ManipulationEnv
-from rlhf_sim.robot import ARM_JOINT_NAMES, FINGER_JOINT_NAMES, GRIPPER_OPEN, HOME_ARM_QPOS
+from rlhf_sim.robot import HOME_ARM_QPOS
 from rlhf_sim.tasks import TASKS
 
 
@@ -32,7 +33,7 @@ def test_state_only_observation(state_env):
 def test_joint_names_are_the_ros_names(state_env):
     model = state_env.model
     names = [model.joint(i).name for i in range(model.njnt)]
-    assert names[:9] == ARM_JOINT_NAMES + FINGER_JOINT_NAMES
+    assert tuple(names[:9]) == ARM_JOINT_NAMES + FINGER_JOINT_NAMES
 
 
 def test_reset_seed_is_reproducible(state_env):

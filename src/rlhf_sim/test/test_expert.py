@@ -4,9 +4,9 @@
 import numpy as np
 import pytest
 
+from rlhf_common.robot import GRIPPER_CLOSED, GRIPPER_OPEN
 from rlhf_sim.env import ManipulationEnv
 from rlhf_sim.expert import ExpertController, ScriptedExpert
-from rlhf_sim.robot import GRIPPER_CLOSED, GRIPPER_OPEN
 
 
 def run_episodes(task, seeds, noise=0.0, max_steps=300):

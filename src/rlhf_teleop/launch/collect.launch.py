@@ -7,9 +7,11 @@
 
 Arguments and nodes come from rlhf_teleop.graph (ARGUMENTS, collect_graph), the same description the
 ``collect`` console script starts on installs without ``ros2 launch``; `ros2 launch ... --show-args` lists them.
+With num_episodes:=N the launch ends once teleop has recorded N episodes.
 """
 
-from rlhf_teleop.graph import ARGUMENTS, collect_graph, launch_description
+from rlhf_common.graph import launch_description
+from rlhf_teleop.graph import ARGUMENTS, collect_graph
 
 
 def generate_launch_description():

@@ -12,16 +12,15 @@ import argparse
 import sys
 import time
 
-from rlhf_teleop.graph import ARGUMENTS, collect_graph, resolve_arguments, run_graph
+from rlhf_common.graph import add_arguments, resolve_arguments
+from rlhf_common.supervisor import run_graph
+from rlhf_teleop.graph import ARGUMENTS, collect_graph
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog='collect', description='Collect demonstrations: simulator (or robot), '
-                                                            'teleop and recorder in one graph.')
-    for arg in ARGUMENTS:
-        p.add_argument('--' + arg.name.replace('_', '-'), dest=arg.name, default=arg.default,
-                       help=f'{arg.description} (default: {arg.default!r})')
-    return p
+    return add_arguments(argparse.ArgumentParser(
+        prog='collect', description='Collect demonstrations: simulator (or robot), teleop and recorder in one graph.'),
+        ARGUMENTS)
 
 
 def run_summary(output_dir: str, since_unix: float) -> dict:
@@ -47,7 +46,7 @@ def _unix(started_at) -> float:
 def main(argv=None) -> int:
     args = vars(parser().parse_args(argv))
     try:
-        values = resolve_arguments(args)
+        values = resolve_arguments(ARGUMENTS, args)
         specs = collect_graph(args)
     except ValueError as err:
         print(f'collect: {err}', file=sys.stderr)
@@ -55,7 +54,7 @@ def main(argv=None) -> int:
     print(f'[collect] nodes: {", ".join(s.name for s in specs)}; data in {values["output_dir"]}', flush=True)
     started = time.time()
     try:
-        codes = run_graph(specs, until='teleop')
+        codes = run_graph(specs)
     except FileNotFoundError as err:
         print(f'collect: {err}', file=sys.stderr)
         return 2

@@ -49,9 +49,13 @@ def make_episode_id(task: str, number: int, wall_time: float) -> str:
 class EpisodeManager:
     """Counts and transitions of one session; times are passed in (monotonic ``now``, Unix ``wall_time``)."""
 
-    def __init__(self, task: str, seed: int = 0, first_number: int = 1, scene_count: int = 0):
+    def __init__(self, task: str, seed: int = 0, first_number: int = 1, scene_count: int = 0,
+                 success_settle_s: float = 0.5, episode_timeout_s: float = 30.0):
         if scene_count < 0:
             raise ValueError(f'scene_count must be >= 0, got {scene_count}')
+        self.success_settle_s = float(success_settle_s)   # unattended: success must hold this long
+        self.episode_timeout_s = float(episode_timeout_s)  # unattended: a failure after this long
+        self._success_since = None
         self.task = task
         self.base_seed = int(seed)
         self.scene_count = int(scene_count)   # 0: every attempt a new scene; N: cycle through N scenes
@@ -100,6 +104,7 @@ class EpisodeManager:
         if self.state != STARTING:
             raise EpisodeError(f'no episode is starting (state {self.state})')
         self.current.started_at = now
+        self._success_since = None
         self.state = RECORDING
         return (f'[episode {self.current.number}] {self.current.episode_id} recording (seed {self.current.seed}); '
                 f'{self.counts_text()}')
@@ -140,6 +145,24 @@ class EpisodeManager:
         if self.state == STARTING:
             return f'[episode {self.current.number}] resetting the scene (seed {self.current.seed})'
         return f'idle; {self.counts_text()}'
+
+    def unattended_outcome(self, now: float, task_success: bool) -> tuple[str, str] | None:
+        """How an unattended episode ends now, or None.
+
+        (SUCCESS, note) once ``task_success`` (observed after recording began) has held ``success_settle_s``;
+        (FAILURE, note) at ``episode_timeout_s``.
+        """
+        if self.state != RECORDING:
+            return None
+        if task_success:
+            self._success_since = now if self._success_since is None else self._success_since
+            if now - self._success_since >= self.success_settle_s:
+                return SUCCESS, 'task success held'
+        else:
+            self._success_since = None
+        if self.elapsed(now) >= self.episode_timeout_s:
+            return FAILURE, f'timeout after {self.episode_timeout_s:g} s'
+        return None
 
     def action_for(self, request: str) -> str | None:
         """What a device request means now: ``'start'``, ``'success'``, ``'failure'``, ``'discard'`` or None.

@@ -1,142 +1,73 @@
 # Copyright 2026 RLHF Robotics contributors. Apache-2.0.
-"""The collection graph, described once and started two ways.
+"""The collection graph: simulator (or the robot's own drivers), teleop and recorder.
 
-``collect_graph(args)`` turns the documented arguments (``ARGUMENTS``) into a list of ``NodeSpec``:
-the simulator (unless ``sim`` is false: then the robot's own ros2_control and camera drivers are
-expected), the teleop node and the recorder. ``launch/collect.launch.py`` turns the specs into
-``launch_ros`` Node actions; the ``collect`` console script (the embedded default, where ``ros2 launch``
-does not exist) starts them with ``run_graph``: one process per node, with the ``--ros-args`` that
-``ros2 launch`` would pass.
+``collect_graph(args)`` turns the documented arguments (``ARGUMENTS``) into a list of ``rlhf_common.graph.NodeSpec``:
+the simulator (unless ``sim`` is false: then the robot's own ros2_control and camera drivers are expected),
+optionally the device driver, the teleop node and the recorder. ``launch/collect.launch.py`` is its ``ros2 launch``
+form; the ``collect`` console script (the embedded default, where ``ros2 launch`` does not exist) starts the same
+specs with ``rlhf_common.supervisor.run_graph``. With ``num_episodes`` > 0 the graph ends when teleop has recorded
+them.
 """
 
-from dataclasses import dataclass, field
-import os
 from pathlib import Path
-import signal
-import subprocess
-import sys
-import tempfile
-import threading
-import time
 
 import yaml
 
-
-@dataclass(frozen=True)
-class GraphArgument:
-    """One argument of the collection graph (a launch argument and a ``collect`` option)."""
-
-    name: str
-    default: str
-    description: str
-
+from rlhf_common import topics
+from rlhf_common.graph import (
+    GraphArgument,
+    NodeSpec,
+    config_file_argument,
+    package_config_file,
+    package_defaults,
+    resolve_arguments,
+)
 
 ARGUMENTS = (
     GraphArgument('sim', 'true', 'true: start the MuJoCo simulator; false: use the robot\'s own ros2_control '
-                                 'and camera drivers (topic names from the config file)'),
-    GraphArgument('task', 'pick_place', 'task: pick_place, stack, insertion or reach'),
-    GraphArgument('device', 'expert', 'input device: spacemouse, gamepad, keyboard, pose or expert'),
-    GraphArgument('num_episodes', '0', 'episodes to record unattended, then stop (expert); 0 = interactive'),
-    GraphArgument('output_dir', 'data/demos', 'data directory: episodes/<episode_id>/ bags and catalog.sqlite'),
+                                 'and camera drivers (topic names from the config file)', kind='bool'),
+    GraphArgument('task', 'pick_place', 'task: pick_place, stack, insertion or reach',
+                  choices=('pick_place', 'stack', 'insertion', 'reach')),
+    GraphArgument('device', 'expert', 'input device: spacemouse, gamepad, keyboard, pose or expert',
+                  choices=('spacemouse', 'gamepad', 'keyboard', 'pose', 'expert')),
+    GraphArgument('num_episodes', '0', 'episodes to record unattended, then stop (expert); 0 = interactive',
+                  kind='int', minimum=0),
+    GraphArgument('output_dir', 'data/demos', 'data directory: episodes/<episode_id>/ bags and catalog.sqlite',
+                  kind='path'),
     GraphArgument('cameras', 'scene_camera,wrist_camera', 'comma-separated camera names; each publishes '
-                                                          '<name>/color, <name>/depth and <name>/camera_info'),
-    GraphArgument('camera_width', '', 'simulated camera image width in pixels ("" = the simulator\'s default)'),
-    GraphArgument('camera_height', '', 'simulated camera image height in pixels ("" = the simulator\'s default)'),
+                                                          '<name>/color, <name>/depth and <name>/camera_info',
+                  kind='names'),
+    GraphArgument('camera_width', '', 'simulated camera image width in pixels ("" = the simulator\'s default)',
+                  kind='int', minimum=1, optional=True),
+    GraphArgument('camera_height', '', 'simulated camera image height in pixels ("" = the simulator\'s default)',
+                  kind='int', minimum=1, optional=True),
     GraphArgument('operator_name', '', 'who drives (stored with every episode); default: user name or expert'),
-    GraphArgument('expert_noise', '0.0', 'std of the scripted expert\'s twist perturbation'),
+    GraphArgument('expert_noise', '0.0', 'std of the scripted expert\'s twist perturbation', kind='float',
+                  minimum=0.0),
     GraphArgument('expert_aim_offset', '0,0,0', 'x,y,z in m: where the scripted expert aims off the goal '
-                                                '(a sloppy operator\'s systematic error)'),
-    GraphArgument('seed', '0', 'seed of the first episode\'s scene (the next ones count up)'),
+                                                '(a sloppy operator\'s systematic error)', kind='vector', size=3),
+    GraphArgument('seed', '0', 'seed of the first episode\'s scene (the next ones count up)', kind='int'),
+    GraphArgument('scene_count', '0', 'unattended: scenes cycle through seed .. seed+scene_count-1 (several '
+                                      'attempts per scene); 0 = a new scene every episode', kind='int', minimum=0),
+    GraphArgument('episode_timeout_s', '30.0', 'unattended: an episode without success after this long is a '
+                                               'failure', kind='float', minimum=0.1),
+    GraphArgument('success_settle_s', '0.5', 'unattended: task success must hold this long to end an episode',
+                  kind='float', minimum=0.0),
     GraphArgument('config', '', 'extra YAML parameter file for all nodes (ros__parameters per node name), '
-                                'e.g. robot topic names for sim:=false'),
-    GraphArgument('start_driver', 'false', 'true: also start the device driver (spacenav_node or joy_node)'),
+                                'e.g. robot topic names for sim:=false', kind='path'),
+    GraphArgument('start_driver', 'false', 'true: also start the device driver (spacenav_node or joy_node)',
+                  kind='bool'),
 )
-ARGUMENT_NAMES = tuple(a.name for a in ARGUMENTS)
 DEVICE_DRIVERS = {'spacemouse': ('spacenav', 'spacenav_node', 'spacenav'), 'gamepad': ('joy', 'joy_node', 'joy')}
 
 
-@dataclass
-class NodeSpec:
-    """One node of the graph: what ``launch_ros.actions.Node`` needs, and what ``run_graph`` starts."""
-
-    package: str
-    executable: str
-    name: str
-    parameters: dict = field(default_factory=dict)
-    remappings: list = field(default_factory=list)
-    output: str = 'screen'
-    parameter_files: list = field(default_factory=list)   # YAML files applied before ``parameters``
-
-
-def _as_bool(name, value) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ('true', '1', 'yes', 'on'):
-        return True
-    if text in ('false', '0', 'no', 'off'):
-        return False
-    raise ValueError(f'argument {name}: expected true or false, got {value!r}')
-
-
-def _as_number(name, value, kind):
-    try:
-        return kind(value)
-    except (TypeError, ValueError):
-        raise ValueError(f'argument {name}: expected {"an integer" if kind is int else "a number"}, '
-                         f'got {value!r}') from None
-
-
-def _as_vector(name, value, size):
-    items = value if isinstance(value, (list, tuple)) else str(value).split(',')
-    try:
-        vector = [float(v) for v in items]
-    except (TypeError, ValueError):
-        vector = []
-    if len(vector) != size:
-        raise ValueError(f'argument {name}: expected {size} comma-separated numbers, got {value!r}')
-    return vector
-
-
-def resolve_arguments(args: dict) -> dict:
-    """Defaults filled in and values typed; unknown names and bad values raise ValueError naming the argument."""
-    unknown = sorted(set(args) - set(ARGUMENT_NAMES))
-    if unknown:
-        raise ValueError(f'unknown argument(s) {unknown}; known: {list(ARGUMENT_NAMES)}')
-    raw = {a.name: a.default for a in ARGUMENTS}
-    raw.update({k: v for k, v in args.items() if v is not None})
-    cameras = raw['cameras']
-    if isinstance(cameras, str):
-        cameras = [c.strip() for c in cameras.split(',') if c.strip()]
-    values = {
-        'sim': _as_bool('sim', raw['sim']), 'task': str(raw['task']), 'device': str(raw['device']),
-        'num_episodes': _as_number('num_episodes', raw['num_episodes'], int),
-        'output_dir': os.path.abspath(os.path.expanduser(str(raw['output_dir']))),
-        'cameras': list(cameras), 'operator_name': str(raw['operator_name']),
-        'expert_noise': _as_number('expert_noise', raw['expert_noise'], float),
-        'expert_aim_offset': _as_vector('expert_aim_offset', raw['expert_aim_offset'], 3),
-        'seed': _as_number('seed', raw['seed'], int), 'config': str(raw['config']),
-        'start_driver': _as_bool('start_driver', raw['start_driver']),
-    }
-    for name in ('camera_width', 'camera_height'):
-        text = str(raw[name]).strip()
-        values[name] = _as_number(name, text, int) if text else None
-        if values[name] is not None and values[name] <= 0:
-            raise ValueError(f'argument {name}: expected a positive number of pixels, got {text}')
-    if values['num_episodes'] < 0:
-        raise ValueError(f'argument num_episodes: expected >= 0, got {values["num_episodes"]}')
-    if values['config'] and not Path(values['config']).is_file():
-        raise ValueError(f'argument config: no such file {values["config"]}')
-    return values
-
-
-ROBOT_TOPICS = {'joint_states': '/joint_states', 'arm_commands': '/arm_controller/commands',
-                'gripper_commands': '/gripper_controller/commands'}
+ROBOT_TOPICS = {'joint_states': topics.JOINT_STATES, 'arm_commands': topics.ARM_COMMANDS,
+                'gripper_commands': topics.GRIPPER_COMMANDS}
 
 
 def robot_topics(parameter_files: list) -> dict:
     """The teleop node's ``topics.*`` names for the robot, as its parameter files set them (later files win)."""
-    topics = dict(ROBOT_TOPICS)
+    names = dict(ROBOT_TOPICS)
     for path in parameter_files:
         try:
             content = yaml.safe_load(Path(path).read_text()) or {}
@@ -148,200 +79,53 @@ def robot_topics(parameter_files: list) -> dict:
             for name in ROBOT_TOPICS:
                 value = nested.get(name, params.get(f'topics.{name}'))
                 if value:
-                    topics[name] = str(value)
-    return topics
+                    names[name] = str(value)
+    return names
 
 
-def recorded_topics(values: dict, topics: dict | None = None) -> list:
+def recorded_topics(values: dict, robot: dict | None = None) -> list:
     """Topics in every episode bag: proprioception, the commands (actions), cameras, and the sim's task state."""
-    topics = topics or ROBOT_TOPICS
-    recorded = [topics['joint_states'], topics['arm_commands'], topics['gripper_commands']]
+    robot = robot or ROBOT_TOPICS
+    recorded = [robot['joint_states'], robot['arm_commands'], robot['gripper_commands']]
     for camera in values['cameras']:
-        recorded += [f'/{camera}/color', f'/{camera}/depth', f'/{camera}/camera_info']
+        recorded += topics.camera_topics(camera)
     if values['sim']:
-        recorded.append('/rlhf_sim/task_state')
+        recorded.append(topics.TASK_STATE)
     return recorded
+
+
+TELEOP_ARGUMENTS = ('device', 'task', 'num_episodes', 'operator_name', 'expert_noise', 'expert_aim_offset', 'seed',
+                    'sim', 'scene_count', 'episode_timeout_s', 'success_settle_s')
 
 
 def collect_graph(args: dict) -> list:
     """The nodes of a collection run for the given arguments (names of ``ARGUMENTS``; strings or typed)."""
-    v = resolve_arguments(args)
-    extra_files = [v['config']] if v['config'] else []
+    v = resolve_arguments(ARGUMENTS, args)
+    extra_files = config_file_argument(v)
     specs = []
     if v['sim']:
         sim_parameters = {'task': v['task'], 'cameras': v['cameras'] or ['none'], 'seed': v['seed']}
         sim_parameters.update({name: v[name] for name in ('camera_width', 'camera_height') if v[name] is not None})
         specs.append(NodeSpec('rlhf_sim', 'sim', 'sim', parameters=sim_parameters,
-                              parameter_files=_defaults('rlhf_sim', 'sim.yaml') + extra_files))
+                              parameter_files=package_defaults('rlhf_sim', 'sim.yaml') + extra_files))
     if v['start_driver'] and v['device'] in DEVICE_DRIVERS:
         package, executable, name = DEVICE_DRIVERS[v['device']]
         specs.append(NodeSpec(package, executable, name, parameter_files=list(extra_files)))
     teleop_files = [teleop_config_file()] + extra_files
     specs.append(NodeSpec('rlhf_teleop', 'teleop', 'teleop', parameter_files=teleop_files,
-                          parameters={'device': v['device'], 'task': v['task'], 'num_episodes': v['num_episodes'],
-                                      'operator_name': v['operator_name'], 'expert_noise': v['expert_noise'],
-                                      'expert_aim_offset': v['expert_aim_offset'], 'seed': v['seed'], 'sim': v['sim']}))
-    recorder_parameters = {'data_dir': v['output_dir'], 'topics': recorded_topics(v, robot_topics(teleop_files)),
-                           'events_topic': '/episode/events'}
+                          parameters={name: v[name] for name in TELEOP_ARGUMENTS},
+                          ends_graph=v['num_episodes'] > 0))
+    robot = robot_topics(teleop_files)
+    recorded = recorded_topics(v, robot)
+    # an episode starts once the observations flow; the commands are what it produces
+    observed = [t for t in recorded if t not in (robot['arm_commands'], robot['gripper_commands'])]
+    recorder_parameters = {'data_dir': v['output_dir'], 'topics': recorded, 'required_topics': observed,
+                           'events_topic': topics.EPISODE_EVENTS}
     specs.append(NodeSpec('rlhf_recorder', 'recorder', 'recorder', parameters=recorder_parameters,
-                          parameter_files=_defaults('rlhf_recorder', 'recorder.yaml') + extra_files))
+                          parameter_files=package_defaults('rlhf_recorder', 'recorder.yaml') + extra_files))
     return specs
-
-
-def launch_description(arguments, make_specs):
-    """The ``ros2 launch`` form of a graph: declare ``arguments``, then start the nodes of ``make_specs(args)``.
-
-    Launch files are two lines around this, so the launch arguments and nodes cannot drift from the
-    graph description the console scripts start. ``launch`` is imported here: it exists only on ROS installs.
-    """
-    from launch.actions import DeclareLaunchArgument, OpaqueFunction
-    from launch.substitutions import LaunchConfiguration
-    from launch_ros.actions import Node
-
-    from launch import LaunchDescription
-
-    def nodes(context):
-        specs = make_specs({a.name: LaunchConfiguration(a.name).perform(context) for a in arguments})
-        return [Node(package=s.package, executable=s.executable, name=s.name, output=s.output,
-                     parameters=[*s.parameter_files, s.parameters], remappings=s.remappings) for s in specs]
-
-    return LaunchDescription([
-        *[DeclareLaunchArgument(a.name, default_value=a.default, description=a.description) for a in arguments],
-        OpaqueFunction(function=nodes),
-    ])
-
-
-def package_config_file(package: str, filename: str) -> str | None:
-    """A package's installed ``config/<filename>`` (its documented defaults), else the source tree's copy, else None."""
-    try:
-        from ament_index_python.packages import get_package_share_directory
-        path = Path(get_package_share_directory(package)) / 'config' / filename
-        if path.is_file():
-            return str(path)
-    except (ImportError, LookupError, ValueError):
-        pass
-    path = Path(__file__).resolve().parents[2] / package / 'config' / filename
-    return str(path) if path.is_file() else None
 
 
 def teleop_config_file() -> str:
     """rlhf_teleop's config/teleop.yaml."""
     return package_config_file('rlhf_teleop', 'teleop.yaml')
-
-
-def _defaults(package: str, filename: str) -> list:
-    path = package_config_file(package, filename)
-    return [path] if path else []
-
-
-# -- the embedded launcher ------------------------------------------------------------------------------
-
-def executable_path(spec: NodeSpec) -> Path:
-    """``<install prefix>/lib/<package>/<executable>`` as ``ros2 run`` finds it (via the ament index)."""
-    from ament_index_python.packages import PackageNotFoundError, get_package_prefix
-    try:
-        prefix = get_package_prefix(spec.package)
-    except PackageNotFoundError:
-        raise FileNotFoundError(f'node {spec.name}: package {spec.package} is not installed (build it with colcon '
-                                'and source scripts/env.sh)') from None
-    path = Path(prefix) / 'lib' / spec.package / spec.executable
-    if not os.access(path, os.X_OK):
-        raise FileNotFoundError(f'node {spec.name}: no executable {path} (rebuild {spec.package} after adding its '
-                                'console script)')
-    return path
-
-
-def ros_arguments(spec: NodeSpec, params_file: str | None) -> list:
-    """The ``--ros-args`` that ``ros2 launch`` passes to a node process."""
-    args = ['--ros-args', '-r', f'__node:={spec.name}']
-    for path in spec.parameter_files:
-        args += ['--params-file', str(path)]
-    if params_file:
-        args += ['--params-file', params_file]
-    for source, target in spec.remappings:
-        args += ['-r', f'{source}:={target}']
-    return args
-
-
-def write_params_file(spec: NodeSpec, directory: str) -> str | None:
-    """Write ``spec.parameters`` as a ROS parameter file (as launch_ros does for a dict); None when empty."""
-    if not spec.parameters:
-        return None
-    path = Path(directory) / f'{spec.name}_params.yaml'
-    path.write_text(yaml.safe_dump({'/**': {'ros__parameters': spec.parameters}}, sort_keys=False))
-    return str(path)
-
-
-def _pump(name: str, stream, lock: threading.Lock, width: int):
-    """Copy one process's output to ours, each line prefixed with the node name."""
-    for line in iter(stream.readline, ''):
-        with lock:
-            sys.stdout.write(f'[{name:<{width}}] {line}' if line.endswith('\n') else f'[{name:<{width}}] {line}\n')
-            sys.stdout.flush()
-    stream.close()
-
-
-def run_graph(specs: list, until: str | None = None, sigint_timeout_s: float = 15.0,
-              sigterm_timeout_s: float = 5.0, env: dict | None = None) -> dict:
-    """Start one process per spec; stop them all when ``until`` exits, any node fails, or on Ctrl-C.
-
-    Shutdown is SIGINT first (nodes close cleanly: the recorder closes its bag), then SIGTERM and
-    SIGKILL after the timeouts. Returns {node name: exit code}.
-    """
-    names = [s.name for s in specs]
-    if len(set(names)) != len(names):
-        raise ValueError(f'node names must be unique, got {names}')
-    if until is not None and until not in names:
-        raise ValueError(f'until={until!r} is not a node of the graph {names}')
-    commands = [[str(executable_path(s))] for s in specs]   # fail before starting anything
-    lock = threading.Lock()
-    width = max(len(n) for n in names)
-    processes, pumps = {}, []
-    codes = {}
-    with tempfile.TemporaryDirectory(prefix='rlhf_graph_') as tmp:
-        try:
-            for spec, command in zip(specs, commands):
-                command += ros_arguments(spec, write_params_file(spec, tmp))
-                # Own process group: a terminal Ctrl-C reaches only us, and we stop the nodes in order.
-                proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                        bufsize=1, env=env, start_new_session=True)
-                processes[spec.name] = proc
-                pump = threading.Thread(target=_pump, args=(spec.name, proc.stdout, lock, width), daemon=True)
-                pump.start()
-                pumps.append(pump)
-            while True:
-                finished = {n: p.poll() for n, p in processes.items() if p.poll() is not None}
-                if until in finished or any(code != 0 for code in finished.values()) or \
-                        len(finished) == len(processes):
-                    for name, code in finished.items():
-                        if code != 0 and name != until:
-                            with lock:
-                                print(f'[graph] node {name} exited with code {code}; stopping the graph', flush=True)
-                    break
-                time.sleep(0.1)
-        except KeyboardInterrupt:
-            with lock:
-                print('[graph] Ctrl-C: stopping the nodes', flush=True)
-        finally:
-            codes = stop_processes(processes, sigint_timeout_s, sigterm_timeout_s)
-            for pump in pumps:
-                pump.join(timeout=2.0)
-    return codes
-
-
-def stop_processes(processes: dict, sigint_timeout_s: float, sigterm_timeout_s: float) -> dict:
-    """SIGINT every running process, then SIGTERM, then SIGKILL; return the exit codes."""
-    for sig, timeout in ((signal.SIGINT, sigint_timeout_s), (signal.SIGTERM, sigterm_timeout_s),
-                         (signal.SIGKILL, 5.0)):
-        running = [p for p in processes.values() if p.poll() is None]
-        if not running:
-            break
-        for proc in running:
-            try:
-                proc.send_signal(sig)
-            except ProcessLookupError:
-                pass
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and any(p.poll() is None for p in running):
-            time.sleep(0.05)
-    return {name: p.wait() for name, p in processes.items()}

@@ -20,20 +20,26 @@ import rclpy
 from rclpy.node import Node
 from sensor_msgs.msg import Joy
 
+from rlhf_common.node import declare_parameters, parameter_help, wants_help
 from rlhf_teleop.devices import KEYBOARD_HELP, KeyboardState
+
+PARAMETERS = {
+    'publish_rate': 30.0,              # Hz
+    'hold_s': 0.6,                     # a key counts as held this long after its last repeat
+    'twist_topic': '/keyboard/twist',
+    'joy_topic': '/keyboard/joy',
+}
 
 
 class KeyboardTeleopNode(Node):
 
     def __init__(self, **kwargs):
         super().__init__('keyboard_teleop', **kwargs)
-        self.rate = self.declare_parameter('publish_rate', 30.0).value
-        hold_s = self.declare_parameter('hold_s', 0.6).value
-        twist_topic = self.declare_parameter('twist_topic', '/keyboard/twist').value
-        joy_topic = self.declare_parameter('joy_topic', '/keyboard/joy').value
-        self.keys = KeyboardState(hold_s=hold_s)
-        self.twist_pub = self.create_publisher(Twist, twist_topic, 10)
-        self.joy_pub = self.create_publisher(Joy, joy_topic, 10)
+        p = declare_parameters(self, PARAMETERS)
+        self.rate = p['publish_rate']
+        self.keys = KeyboardState(hold_s=p['hold_s'])
+        self.twist_pub = self.create_publisher(Twist, p['twist_topic'], 10)
+        self.joy_pub = self.create_publisher(Joy, p['joy_topic'], 10)
 
     def publish(self, now: float):
         axes = self.keys.axes(now)
@@ -47,6 +53,9 @@ class KeyboardTeleopNode(Node):
 
 
 def main(args=None):
+    if wants_help(sys.argv[1:] if args is None else args[1:]):
+        print(parameter_help('keyboard_teleop', __doc__, PARAMETERS))
+        return 0
     if not sys.stdin.isatty():
         print('keyboard_teleop: stdin is not a terminal; run it in an interactive terminal (ssh -t works)',
               file=sys.stderr)

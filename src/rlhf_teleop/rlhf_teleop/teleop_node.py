@@ -14,18 +14,20 @@ the other, stopped with SUCCESS once the task's success has held for ``success_s
 """
 
 import getpass
+import sys
 import time
 
 from geometry_msgs.msg import PoseStamped, Twist
 import numpy as np
-import rclpy
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
-from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import JointState, Joy
 from std_msgs.msg import Float64MultiArray
 
-from rlhf_msgs.msg import EpisodeEvent
+from rlhf_common import topics
+from rlhf_common.node import declare_parameters, run_node
+from rlhf_common.robot import gripper_opening
+from rlhf_msgs.msg import EpisodeEvent, RecorderStatus
 from rlhf_msgs.msg import TaskState as TaskStateMsg
 from rlhf_msgs.srv import EpisodeControl, ResetSim
 from rlhf_teleop.devices import (
@@ -49,6 +51,29 @@ from rlhf_teleop.episode_manager import (
     EpisodeManager,
 )
 
+PARAMETERS = {
+    'device': 'spacemouse', 'task': 'pick_place', 'operator_name': '', 'robot': 'franka_panda',
+    'sim': True, 'control_rate': 30.0, 'max_linear_speed': 0.15, 'max_angular_speed': 0.6,
+    'deadband': 0.1, 'device_timeout_s': 0.5, 'long_press_discard_s': 1.0, 'max_joint_lead': 0.15,
+    'num_episodes': 0, 'episode_timeout_s': 30.0, 'success_settle_s': 0.5, 'start_delay_s': 2.0,
+    'wait_for_recorder': True, 'recorder_timeout_s': 10.0, 'reset_timeout_s': 15.0, 'expert_noise': 0.0,
+    'expert_aim_offset': [0.0, 0.0, 0.0], 'seed': 0, 'scene_count': 0,
+    'status_period_s': 5.0,
+    'spacemouse.linear_signs': [1.0, 1.0, 1.0], 'spacemouse.angular_signs': [1.0, 1.0, 1.0],
+    'gamepad.linear_axes': [1, 0, 4], 'gamepad.linear_signs': [1.0, 1.0, 1.0],
+    'gamepad.angular_axes': [6, 7, 3], 'gamepad.angular_signs': [-1.0, 1.0, 1.0],
+    'gamepad.gripper_button': 0, 'gamepad.episode_button': 7, 'gamepad.failure_button': 1,
+    'gamepad.discard_button': 6,
+    'pose.timeout_s': 0.0,
+    'topics.joint_states': topics.JOINT_STATES, 'topics.arm_commands': topics.ARM_COMMANDS,
+    'topics.gripper_commands': topics.GRIPPER_COMMANDS, 'topics.task_state': topics.TASK_STATE,
+    'topics.events': topics.EPISODE_EVENTS, 'topics.recorder_status': topics.RECORDER_STATUS,
+    'topics.spacenav_twist': '/spacenav/twist',
+    'topics.spacenav_joy': '/spacenav/joy', 'topics.joy': '/joy', 'topics.keyboard_twist': '/keyboard/twist',
+    'topics.keyboard_joy': '/keyboard/joy', 'topics.target_pose': '/teleop/target_pose',
+    'topics.pose_joy': '/teleop/joy',
+    'services.control': topics.EPISODE_CONTROL, 'services.reset': topics.SIM_RESET,
+}
 EVENT_OF_OUTCOME = {SUCCESS: EpisodeEvent.SUCCESS, FAILURE: EpisodeEvent.FAILURE, DISCARDED: EpisodeEvent.DISCARD}
 OUTCOME_OF_REQUEST = {'success': SUCCESS, 'failure': FAILURE, 'discard': DISCARDED}
 
@@ -80,28 +105,32 @@ class TeleopNode(Node):
         self.unattended = p['num_episodes'] > 0
 
         # The robot model for IK (kinematics only: no task objects needed).
-        from rlhf_sim.ik import DifferentialIK
-        from rlhf_sim.robot import ARM_JOINT_NAMES, FINGER_JOINT_NAMES, GRIPPER_CLOSED, GRIPPER_OPEN, build_model
+        from rlhf_common.robot import ARM_JOINT_NAMES, FINGER_JOINT_NAMES, GRIPPER_CLOSED, GRIPPER_OPEN
+        from rlhf_sim.ik import DifferentialIK, TargetIntegrator
+        from rlhf_sim.robot import build_model
         self.ik = DifferentialIK(build_model())
+        self.targets = TargetIntegrator(self.ik, self.dt, p['max_joint_lead'])
         self.arm_names = list(ARM_JOINT_NAMES)
         self.finger_names = list(FINGER_JOINT_NAMES)
         self.gripper = GripperToggle(open_m=GRIPPER_OPEN, closed_m=GRIPPER_CLOSED)
 
-        self.manager = EpisodeManager(p['task'], seed=p['seed'], scene_count=p['scene_count'])
+        self.manager = EpisodeManager(p['task'], seed=p['seed'], scene_count=p['scene_count'],
+                                      success_settle_s=p['success_settle_s'], episode_timeout_s=p['episode_timeout_s'])
         self.q_meas = None          # measured arm joints (7,)
-        self.finger = GRIPPER_OPEN  # measured opening per finger (m), mean of the two fingers
-        self.q_cmd = None           # last commanded arm targets (7,)
+        self.finger = GRIPPER_OPEN  # measured gripper opening (m per finger)
         self.joint_state_time = -1.0
         self.task_state = None
         self.task_state_time = -1.0
         self.reset_future = None
         self.reset_deadline = 0.0
         self.reset_done_at = None
-        self.success_since = None
         self.retry_at = 0.0         # unattended: no new start before this (after a failed reset)
+        self.recorder_status = None     # last rlhf_msgs/RecorderStatus and its arrival (monotonic)
+        self.recorder_status_time = -1.0
+        self.exit_code = 0
         self.completed = 0
         self.done_at = None
-        self.done = False
+        self.finished = False       # unattended collection done: the node exits
         self.started_mono = time.monotonic()
         self.last_status = time.monotonic()
         self._warned = set()
@@ -113,6 +142,9 @@ class TeleopNode(Node):
                                                QoSProfile(depth=20, reliability=ReliabilityPolicy.RELIABLE))
         self.create_subscription(JointState, p['topics.joint_states'], self._on_joint_state, qos_profile_sensor_data)
         self.create_subscription(TaskStateMsg, p['topics.task_state'], self._on_task_state, qos_profile_sensor_data)
+        self.create_subscription(RecorderStatus, p['topics.recorder_status'], self._on_recorder_status,
+                                 QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
+                                            durability=DurabilityPolicy.TRANSIENT_LOCAL))
         self.create_service(EpisodeControl, p['services.control'], self._on_control)
         self.reset_client = self.create_client(ResetSim, p['services.reset']) if p['sim'] else None
         self.timer = self.create_timer(self.dt, self._tick)
@@ -122,31 +154,7 @@ class TeleopNode(Node):
                                f'and {p["topics.gripper_commands"]}')
 
     def _declare_parameters(self) -> dict:
-        defaults = {
-            'device': 'spacemouse', 'task': 'pick_place', 'operator_name': '', 'robot': 'franka_panda',
-            'sim': True, 'control_rate': 30.0, 'max_linear_speed': 0.15, 'max_angular_speed': 0.6,
-            'deadband': 0.1, 'device_timeout_s': 0.5, 'long_press_discard_s': 1.0, 'max_joint_lead': 0.15,
-            'num_episodes': 0, 'episode_timeout_s': 30.0, 'success_settle_s': 0.5, 'start_delay_s': 2.0,
-            'wait_for_recorder': True, 'reset_timeout_s': 15.0, 'expert_noise': 0.0,
-            'expert_aim_offset': [0.0, 0.0, 0.0], 'seed': 0, 'scene_count': 0,
-            'status_period_s': 5.0,
-            'spacemouse.linear_signs': [1.0, 1.0, 1.0], 'spacemouse.angular_signs': [1.0, 1.0, 1.0],
-            'gamepad.linear_axes': [1, 0, 4], 'gamepad.linear_signs': [1.0, 1.0, 1.0],
-            'gamepad.angular_axes': [6, 7, 3], 'gamepad.angular_signs': [-1.0, 1.0, 1.0],
-            'gamepad.gripper_button': 0, 'gamepad.episode_button': 7, 'gamepad.failure_button': 1,
-            'gamepad.discard_button': 6,
-            'pose.timeout_s': 0.0,
-            'topics.joint_states': '/joint_states', 'topics.arm_commands': '/arm_controller/commands',
-            'topics.gripper_commands': '/gripper_controller/commands', 'topics.task_state': '/rlhf_sim/task_state',
-            'topics.events': '/episode/events', 'topics.spacenav_twist': '/spacenav/twist',
-            'topics.spacenav_joy': '/spacenav/joy', 'topics.joy': '/joy', 'topics.keyboard_twist': '/keyboard/twist',
-            'topics.keyboard_joy': '/keyboard/joy', 'topics.target_pose': '/teleop/target_pose',
-            'topics.pose_joy': '/teleop/joy',
-            'services.control': '/episode/control', 'services.reset': '/rlhf_sim/reset',
-        }
-        values = {}
-        for name, default in defaults.items():
-            values[name] = self.declare_parameter(name, default).value
+        values = declare_parameters(self, PARAMETERS)
         if values['control_rate'] <= 0.0:
             raise ValueError(f'parameter control_rate must be > 0, got {values["control_rate"]}')
         if not values['operator_name']:
@@ -217,16 +225,18 @@ class TeleopNode(Node):
                                       f'missing {missing or "positions"}')
             return
         self.q_meas = np.array([msg.position[index[n]] for n in self.arm_names])
-        fingers = [msg.position[index[n]] for n in self.finger_names if n in index]
+        fingers = [index[n] for n in self.finger_names if n in index]
         if fingers:
-            self.finger = float(np.mean(fingers))
+            self.finger = float(gripper_opening(msg.position, fingers))
         self.joint_state_time = time.monotonic()
-        if self.q_cmd is None:
-            self.q_cmd = self.q_meas.copy()
 
     def _on_task_state(self, msg: TaskStateMsg):
         self.task_state = msg
         self.task_state_time = time.monotonic()
+
+    def _on_recorder_status(self, msg: RecorderStatus):
+        self.recorder_status = msg
+        self.recorder_status_time = time.monotonic()
 
     def _warn_once(self, key, text):
         if key not in self._warned:
@@ -246,7 +256,6 @@ class TeleopNode(Node):
     def request_start(self, seed=None):
         """Reserve the next episode and (in simulation) ask for a scene reset; recording starts when it is done."""
         episode = self.manager.begin(time.time(), seed)
-        self.success_since = None
         if self.reset_client is not None:
             if not self.reset_client.service_is_ready():
                 self._abort_start(f'service {self.p["services.reset"]} is not available')
@@ -272,15 +281,38 @@ class TeleopNode(Node):
         fresh = self.joint_state_time > self.reset_done_at
         if self.p['device'] == 'expert':
             fresh = fresh and self.task_state_time > self.reset_done_at
-        if not fresh:
+        if not fresh or not self._recorder_ready(now):
             return
-        self.q_cmd = self.q_meas.copy()
+        self.targets.reset(self.q_meas)
         self.gripper.reset()
         if hasattr(self.device, 'reset'):
             self.device.reset()
         self.last_status = now
         self.get_logger().info(self.manager.start_recording(now))
         self._publish_event(EpisodeEvent.START, self.manager.current)
+
+    def _recorder_ready(self, now):
+        """Every stream the recorder records is flowing (a status newer than the scene reset says so).
+
+        After ``recorder_timeout_s`` the start is abandoned naming the silent topics; unattended, the node then
+        stops with an error instead of recording episodes with missing streams.
+        """
+        if not self.p['wait_for_recorder']:
+            return True
+        status = self.recorder_status
+        if status is not None and status.ready and self.recorder_status_time > self.reset_done_at:
+            return True
+        if now - self.reset_done_at < self.p['recorder_timeout_s']:
+            return False
+        if status is None:
+            reason = f'no recorder status on {self.p["topics.recorder_status"]} (is the recorder running?)'
+        else:
+            reason = (f'the recorder got no data on {", ".join(status.silent_topics)} for '
+                      f'{self.p["recorder_timeout_s"]:g} s (streams must flow before an episode starts)')
+        self._abort_start(reason)
+        if self.unattended:
+            self.exit_code, self.finished = 1, True
+        return False
 
     def _abort_start(self, reason: str):
         self.get_logger().error(self.manager.abort_start(reason))
@@ -331,7 +363,7 @@ class TeleopNode(Node):
 
     def _tick(self):
         now = time.monotonic()
-        if self.done or self.q_meas is None:
+        if self.finished or self.q_meas is None:
             return
         if self.manager.state == STARTING:
             self._progress_start(now)
@@ -358,15 +390,11 @@ class TeleopNode(Node):
 
     def _publish_command(self, twist, pose, gripper_target):
         if pose is not None:
-            q_target = self.ik.pose_to_joint_targets(self.q_cmd, pose[0], pose[1], self.dt,
-                                                     self.p['max_linear_speed'], self.p['max_angular_speed'])
+            q_cmd = self.targets.pose(pose[0], pose[1], self.q_meas, self.p['max_linear_speed'],
+                                      self.p['max_angular_speed'])
         else:
-            q_target = self.ik.twist_to_joint_targets(self.q_cmd, np.asarray(twist, dtype=float), self.dt)
-        # The command integrates from the last command (not the measured joints), so a resting device holds
-        # the arm still; it may run ahead of the arm by at most max_joint_lead (e.g. when blocked by contact).
-        lead = self.p['max_joint_lead']
-        self.q_cmd = np.clip(q_target, self.q_meas - lead, self.q_meas + lead)
-        self.arm_pub.publish(Float64MultiArray(data=[float(v) for v in self.q_cmd]))
+            q_cmd = self.targets.twist(np.asarray(twist, dtype=float), self.q_meas)
+        self.arm_pub.publish(Float64MultiArray(data=[float(v) for v in q_cmd]))
         self.gripper_pub.publish(Float64MultiArray(data=[float(gripper_target)]))
 
     def _supervise(self, now):
@@ -379,22 +407,19 @@ class TeleopNode(Node):
         if not self.unattended:
             return
         if state == RECORDING:
-            success = self.task_state is not None and self.task_state.success
-            if success and self.task_state_time > self.manager.current.started_at:
-                self.success_since = self.success_since or now
-                if now - self.success_since >= self.p['success_settle_s']:
-                    self.finish(SUCCESS, note='task success held')
-            else:
-                self.success_since = None
-            if self.manager.state == RECORDING and self.manager.elapsed(now) >= self.p['episode_timeout_s']:
-                self.finish(FAILURE, note=f'timeout after {self.p["episode_timeout_s"]} s')
+            # a success counts once it is in a task state from after the recording began
+            fresh_success = (self.task_state is not None and self.task_state.success
+                             and self.task_state_time > self.manager.current.started_at)
+            ending = self.manager.unattended_outcome(now, fresh_success)
+            if ending is not None:
+                self.finish(*ending)
         elif state == IDLE:
             if self.completed >= self.p['num_episodes']:
                 # Let the last event reach the recorder before exiting.
                 self.done_at = self.done_at or now
                 if now - self.done_at >= 1.0:
                     self.get_logger().info(f'unattended collection done: {self.manager.counts_text()}')
-                    self.done = True
+                    self.finished = True
             elif self._ready_for_unattended(now):
                 self.request_start()
 
@@ -410,28 +435,15 @@ class TeleopNode(Node):
         return self.p['device'] != 'expert' or self.task_state is not None
 
 
+    def close(self):
+        if self.manager.state == RECORDING:
+            self.get_logger().warning(f'stopped during {self.manager.current.episode_id}: the recorder keeps it '
+                                      'marked incomplete')
+
+
 def main(args=None):
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = TeleopNode()
-        executor = SingleThreadedExecutor()
-        executor.add_node(node)
-        while rclpy.ok() and not node.done:
-            executor.spin_once(timeout_sec=0.1)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        if node is not None and node.manager.state == RECORDING:
-            node.get_logger().warning(f'interrupted during {node.manager.current.episode_id}: '
-                                      'the recorder keeps it marked incomplete')
-    except RuntimeError:
-        if rclpy.ok():
-            raise
-        # Ctrl-C shut the context down while the executor built its wait set (rclpy/rclpy#398): a normal stop
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
+    return run_node(TeleopNode, args, prog='teleop', description=__doc__, parameters=PARAMETERS)
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

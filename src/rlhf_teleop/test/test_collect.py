@@ -7,10 +7,10 @@ import signal
 import subprocess
 import time
 
-from rlhf_msgs.srv import EpisodeControl
+from rlhf_common.graph import NodeSpec, executable_path
+from rlhf_msgs.srv import EpisodeControl, ResetSim
 from rlhf_recorder.catalog import Catalog
 from rlhf_recorder.reader import episode_info
-from rlhf_teleop.graph import NodeSpec, executable_path
 
 
 def collect_command(*args):
@@ -77,3 +77,68 @@ def test_ctrl_c_stops_every_node_and_the_recorder_closes_its_bag(tmp_path, ros):
     assert record.outcome == 'incomplete', output[-3000:]
     assert (data_dir / 'episodes' / episode_id / 'metadata.yaml').is_file(), output[-3000:]
     assert episode_info(record.path)['counts']['/joint_states'] > 50
+
+
+def start_in_one_process_group(specs, directory):
+    """The nodes as ``ros2 launch`` runs them: child processes in one process group (what a terminal signals)."""
+    from rlhf_common.supervisor import node_command
+    procs = {}
+    for spec in specs:
+        log = open(directory / f'{spec.name}.log', 'w')
+        group = next(iter(procs.values())).pid if procs else None
+        # a new group (the first node's) in this session, as launch's children share launch's group
+        procs[spec.name] = subprocess.Popen(node_command(spec, str(directory)), stdout=log, stderr=subprocess.STDOUT,
+                                            preexec_fn=lambda g=group or 0: os.setpgid(0, g))
+        log.close()
+    return procs
+
+
+def test_terminal_ctrl_c_under_ros2_launch_closes_the_episode(tmp_path, ros):
+    """Ctrl-C under ros2 launch: SIGINT reaches every node at once, then launch sends each its own SIGINT."""
+    from rlhf_msgs.msg import RecorderStatus
+    from rlhf_teleop.graph import collect_graph
+    data_dir = tmp_path / 'demos'
+    specs = collect_graph({'device': 'spacemouse', 'output_dir': str(data_dir), 'cameras': 'wrist_camera'})
+    procs = start_in_one_process_group(specs, tmp_path)
+    group = procs['sim'].pid
+    statuses = []
+    ros.node.create_subscription(RecorderStatus, '/recorder/status', statuses.append, 10)
+    try:
+        control = ros.node.create_client(EpisodeControl, '/episode/control')
+        reset = ros.node.create_client(ResetSim, '/rlhf_sim/reset')
+        assert ros.spin_until(lambda: control.service_is_ready() and reset.service_is_ready(), timeout=60)
+        future = control.call_async(EpisodeControl.Request(command=EpisodeControl.Request.START))
+        assert ros.spin_until(future.done, timeout=10) and future.result().success, future.result()
+        episode_id = future.result().episode_id
+        assert ros.spin_until(lambda: statuses and statuses[-1].episode_id == episode_id, timeout=60)
+        ros.spin_for(1.0)
+        os.killpg(group, signal.SIGINT)     # the terminal
+        os.killpg(group, signal.SIGINT)     # launch forwarding its own
+        codes = {name: proc.wait(timeout=60) for name, proc in procs.items()}
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+    logs = {name: (tmp_path / f'{name}.log').read_text() for name in procs}
+    assert codes == {'sim': 0, 'teleop': 0, 'recorder': 0}, logs
+    for name, text in logs.items():
+        assert 'Traceback' not in text and 'KeyboardInterrupt' not in text, f'{name}: {text[-3000:]}'
+    record = Catalog(data_dir).get(episode_id)
+    # interrupted: kept as incomplete, its bag closed now (not left 'recording' until the next start)
+    assert (record.outcome, record.status) == ('incomplete', 'incomplete'), logs['recorder'][-3000:]
+    assert (data_dir / 'episodes' / episode_id / 'metadata.yaml').is_file()
+
+
+def test_no_episode_starts_while_a_recorded_stream_is_silent(tmp_path, nodes):
+    """The recorder waits for a camera nobody publishes: teleop names it and stops instead of recording."""
+    sim = NodeSpec('rlhf_sim', 'sim', 'sim', parameters={'task': 'reach', 'cameras': ['none']})
+    recorder = NodeSpec('rlhf_recorder', 'recorder', 'recorder', parameters={
+        'data_dir': str(tmp_path / 'demos'), 'topics': ['/joint_states', '/ghost_camera/color'],
+        'required_topics': ['/joint_states', '/ghost_camera/color']})
+    teleop = NodeSpec('rlhf_teleop', 'teleop', 'teleop', parameters={
+        'device': 'expert', 'task': 'reach', 'num_episodes': 1, 'recorder_timeout_s': 3.0, 'start_delay_s': 0.5})
+    for spec in (sim, recorder, teleop):
+        nodes.start(spec)
+    assert nodes.processes['teleop'].wait(timeout=120) == 1, nodes.logs()
+    assert 'the recorder got no data on /ghost_camera/color' in nodes.log('teleop'), nodes.logs()
+    assert Catalog(tmp_path / 'demos').list() == []

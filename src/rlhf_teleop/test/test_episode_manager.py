@@ -87,3 +87,20 @@ def test_failed_reset_returns_to_idle_without_counting():
     assert 'not started' in line and manager.state == IDLE
     assert manager.saved == 0 and manager.discarded == 0
     assert manager.begin(WALL + 1).number == 2
+
+
+def test_unattended_outcome_needs_success_to_hold_and_times_out():
+    manager = EpisodeManager('reach', success_settle_s=0.5, episode_timeout_s=3.0)
+    assert manager.unattended_outcome(0.0, True) is None          # not recording
+    manager.begin(1000.0)
+    manager.start_recording(10.0)
+    assert manager.unattended_outcome(10.1, True) is None         # success seen, not held yet
+    assert manager.unattended_outcome(10.4, False) is None        # lost again: the settle time restarts
+    assert manager.unattended_outcome(10.5, True) is None
+    assert manager.unattended_outcome(10.99, True) is None
+    assert manager.unattended_outcome(11.0, True) == (SUCCESS, 'task success held')
+    manager.finish(SUCCESS, 11.0)
+    manager.begin(1001.0)
+    manager.start_recording(20.0)
+    assert manager.unattended_outcome(22.9, False) is None
+    assert manager.unattended_outcome(23.0, False) == (FAILURE, 'timeout after 3 s')

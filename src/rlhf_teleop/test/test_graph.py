@@ -3,33 +3,23 @@
 
 import ast
 from pathlib import Path
-import subprocess
-import sys
-import textwrap
 
 import pytest
-import yaml
 
+from rlhf_common.graph import resolve_arguments
+from rlhf_common.testing import load_launch_file
 from rlhf_teleop.collect import parser
-from rlhf_teleop.graph import (
-    ARGUMENTS,
-    NodeSpec,
-    collect_graph,
-    recorded_topics,
-    resolve_arguments,
-    ros_arguments,
-    stop_processes,
-    write_params_file,
-)
+from rlhf_teleop.graph import ARGUMENTS, collect_graph, recorded_topics
 
 LAUNCH_FILE = Path(__file__).resolve().parents[1] / 'launch' / 'collect.launch.py'
 
 
 def test_launch_file_uses_the_graph_description():
     tree = ast.parse(LAUNCH_FILE.read_text(), filename=str(LAUNCH_FILE), feature_version=(3, 10))
-    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
-                and node.module == 'rlhf_teleop.graph' for alias in node.names}
-    assert {'ARGUMENTS', 'collect_graph', 'launch_description'} <= imported
+    imported = {(node.module, alias.name) for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                for alias in node.names}
+    assert {('rlhf_teleop.graph', 'ARGUMENTS'), ('rlhf_teleop.graph', 'collect_graph'),
+            ('rlhf_common.graph', 'launch_description')} <= imported
     functions = {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
     assert 'generate_launch_description' in functions
 
@@ -81,77 +71,18 @@ def test_real_robot_graph_starts_no_simulator(tmp_path):
                                           ({'expert_aim_offset': '0,up,0'}, 'expert_aim_offset')])
 def test_bad_arguments_name_the_argument(args, field):
     with pytest.raises(ValueError, match=field):
-        resolve_arguments(args)
+        collect_graph(args)
 
 
 def test_recorded_topics_follow_the_cameras():
-    values = resolve_arguments({'cameras': 'a', 'sim': 'false'})
+    values = resolve_arguments(ARGUMENTS, {'cameras': 'a', 'sim': 'false'})
     assert recorded_topics(values) == ['/joint_states', '/arm_controller/commands', '/gripper_controller/commands',
                                        '/a/color', '/a/depth', '/a/camera_info']
 
 
-def test_ros_arguments_and_params_file(tmp_path):
-    spec = NodeSpec('rlhf_teleop', 'teleop', 'teleop_1', parameters={'task': 'stack', 'num_episodes': 3},
-                    remappings=[('/joy', '/gamepad/joy')], parameter_files=['base.yaml'])
-    params = write_params_file(spec, str(tmp_path))
-    assert yaml.safe_load(Path(params).read_text()) == {'/**': {'ros__parameters': {'task': 'stack',
-                                                                                     'num_episodes': 3}}}
-    assert ros_arguments(spec, params) == ['--ros-args', '-r', '__node:=teleop_1', '--params-file', 'base.yaml',
-                                           '--params-file', params, '-r', '/joy:=/gamepad/joy']
-    assert write_params_file(NodeSpec('p', 'e', 'n'), str(tmp_path)) is None
-
-
-def test_stop_processes_sends_sigint_first(tmp_path):
-    marker = tmp_path / 'closed'
-    script = textwrap.dedent(f"""
-        import signal, sys, time
-        def stop(signum, frame):
-            open({str(marker)!r}, 'w').write('clean')
-            sys.exit(0)
-        signal.signal(signal.SIGINT, stop)
-        print('ready', flush=True)
-        time.sleep(60)
-    """)
-    proc = subprocess.Popen([sys.executable, '-c', script], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == 'ready'
-    stubborn = subprocess.Popen([sys.executable, '-c', 'import signal, time\n'
-                                 'signal.signal(signal.SIGINT, signal.SIG_IGN)\n'
-                                 'signal.signal(signal.SIGTERM, signal.SIG_IGN)\nprint("ready", flush=True)\n'
-                                 'time.sleep(60)'], stdout=subprocess.PIPE, text=True)
-    assert stubborn.stdout.readline().strip() == 'ready'
-    codes = stop_processes({'clean': proc, 'stubborn': stubborn}, sigint_timeout_s=2.0, sigterm_timeout_s=0.5)
-    assert codes['clean'] == 0 and marker.read_text() == 'clean'
-    assert codes['stubborn'] == -9   # ignored SIGINT and SIGTERM: killed
-
-
 def test_launch_file_turns_the_specs_into_nodes(monkeypatch, tmp_path):
     """Run the launch file against minimal stand-ins of launch/launch_ros (not installable here)."""
-    import importlib.util
-    import types
-
-    class Recorder:
-        def __init__(self, *args, **kwargs):
-            self.args, self.kwargs = args, kwargs
-
-    class LaunchConfiguration:
-        def __init__(self, name):
-            self.name = name
-
-        def perform(self, context):
-            return context[self.name]
-
-    stand_ins = {
-        'launch': types.SimpleNamespace(LaunchDescription=lambda actions: actions),
-        'launch.actions': types.SimpleNamespace(DeclareLaunchArgument=Recorder, OpaqueFunction=Recorder),
-        'launch.substitutions': types.SimpleNamespace(LaunchConfiguration=LaunchConfiguration),
-        'launch_ros.actions': types.SimpleNamespace(Node=Recorder),
-    }
-    for name, module in stand_ins.items():
-        monkeypatch.setitem(sys.modules, name, module)
-    spec = importlib.util.spec_from_file_location('collect_launch', LAUNCH_FILE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    actions = module.generate_launch_description()
+    actions = load_launch_file(LAUNCH_FILE, monkeypatch)
     assert [(a.args[0], a.kwargs['default_value'], a.kwargs['description']) for a in actions[:-1]] == \
         [(a.name, a.default, a.description) for a in ARGUMENTS]
     declared = {a.args[0]: a.kwargs['default_value'] for a in actions[:-1]}
@@ -163,3 +94,33 @@ def test_launch_file_turns_the_specs_into_nodes(monkeypatch, tmp_path):
     assert teleop['package'] == 'rlhf_teleop' and teleop['executable'] == 'teleop'
     assert teleop['parameters'][-1] == specs[0].parameters and teleop['parameters'][-1]['device'] == 'gamepad'
     assert teleop['parameters'][0].endswith('teleop.yaml')
+
+
+def test_unattended_launch_ends_when_teleop_is_done(monkeypatch, tmp_path):
+    actions = load_launch_file(LAUNCH_FILE, monkeypatch)
+    declared = {a.args[0]: a.kwargs['default_value'] for a in actions[:-1]}
+    context = {**declared, 'num_episodes': '3', 'output_dir': str(tmp_path)}
+    launched = actions[-1].kwargs['function'](context)
+    handlers = [a for a in launched if 'name' not in a.kwargs]
+    teleop = next(a for a in launched if a.kwargs.get('name') == 'teleop')
+    assert len(handlers) == 1
+    on_exit = handlers[0].args[0].kwargs
+    assert on_exit['target_action'] is teleop and on_exit['on_exit'][0].kwargs['event'].kwargs['reason']
+    interactive = actions[-1].kwargs['function']({**declared, 'output_dir': str(tmp_path)})
+    assert all('name' in a.kwargs for a in interactive)   # interactive: no node ends the launch
+
+
+def test_missing_driver_package_fails_before_any_node_starts(monkeypatch, tmp_path):
+    actions = load_launch_file(LAUNCH_FILE, monkeypatch)
+    declared = {a.args[0]: a.kwargs['default_value'] for a in actions[:-1]}
+    context = {**declared, 'device': 'spacemouse', 'start_driver': 'true', 'output_dir': str(tmp_path)}
+    with pytest.raises(FileNotFoundError, match='package spacenav is not installed'):
+        actions[-1].kwargs['function'](context)
+
+
+def test_recorder_waits_for_the_observations_not_the_commands(tmp_path):
+    recorder = collect_graph({'output_dir': str(tmp_path), 'cameras': 'scene_camera'})[-1]
+    required = recorder.parameters['required_topics']
+    assert required == ['/joint_states', '/scene_camera/color', '/scene_camera/depth', '/scene_camera/camera_info',
+                        '/rlhf_sim/task_state']
+    assert set(required) < set(recorder.parameters['topics'])

@@ -8,7 +8,7 @@ import subprocess
 from geometry_msgs.msg import Twist
 from sensor_msgs.msg import Joy
 
-from rlhf_teleop.graph import NodeSpec, executable_path
+from rlhf_common.graph import NodeSpec, executable_path
 
 
 def test_keys_in_a_pty_publish_twist_and_buttons(ros):

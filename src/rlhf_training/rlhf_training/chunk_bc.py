@@ -1,11 +1,12 @@
 # Copyright 2026 RLHF Robotics contributors. Apache-2.0.
 """Behaviour cloning of action chunks: regress the next ``horizon`` commands from one observation.
 
-Targets (``chunk_targets``): for the frame at tick t, row k is the command recorded at tick t + k relative
-to the measured arm joints at t (7 offsets in rad) plus the finger opening (m); rows past the end of the
-episode repeat its last command (the robot holds still there). The offsets are not clipped: a scripted or
-teleoperated arm leads its measured joints by up to 0.15 rad, and the single-step BC's clip of that lead to
-``max_delta_rad`` is what made its labels useless (bench/manipulation.py).
+Targets (``chunk_targets``): for the frame at tick t, row k is the command recorded at tick t + k in the action's
+command layout, its delta groups relative to the measured command at t (the Panda: 7 arm joint offsets in rad)
+and its absolute groups as they are (the finger opening, m); rows past the end of the episode repeat its last
+command (the robot holds still there). The offsets are not clipped: a scripted or teleoperated arm leads its
+measured joints by up to 0.15 rad, and the single-step BC's clip of that lead to ``max_delta`` is what made its
+labels useless (bench/manipulation.py).
 
 Loss: mean squared (or absolute) error between the network output and the targets standardised per row and
 dimension (statistics from the training set, stored in the model). Images get a random shift of up to
@@ -46,17 +47,19 @@ class ChunkBCConfig(BCConfig):
 register_config('chunk_bc', ChunkBCConfig)
 
 
-def chunk_targets(commands, arm_positions, horizon: int) -> np.ndarray:
-    """(T, 8) commands + (T, 7) measured arm joints -> (T, horizon, 8) chunk targets (float32)."""
+def chunk_targets(commands, measured, horizon: int, delta) -> np.ndarray:
+    """(T, C) commands + (T, C) measured commands + (C,) mask of delta values -> (T, horizon, C) targets (float32)."""
     c = np.asarray(commands, dtype=np.float64)
-    q = np.asarray(arm_positions, dtype=np.float64)
-    if c.ndim != 2 or c.shape[1] != 8 or q.shape != (len(c), 7):
-        raise ValueError(f'expected commands (T, 8) and arm_positions (T, 7), got {c.shape} and {q.shape}')
+    m = np.asarray(measured, dtype=np.float64)
+    delta = np.asarray(delta, dtype=bool)
+    if c.ndim != 2 or m.shape != c.shape or delta.shape != c.shape[1:]:
+        raise ValueError(f'expected commands and measured commands (T, C) and a delta mask (C,), got {c.shape}, '
+                         f'{m.shape} and {delta.shape}')
     if horizon < 1:
         raise ValueError(f'horizon must be >= 1, got {horizon}')
     idx = np.minimum(np.arange(len(c))[:, None] + np.arange(horizon)[None], len(c) - 1)
     out = c[idx].copy()
-    out[..., :7] -= q[:, None, :]
+    out[..., delta] -= m[:, None, delta]
     return out.astype(np.float32)
 
 
@@ -75,6 +78,8 @@ def random_shift(images: torch.Tensor, pad: int, generator: torch.Generator | No
 
 
 class ChunkBCLoss(nn.Module):
+    """Error of the chunk against targets standardised per row and value (``policy.action_mean/std``)."""
+
     def __init__(self, policy: ChunkPolicy, loss: str = 'mse', shift_pad: int = 0):
         super().__init__()
         if loss not in CHUNK_LOSSES:
@@ -105,23 +110,19 @@ def chunk_dataset(observations: dict, targets: np.ndarray, **extra) -> Transitio
 def chunks_from_episodes(contract, episodes, horizon: int) -> TransitionDataset:
     """Every frame of the episodes (rlhf_recorder Episodes at the control rate) with its chunk targets."""
     from rlhf_policy.preprocess import preprocess_batch
-    from rlhf_training.data import DataError, episode_state
-    arm = contract.action.arm_joint_names
+    from rlhf_training.data import DataError, episode_state, measured_commands
+    action = contract.action
+    delta = action.group_of('delta')
     obs_parts, targets = [], []
     for ep in episodes:
-        names = list(ep.joint_names)
-        missing = [n for n in arm if n not in names]
-        if missing:
-            raise DataError(f'{ep.metadata.get("path", "episode")}: joint_states lack arm joints {missing}')
         rows = np.flatnonzero(np.isfinite(ep.actions).all(axis=1))   # frames before the first command have none
         if len(rows) == 0:
             continue
-        state = episode_state(contract.observation.state_features, ep, rows, arm)
+        state = episode_state(contract.observation.state_features, ep, rows, action)
         obs_parts.append(preprocess_batch(contract, {k: v[rows] for k, v in ep.images.items()},
                                           {k: v[rows] for k, v in ep.depth.items()}, ep.joint_positions[rows],
                                           ep.joint_velocities[rows], state=state))
-        targets.append(chunk_targets(ep.actions[rows], ep.joint_positions[rows][:, [names.index(n) for n in arm]],
-                                     horizon))
+        targets.append(chunk_targets(ep.actions[rows], measured_commands(ep, rows, action), horizon, delta))
     if not obs_parts:
         raise DataError('empty dataset: the selected episodes hold no frames with recorded commands')
     return chunk_dataset({k: np.concatenate([o[k] for o in obs_parts]) for k in obs_parts[0]},
@@ -194,7 +195,7 @@ def run(config: ChunkBCConfig) -> dict:
     contract.chunk = ChunkExecution(horizon=config.horizon)
     train = chunks_from_episodes(contract, train_eps, config.horizon)
     val = chunks_from_episodes(contract, val_eps, config.horizon) if val_eps else None
-    build = chunk_build_info(config, observation_shapes(contract.observation))
+    build = chunk_build_info(config, observation_shapes(contract.observation), contract.action.command_dim)
     seed_everything(config.seed)
     policy = ChunkPolicy(observation_shapes(contract.observation),
                          **{k: v for k, v in build.items() if k not in ('kind', 'observation_shapes')})

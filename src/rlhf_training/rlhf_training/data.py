@@ -3,12 +3,12 @@
 
 Observations go through `rlhf_policy.preprocess.preprocess_batch` with the run's `PolicyContract`, whose
 proprioception statistics are computed once here from the training episodes and then saved with the model.
-Actions are `contract.action.from_commands(recorded command, arm joint positions at that frame)`, the
-normalised action the exported policy will output. State features (config ``state_features``, the contract's
+Actions are `contract.action.from_commands(recorded commands, measured pose at that frame)`, the normalised action
+the exported policy will output. State features (config ``state_features``, the contract's
 ``observation.state_features``) come from the episode: ``object_positions`` / ``target_positions`` (the recorded
 task state) and ``previous_commands`` (the latest command strictly before each frame; before the first command the
-measured pose, as the policy node does). Every problem with the inputs (no episodes, a preference
-file naming missing episodes, no frames) is a `DataError` raised before training starts.
+measured pose, ``ActionSpec.measured_command``, as the policy node does). Every problem with the inputs (no
+episodes, a preference file naming missing episodes, no frames) is a `DataError` raised before training starts.
 """
 
 from collections.abc import Sequence
@@ -58,15 +58,25 @@ def resolve_episodes(config: TrainConfig) -> list[Path]:
     return paths
 
 
-def read_episodes(paths: Sequence[Path], config: TrainConfig, progress: bool = True) -> list:
-    """rlhf_recorder.reader.read_episode for each path at config.rate_hz with the configured cameras."""
+def action_spec(config: TrainConfig):
+    """The action space of a run: the Panda's arm joint deltas (``max_delta_rad`` per tick) and gripper."""
+    from rlhf_policy.actions import ActionSpec
+    return ActionSpec.for_panda(config.max_delta_rad)
+
+
+def read_episodes(paths: Sequence[Path], config: TrainConfig, progress: bool = True, action=None) -> list:
+    """rlhf_recorder.reader.read_episode for each path at config.rate_hz with the configured cameras.
+
+    The commands read are those of ``action`` (an ``ActionSpec``; default: the run's, ``action_spec(config)``).
+    """
     from tqdm import tqdm
 
     from rlhf_recorder.reader import read_episode
+    commands = (action or action_spec(config)).command_topics
     episodes = []
     for path in tqdm(list(paths), desc='reading episodes', unit='episode', disable=not progress):
         episode = read_episode(path, rate_hz=config.rate_hz, cameras=list(config.cameras),
-                               images=bool(config.cameras))
+                               images=bool(config.cameras), commands=commands)
         if len(episode.times) == 0:
             raise DataError(f'{path}: episode has no frames at {config.rate_hz} Hz (cameras {list(config.cameras)})')
         episode.metadata.setdefault('path', str(path))
@@ -76,7 +86,7 @@ def read_episodes(paths: Sequence[Path], config: TrainConfig, progress: bool = T
 
 def make_contract(config: TrainConfig, episodes: Sequence, metadata: dict | None = None):
     """PolicyContract of the run: cameras and image size from config, proprio statistics from `episodes`."""
-    from rlhf_policy.contract import STATE_FEATURES, ActionSpec, CameraSpec, ObservationSpec, PolicyContract
+    from rlhf_policy.contract import STATE_FEATURES, CameraSpec, ObservationSpec, PolicyContract
     from rlhf_policy.preprocess import proprio_statistics, with_derived_state
     if not episodes:
         raise DataError('empty dataset: no episodes to compute normalisation statistics from')
@@ -90,11 +100,12 @@ def make_contract(config: TrainConfig, episodes: Sequence, metadata: dict | None
     if unknown:
         raise DataError(f'state_features: {unknown} are not state features (expected names from '
                         f'{list(STATE_FEATURES)})')
-    action = ActionSpec.for_panda(config.max_delta_rad)
-    states = [episode_state(features, ep, np.arange(len(ep.times)), action.arm_joint_names) for ep in episodes]
+    action = action_spec(config)
+    states = [episode_state(features, ep, np.arange(len(ep.times)), action) for ep in episodes]
     positions = np.concatenate([ep.joint_positions for ep in episodes])
     try:
-        state = with_derived_state(ObservationSpec([], joint_names, state_features=features), positions,
+        state = with_derived_state(ObservationSpec([], joint_names, state_features=features,
+                                                   command_dim=action.command_dim), positions,
                                    {k: np.concatenate([s[k] for s in states]) for k in states[0]})
     except ValueError as err:
         raise DataError(f'state_features: {err}') from None
@@ -104,17 +115,17 @@ def make_contract(config: TrainConfig, episodes: Sequence, metadata: dict | None
                for name in config.cameras]
     try:
         observation = ObservationSpec(cameras, joint_names, proprio_mean=mean, proprio_std=std,
-                                      state_features=features)
+                                      state_features=features, command_dim=action.command_dim)
     except ValueError as err:
         raise DataError(f'state_features: {err}') from None
     return PolicyContract(observation, action, rate_hz=config.control_hz, metadata=dict(metadata or {}))
 
 
-def episode_state(state_features, episode, idx, arm_joint_names) -> dict:
+def episode_state(state_features, episode, idx, action) -> dict:
     """{feature: (len(idx), D) float64} of the episode's frames ``idx`` for the contract's state features.
 
-    previous_command before the first recorded command (NaN from the reader) is the measured pose: arm joint
-    positions + the first finger joint's opening, exactly what the policy node uses before it has published.
+    previous_command before the first recorded command (NaN from the reader) is the measured pose in command layout
+    (``action.measured_command``), exactly what the policy node uses before it has published.
     """
     where = episode.metadata.get('path', 'episode')
     from rlhf_policy.contract import DERIVED_FEATURES
@@ -127,15 +138,7 @@ def episode_state(state_features, episode, idx, arm_joint_names) -> dict:
             if previous is None:
                 raise DataError(f'{where}: state feature previous_command needs the recorded commands')
             values = np.array(previous[idx], dtype=np.float64)
-            names = list(episode.joint_names)
-            missing = [n for n in arm_joint_names if n not in names]
-            fingers = sorted(n for n in names if 'finger' in n)
-            if missing or not fingers:
-                raise DataError(f'{where}: joint_states lack the arm joints {missing} or a finger joint '
-                                f'(needed for previous_command)')
-            hold = np.concatenate([episode.joint_positions[idx][:, [names.index(n) for n in arm_joint_names]],
-                                   episode.joint_positions[idx][:, [names.index(fingers[0])]]], axis=1)
-            values = np.where(np.isnan(values), hold, values)
+            values = np.where(np.isnan(values), measured_commands(episode, idx, action), values)
         else:
             source = episode.object_positions if name == 'object_position' else episode.target_positions
             if source is None:
@@ -146,27 +149,28 @@ def episode_state(state_features, episode, idx, arm_joint_names) -> dict:
     return state
 
 
+def measured_commands(episode, idx, action):
+    """(len(idx), C) measured pose of the episode's frames ``idx`` in command layout (DataError: joints missing)."""
+    try:
+        return action.measured_command(episode.joint_names, episode.joint_positions[idx])
+    except ValueError as err:
+        raise DataError(f'{episode.metadata.get("path", "episode")}: {err}') from None
+
+
 def episode_arrays(contract, episode, start_s: float | None = None, end_s: float | None = None):
-    """(observations {input: (T, ...)}, actions (T, 8)) of an episode (or of its frames in [start_s, end_s))."""
+    """(observations {input: (T, ...)}, actions (T, A)) of an episode (or of its frames in [start_s, end_s))."""
     from rlhf_policy.preprocess import preprocess_batch
-    rows = np.ones(len(episode.times), dtype=bool)
-    if start_s is not None:
-        rows &= episode.times >= start_s - 1e-9
-    if end_s is not None:
-        rows &= episode.times < end_s - 1e-9
+    from rlhf_preference.segments import in_window
+    rows = in_window(episode.times, -np.inf if start_s is None else start_s, np.inf if end_s is None else end_s)
     rows &= np.isfinite(episode.actions).all(axis=1)  # a command stream that was never recorded
     idx = np.flatnonzero(rows)
-    names = list(episode.joint_names)
-    missing = [n for n in contract.action.arm_joint_names if n not in names]
-    if missing:
-        raise DataError(f'{episode.metadata.get("path", "episode")}: joint_states lack arm joints {missing}')
-    arm = [names.index(n) for n in contract.action.arm_joint_names]
+    measured = measured_commands(episode, idx, contract.action)
     images = {k: v[idx] for k, v in episode.images.items()}
     depths = {k: v[idx] for k, v in episode.depth.items()}
-    state = episode_state(contract.observation.state_features, episode, idx, contract.action.arm_joint_names)
+    state = episode_state(contract.observation.state_features, episode, idx, contract.action)
     obs = preprocess_batch(contract, images, depths, episode.joint_positions[idx], episode.joint_velocities[idx],
                            state=state)
-    actions = contract.action.from_commands(episode.actions[idx], episode.joint_positions[idx][:, arm])
+    actions = contract.action.from_commands(episode.actions[idx], measured)
     return obs, actions.astype(np.float32)
 
 
@@ -196,7 +200,7 @@ def transitions_from_episodes(contract, episodes: Sequence) -> TransitionDataset
 def load_transitions(config: TrainConfig, contract=None, progress: bool = True):
     """(train, validation or None, contract) for BC: episodes split by config.val_fraction (whole episodes)."""
     paths = resolve_episodes(config)
-    episodes = read_episodes(paths, config, progress)
+    episodes = read_episodes(paths, config, progress, action=contract.action if contract is not None else None)
     n_val = int(round(len(episodes) * config.val_fraction)) if len(episodes) > 1 else 0
     order = np.random.default_rng(config.seed).permutation(len(episodes))
     val_eps = [episodes[i] for i in sorted(order[:n_val])]
@@ -265,7 +269,8 @@ class SegmentLoader:
             if not (Path(path) / 'metadata.yaml').is_file():
                 raise DataError(f'episode {path} does not exist (no metadata.yaml)')
             cameras = [c.name for c in self.contract.observation.cameras]
-            episode = read_episode(path, rate_hz=self.rate_hz, cameras=cameras, images=bool(cameras))
+            episode = read_episode(path, rate_hz=self.rate_hz, cameras=cameras, images=bool(cameras),
+                                   commands=self.contract.action.command_topics)
             episode.metadata.setdefault('path', key)
             while len(self._cache) >= self.max_cached:
                 self._cache.pop(next(iter(self._cache)))

@@ -83,10 +83,9 @@ def export_policy(policy: GaussianPolicy | ChunkPolicy, contract, out_dir: str |
     if list(shapes) != policy.input_names or shapes != {k: model_shapes[k] for k in shapes}:
         raise ExportError(f'policy inputs {model_shapes} (order {policy.input_names}) do not match the contract '
                           f'inputs {shapes} (order {list(shapes)})')
-    horizon = policy.horizon if isinstance(policy, ChunkPolicy) else None
-    if horizon != (contract.chunk.horizon if contract.chunk is not None else None):
-        shape = f'(horizon {horizon}, 8)' if horizon else '(8,)'
-        raise ExportError(f'policy output {shape} does not match the contract output {contract.output_shape} '
+    output = (policy.horizon, policy.action_dim) if isinstance(policy, ChunkPolicy) else (policy.action_dim,)
+    if output != contract.output_shape:
+        raise ExportError(f'policy output {output} does not match the contract output {contract.output_shape} '
                           f'(contract chunk: {contract.chunk})')
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

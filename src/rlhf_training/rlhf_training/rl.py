@@ -74,16 +74,14 @@ class ReachEnv(gym.Env):
 
     def __init__(self, task='pick_place', max_episode_steps=60, success_distance=0.05,
                  target_range=(0.15, 0.15, 0.10), max_delta_rad=0.05, control_hz=30.0, reward_scale=10.0):
-        from rlhf_policy.contract import ActionSpec
+        from rlhf_policy.actions import ActionSpec
         from rlhf_sim.env import ManipulationEnv
         from rlhf_sim.ik import DifferentialIK
-        from rlhf_sim.robot import ARM_JOINT_NAMES
 
         self.sim = ManipulationEnv(task=task, cameras=(), control_hz=control_hz,
                                    max_episode_steps=max_episode_steps + 1)
         self.ik = DifferentialIK(self.sim.model)
-        self.action_spec = ActionSpec(list(ARM_JOINT_NAMES), max_delta_rad, self.ik.idx.arm_lower,
-                                      self.ik.idx.arm_upper)
+        self.action_spec = ActionSpec.for_panda(max_delta_rad)
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, shape=(28,), dtype=np.float32)
         self.action_space = gym.spaces.Box(-1.0, 1.0, shape=(8,), dtype=np.float32)
         self.max_episode_steps = int(max_episode_steps)
@@ -121,7 +119,8 @@ class ReachEnv(gym.Env):
         return self._obs(), self._info()
 
     def step(self, action):
-        command = self.action_spec.to_command(action, self._q[:7])
+        from rlhf_common.robot import JOINT_NAMES
+        command = self.action_spec.to_command(action, self.action_spec.measured_command(JOINT_NAMES, self._q))
         obs, _, _, _, sim_info = self.sim.step(command)
         self._q = np.asarray(obs['joint_positions'], dtype=np.float64)
         self._qd = np.asarray(obs['joint_velocities'], dtype=np.float64)
@@ -230,9 +229,7 @@ class ContractActionEnv(gym.Wrapper):
 
     def __init__(self, env, action_spec, privileged_state=True):
         super().__init__(env)
-        from rlhf_sim.robot import JOINT_NAMES
         self.action_spec = action_spec
-        self.arm_index = np.array([list(JOINT_NAMES).index(n) for n in action_spec.arm_joint_names])
         self.privileged_state = bool(privileged_state)
         self.action_space = gym.spaces.Box(-1.0, 1.0, shape=(8,), dtype=np.float32)
         spaces = dict(env.observation_space.spaces)
@@ -256,15 +253,16 @@ class ContractActionEnv(gym.Wrapper):
         return self._augment(obs, info), info
 
     def step(self, action):
-        command = self.action_spec.to_command(action, self._q[self.arm_index])
+        from rlhf_common.robot import JOINT_NAMES
+        command = self.action_spec.to_command(action, self.action_spec.measured_command(JOINT_NAMES, self._q))
         obs, reward, terminated, truncated, info = self.env.step(command)
         return self._augment(obs, info), reward, terminated, truncated, info
 
 
 def contract_obs_fn(contract):
     """ManipulationEnv observation dict -> the reward model's preprocessed inputs under ``contract``."""
+    from rlhf_common.robot import JOINT_NAMES
     from rlhf_policy.preprocess import preprocess
-    from rlhf_sim.robot import JOINT_NAMES
     names = list(JOINT_NAMES)
     missing = [n for n in contract.observation.joint_names if n not in names]
     if missing:

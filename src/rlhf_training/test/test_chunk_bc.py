@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from rlhf_policy.actions import ActionSpec
 from rlhf_training.chunk_bc import ChunkBCConfig, chunk_dataset, chunk_targets, random_shift, train_chunk_bc
 from rlhf_training.models import ChunkPolicy
 from rlhf_training.trainer import seed_everything
@@ -14,16 +15,19 @@ QUIET = {'progress': False, 'log_every': 50, 'eval_every': 10_000, 'checkpoint_e
          'resume': False}
 
 
+DELTA = ActionSpec.for_panda().group_of('delta')   # 7 arm joints relative, the gripper absolute
+
+
 def test_chunk_targets_are_relative_to_the_measured_arm_and_hold_at_the_end():
     commands = np.arange(4 * 8, dtype=float).reshape(4, 8)
-    arm = np.full((4, 7), 1.0)
-    targets = chunk_targets(commands, arm, horizon=3)
+    measured = np.full((4, 8), 1.0)
+    targets = chunk_targets(commands, measured, 3, DELTA)
     assert targets.shape == (4, 3, 8)
     np.testing.assert_allclose(targets[0, :, :7], commands[0:3, :7] - 1.0)
     np.testing.assert_allclose(targets[0, :, 7], commands[0:3, 7])         # gripper stays absolute
     np.testing.assert_allclose(targets[3, :, :7], np.repeat(commands[3:4, :7] - 1.0, 3, axis=0))  # held
-    with pytest.raises(ValueError, match='arm_positions'):
-        chunk_targets(commands, arm[:, :6], horizon=3)
+    with pytest.raises(ValueError, match='delta mask'):
+        chunk_targets(commands, measured[:, :6], 3, DELTA)
 
 
 def open_loop_episode(n):
@@ -43,7 +47,8 @@ def test_chunk_bc_recovers_an_open_loop_trajectory(tmp_path):
     seed_everything(0)
     obs, commands, arm = open_loop_episode(200)
     horizon = 6
-    data = chunk_dataset({'proprio': obs}, chunk_targets(commands, arm, horizon))
+    measured = np.concatenate([arm, commands[:, 7:]], axis=1)
+    data = chunk_dataset({'proprio': obs}, chunk_targets(commands, measured, horizon, DELTA))
     policy = ChunkPolicy({'proprio': (obs.shape[1],)}, horizon=horizon, hidden_dims=(128, 128),
                          proprio_feature_dim=64)
     config = ChunkBCConfig(steps=1500, batch_size=64, lr=3e-3, out_dir=str(tmp_path), **QUIET)

@@ -24,8 +24,9 @@ from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Float64MultiArray
 import torch
 
+from rlhf_policy.actions import ActionSpec
 from rlhf_policy.chunking import ChunkExecution
-from rlhf_policy.contract import ActionSpec, CameraSpec, ObservationSpec, PolicyContract
+from rlhf_policy.contract import CameraSpec, ObservationSpec, PolicyContract
 from rlhf_policy.ros_images import fill_image
 from rlhf_training.export import export_policy
 from rlhf_training.models import ChunkPolicy, observation_shapes

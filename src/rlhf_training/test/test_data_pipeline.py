@@ -161,9 +161,9 @@ def test_ensemble_disagreement_is_a_select_pairs_scorer(episodes):
 
 
 def test_sim_rollout_episode_feeds_the_same_datasets():
+    from rlhf_common.robot import ARM_JOINT_NAMES, FINGER_JOINT_NAMES, JOINT_NAMES
     from rlhf_sim.env import ManipulationEnv
     from rlhf_sim.expert import ExpertController
-    from rlhf_sim.robot import ARM_JOINT_NAMES, FINGER_JOINT_NAMES
     from rlhf_training.data import episode_from_rollout, make_contract, transitions_from_episodes
     env = ManipulationEnv(task='pick_place', cameras=('scene_camera',), width=32, height=24, max_episode_steps=20,
                           seed=0)
@@ -186,8 +186,8 @@ def test_sim_rollout_episode_feeds_the_same_datasets():
     contract = make_contract(cfg, [episode])
     data = transitions_from_episodes(contract, [episode])
     assert len(data) == 8 and data.observations['scene_camera'].shape == (8, 3, 16, 16)
-    q = np.stack([o['joint_positions'][:7] for o in observations])
-    expected = np.stack([contract.action.from_command(c, qq) for c, qq in zip(commands, q)])
+    measured = contract.action.measured_command(JOINT_NAMES, np.stack([o['joint_positions'] for o in observations]))
+    expected = contract.action.from_commands(np.stack(commands), measured)
     np.testing.assert_allclose(data.actions, expected, atol=1e-6)
     np.testing.assert_allclose(data.extra['task_progress'], progress, atol=1e-6)
 

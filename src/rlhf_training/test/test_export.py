@@ -44,7 +44,7 @@ def test_export_matches_torch_and_writes_contract(tmp_path, cameras):
 def test_chunk_policy_export_carries_the_chunk_in_physical_units(tmp_path):
     contract = contract_with([CameraSpec('scene_camera', 24, 24)])
     policy = ChunkPolicy(observation_shapes(contract.observation), horizon=4, hidden_dims=(16,), image_feature_dim=8)
-    with pytest.raises(ExportError, match='horizon 4'):
+    with pytest.raises(ExportError, match=r'\(4, 8\) does not match'):
         export_policy(policy, contract, tmp_path)   # the contract does not say it is a chunk policy
     contract.chunk = ChunkExecution(horizon=4)
     policy = ChunkPolicy(observation_shapes(contract.observation), horizon=4, hidden_dims=(16,), image_feature_dim=8)

@@ -14,6 +14,7 @@
   let shownAt = 0;
   let busy = false;
   let pending = null;   // the preload request in flight
+  let replays = 0;
 
   async function api(url, body) {
     const response = await fetch(url, {
@@ -41,6 +42,7 @@
     video.muted = true;
     video.playsInline = true;
     video.preload = 'auto';
+    video.loop = true;   // a clip plays until the answer: people look more than once
     video.src = src;
     video.load();
     return video;
@@ -49,6 +51,10 @@
   function withVideos(assignment) {
     if (assignment) {
       assignment.videos = [makeVideo(assignment.clip_a), makeVideo(assignment.clip_b)];
+      assignment.videos.forEach((video) => video.addEventListener('error', () => {
+        assignment.broken = true;
+        if (current === assignment) showClipProblem(assignment);
+      }));
       $('preload').replaceChildren(...assignment.videos);   // load now, show later
     }
     return assignment;
@@ -59,6 +65,7 @@
     if (data.progress) {
       const p = data.progress;
       $('progress').textContent = `you: ${p.mine} labelled · all: ${p.complete} of ${p.pairs} pairs complete`;
+      $('progress').dataset.mine = p.mine;
     }
     return data.assignment;
   }
@@ -67,6 +74,7 @@
 
   function replay() {
     if (!current) return;
+    $('app').dataset.replays = ++replays;
     for (const video of current.videos) {
       video.pause();
       video.currentTime = 0;
@@ -81,7 +89,8 @@
   function keepInSync() {
     if (current) {
       const [a, b] = current.videos;
-      if (!a.paused && !b.paused && !a.ended && !b.ended && Math.abs(a.currentTime - b.currentTime) > 0.08) {
+      // (two clips of one length loop together; of different lengths, each loops on its own)
+      if (!a.paused && !b.paused && a.duration === b.duration && Math.abs(a.currentTime - b.currentTime) > 0.08) {
         b.currentTime = a.currentTime;
       }
     }
@@ -103,6 +112,10 @@
     slots[0].replaceChildren(assignment.videos[0]);
     slots[1].replaceChildren(assignment.videos[1]);
     $('task').textContent = assignment.task.replace(/_/g, ' ');
+    const instruction = cfg.instructions[assignment.task] || '';
+    $('instruction').textContent = instruction;
+    $('instruction').classList.toggle('hidden', !instruction);
+    showClipProblem(assignment);
     if (rating) {
       for (const side of ['a', 'b']) {
         $('rating-' + side).value = '';
@@ -112,6 +125,22 @@
     }
     shownAt = performance.now();
     replay();
+  }
+
+  // A clip the server does not have (or the browser cannot play) cannot be judged: say so, allow only a skip.
+  function showClipProblem(assignment) {
+    const problem = assignment.missing.length
+      ? `Clip missing on the server (${assignment.missing.join(', ')}): this pair cannot be judged. Skip it (S).`
+      : assignment.broken ? 'A clip of this pair cannot be played: it cannot be judged. Skip it (S).' : '';
+    $('clip-problem').textContent = problem;
+    $('clip-problem').classList.toggle('hidden', !problem);
+    document.querySelectorAll('.answers button, .rating input').forEach((el) => {
+      el.disabled = Boolean(problem) && el.dataset.choice !== 'skip';
+    });
+  }
+
+  function judgeable() {
+    return current && !current.missing.length && !current.broken;
   }
 
   function preloadNext() {
@@ -124,6 +153,10 @@
 
   async function answer(fields) {
     if (busy || !current) return;
+    if (fields.choice !== 'skip' && !judgeable()) {
+      say('This pair cannot be judged (a clip is missing): skip it with S.', 'err');
+      return;
+    }
     busy = true;
     const sent = current;
     try {
@@ -176,23 +209,26 @@
   const keyToChoice = {};
   for (const [choice, keys] of Object.entries(cfg.keys)) keys.forEach((k) => { keyToChoice[k] = choice; });
 
+  // In a score field, digits and editing keys type; every other shortcut still works there (S, R, Space, -, +).
+  const EDITING = new Set(['Backspace', 'Delete', 'ArrowLeft', 'ArrowRight', 'ArrowUp', 'ArrowDown', 'Home', 'End',
+                           'Tab']);
+
   document.addEventListener('keydown', (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
-    const typing = event.target instanceof HTMLInputElement && event.target.type === 'number';
-    if (typing) {
-      if (event.key === 'Enter') { event.preventDefault(); submitRatings(); }
-      return;   // digits go into the score field
-    }
+    const inScore = event.target instanceof HTMLInputElement && event.target.type === 'number';
+    if (event.key === 'Enter' && rating) { event.preventDefault(); submitRatings(); return; }
+    if (inScore && (/^[0-9]$/.test(event.key) || EDITING.has(event.key))) return;   // typing a score
+    if (event.target instanceof HTMLSelectElement && event.key.startsWith('Arrow')) return;
     const key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
     if (key === 'r' || key === ' ') { event.preventDefault(); replay(); return; }
-    if (key === '-') { setSpeed(-1); return; }
-    if (key === '+' || key === '=') { setSpeed(1); return; }
+    if (key === '-') { event.preventDefault(); setSpeed(-1); return; }
+    if (key === '+' || key === '=') { event.preventDefault(); setSpeed(1); return; }
     if (rating) {
-      if (key === 's') answer({choice: 'skip'});
-      else if (key === 'Enter') submitRatings();
+      if (key === 's') { event.preventDefault(); answer({choice: 'skip'}); }
+      else if (inScore && key.length === 1) event.preventDefault();   // no letters in a score
       return;
     }
-    if (keyToChoice[key] && !(event.target instanceof HTMLSelectElement)) {
+    if (keyToChoice[key]) {
       event.preventDefault();
       answer({choice: keyToChoice[key]});
     }

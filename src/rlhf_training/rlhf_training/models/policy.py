@@ -85,6 +85,20 @@ class GaussianPolicy(nn.Module):
     def deterministic(self, obs: Mapping[str, torch.Tensor]) -> torch.Tensor:
         return torch.tanh(self(obs)[0])
 
+    def runner(self, device='cpu'):
+        """``inputs {name: numpy (1, ...)} -> action (A,) float64``: this policy as the control loop runs a model.
+
+        The deterministic action, like the ONNX export; for offline rollouts (``rlhf_policy.sim_rollout``) of a
+        policy being trained.
+        """
+        self.to(device).eval()
+
+        @torch.no_grad()
+        def run(inputs):
+            obs = {k: torch.from_numpy(v).to(device) for k, v in inputs.items()}
+            return self.deterministic(obs)[0].cpu().numpy().astype('float64')
+        return run
+
 
 class DeterministicActor(nn.Module):
     """`policy.deterministic` as a module whose forward takes the inputs positionally (for ONNX export)."""

@@ -1,11 +1,13 @@
 # Copyright 2026 RLHF Robotics contributors. Apache-2.0.
-"""ROS node ``evaluate_node``: runs N evaluation episodes of a running policy node in the simulator.
+"""ROS node ``evaluator``: runs N evaluation episodes of a running policy node in the simulator.
 
 Per episode: e-stop the policy (``/policy/estop``), reset the simulator with the episode's seed
-(``/rlhf_sim/reset``), optionally publish EpisodeEvent START (the recorder opens a bag), enable the
-policy (``/policy/resume``), watch ``/rlhf_sim/task_state`` until success or ``timeout_s``, stop the
-policy and publish SUCCESS/FAILURE. Joint states and commands are collected for the smoothness
-metrics. The report (rlhf_policy.evaluation) goes to the JSON file ``output``; the node then exits.
+(``/rlhf_sim/reset``), with ``record`` wait for the recorder to report every stream flowing and publish
+EpisodeEvent START (the recorder opens a bag), enable the policy (``/policy/resume``), watch
+``/rlhf_sim/task_state`` until success or ``timeout_s``, stop the policy and publish SUCCESS/FAILURE. Joint states
+and the commands of the contract's controllers are collected for the smoothness metrics. The report
+(``rlhf_policy.episode_metrics``, the same rows as an offline ``rlhf_policy.sim_rollout``) goes to the JSON file
+``output``; the node then exits.
 """
 
 from datetime import datetime, timezone
@@ -15,17 +17,22 @@ import time
 
 import numpy as np
 import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
 from std_srvs.srv import Trigger
 
-from rlhf_msgs.msg import EpisodeEvent, PolicyStatus, TaskState
+from rlhf_common import topics
+from rlhf_common.node import EXIT_FAILED, EXIT_OK, check_stop, declare_parameters, run_node
+from rlhf_msgs.msg import EpisodeEvent, PolicyStatus, RecorderStatus, TaskState
 from rlhf_msgs.srv import ResetSim
-from rlhf_policy.evaluation import EpisodeResult, format_table, mean_action_change, mean_squared_jerk, write_report
+from rlhf_policy.contract import ContractError, PolicyContract
+from rlhf_policy.episode_metrics import EpisodeResult, format_table, mean_action_change, mean_squared_jerk, write_report
+from rlhf_policy.sim_rollout import smoothness_joints
 
 PARAMETERS = {
+    'contract': '',            # the policy's contract.yaml: its controllers' commands and joints are measured
     'episodes': 10,            # number of episodes
     'seed': 0,                 # episode i uses scene seed seed + i
     'task': '',                # task for /rlhf_sim/reset; '' keeps the simulator's task
@@ -34,31 +41,39 @@ PARAMETERS = {
     'record': False,           # publish /episode/events so the recorder keeps each episode as a bag
     'note': '',                # stored with recorded episodes (e.g. the model checkpoint)
     'service_timeout_s': 30.0,
+    'recorder_timeout_s': 10.0,  # with record: the recorder must report every stream flowing within this long
 }
-ARM_JOINTS = [f'panda_joint{i}' for i in range(1, 8)]
 
 
-class EvaluateNode(Node):
+class EvaluatorNode(Node):
     def __init__(self):
         super().__init__('evaluate')
-        for name, default in PARAMETERS.items():
-            self.declare_parameter(name, default)
-        self.p = {name: self.get_parameter(name).value for name in PARAMETERS}
-        self.estop = self.create_client(Trigger, '/policy/estop')
-        self.resume = self.create_client(Trigger, '/policy/resume')
-        self.reset = self.create_client(ResetSim, '/rlhf_sim/reset')
-        self.events = self.create_publisher(EpisodeEvent, '/episode/events', 10)
-        self.create_subscription(TaskState, '/rlhf_sim/task_state', self._on_task_state, 10)
-        self.create_subscription(JointState, '/joint_states', self._on_joint_state, 50)
-        self.create_subscription(Float64MultiArray, '/arm_controller/commands', self._on_arm, 50)
-        self.create_subscription(Float64MultiArray, '/gripper_controller/commands', self._on_gripper, 50)
-        self.create_subscription(PolicyStatus, '/policy/status', self._on_status, 10)
+        self.p = declare_parameters(self, PARAMETERS)
+        if not self.p['contract']:
+            raise ValueError("parameter 'contract': expected the path of the evaluated policy's contract.yaml")
+        action = PolicyContract.load(self.p['contract']).action
+        self.smooth_joints = smoothness_joints(action)
+        self.estop = self.create_client(Trigger, topics.POLICY_ESTOP)
+        self.resume = self.create_client(Trigger, topics.POLICY_RESUME)
+        self.reset = self.create_client(ResetSim, topics.SIM_RESET)
+        self.events = self.create_publisher(EpisodeEvent, topics.EPISODE_EVENTS, 10)
+        self.create_subscription(TaskState, topics.TASK_STATE, self._on_task_state, 10)
+        self.create_subscription(JointState, topics.JOINT_STATES, self._on_joint_state, 50)
+        # a command row per message of the first controller, with the latest values of the others
+        self._latest = [np.zeros(size) for _, size in action.command_topics]
+        for group, (topic, _) in enumerate(action.command_topics):
+            self.create_subscription(Float64MultiArray, topic, self._command_callback(group), 50)
+        self.create_subscription(PolicyStatus, topics.POLICY_STATUS, self._on_status, 10)
+        self.create_subscription(RecorderStatus, topics.RECORDER_STATUS, self._on_recorder_status,
+                                 QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
+                                            durability=DurabilityPolicy.TRANSIENT_LOCAL))
         self.task_state = None
         self.task_state_time = 0.0
+        self.recorder_status = None
+        self.recorder_status_time = 0.0
         self.status = None
         self._joints, self._joint_times, self._commands = [], [], []
-        self._gripper = 0.0
-        self._arm_index = None
+        self._joint_index = None
         self.collecting = False
 
     def _on_task_state(self, msg):
@@ -67,39 +82,68 @@ class EvaluateNode(Node):
     def _on_status(self, msg):
         self.status = msg
 
+    def _on_recorder_status(self, msg):
+        self.recorder_status, self.recorder_status_time = msg, time.monotonic()
+
+    def wait_for_recorder(self, since):
+        """Wait until the recorder reports every stream flowing (a status newer than ``since``)."""
+        timeout = self.p['recorder_timeout_s']
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            status = self.recorder_status
+            if status is not None and status.ready and self.recorder_status_time > since:
+                return
+            self.spin_once()
+        if self.recorder_status is None:
+            raise RuntimeError(f'no recorder status on {topics.RECORDER_STATUS} within {timeout:g} s '
+                               '(is the recorder running?)')
+        raise RuntimeError(f'the recorder got no data on {", ".join(self.recorder_status.silent_topics)} for '
+                           f'{timeout:g} s; an episode starts only when every recorded stream is flowing')
+
     def _on_joint_state(self, msg):
         if not self.collecting:
             return
-        if self._arm_index is None:
-            if any(n not in msg.name for n in ARM_JOINTS):
+        if self._joint_index is None:
+            if any(n not in msg.name for n in self.smooth_joints):
                 return
-            self._arm_index = [list(msg.name).index(n) for n in ARM_JOINTS]
+            self._joint_index = [list(msg.name).index(n) for n in self.smooth_joints]
         self._joint_times.append(time.monotonic())
-        self._joints.append([msg.position[i] for i in self._arm_index])
+        self._joints.append([msg.position[i] for i in self._joint_index])
 
-    def _on_gripper(self, msg):
-        if msg.data:
-            self._gripper = msg.data[0]
-
-    def _on_arm(self, msg):
-        if self.collecting and len(msg.data) == 7:
-            self._commands.append(list(msg.data) + [self._gripper])
+    def _command_callback(self, group):
+        def callback(msg):
+            if len(msg.data) != self._latest[group].shape[0]:
+                return
+            self._latest[group][:] = msg.data
+            if self.collecting and group == 0:
+                self._commands.append(np.concatenate(self._latest))
+        return callback
 
     def call(self, client, request, what):
         """Call a service and wait, spinning this node; raises RuntimeError with the service name."""
         timeout = self.p['service_timeout_s']
-        if not client.wait_for_service(timeout_sec=timeout):
+        end = time.monotonic() + timeout
+        while not client.service_is_ready() and time.monotonic() < end:
+            self.spin_once()
+        if not client.service_is_ready():
             raise RuntimeError(f'service {client.srv_name} ({what}) not available after {timeout:.0f} s')
         future = client.call_async(request)
-        rclpy.spin_until_future_complete(self, future, timeout_sec=timeout)
+        end = time.monotonic() + timeout
+        while not future.done() and time.monotonic() < end:
+            self.spin_once()
         if not future.done():
             raise RuntimeError(f'service {client.srv_name} ({what}) did not answer within {timeout:.0f} s')
         return future.result()
 
+    def spin_once(self, timeout_sec=0.05):
+        """Handle callbacks for up to ``timeout_sec``; stop the job when Ctrl-C / SIGTERM arrived."""
+        check_stop(self)
+        rclpy.spin_once(self, timeout_sec=timeout_sec)
+
     def spin_for(self, seconds):
         end = time.monotonic() + seconds
         while time.monotonic() < end:
-            rclpy.spin_once(self, timeout_sec=min(0.05, max(0.0, end - time.monotonic())))
+            self.spin_once(timeout_sec=min(0.05, max(0.0, end - time.monotonic())))
 
     def publish_event(self, event, episode_id, seed, note=''):
         msg = EpisodeEvent()
@@ -122,10 +166,11 @@ class EvaluateNode(Node):
         # wait for a task state produced after the reset, so a stale success is not counted
         end = reset_done + self.p['service_timeout_s']
         while self.task_state_time <= reset_done and time.monotonic() < end:
-            rclpy.spin_once(self, timeout_sec=0.05)
+            self.spin_once()
         stamp = datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S')
         episode_id = f'{stamp}_eval_{index:04d}_seed{reply.seed}'
         if self.p['record']:
+            self.wait_for_recorder(since=reset_done)
             self.publish_event(EpisodeEvent.START, episode_id, reply.seed)
             self.spin_for(0.2)  # let the recorder open the bag before the policy moves
         self.call(self.resume, Trigger.Request(), 'enable the policy')
@@ -135,7 +180,7 @@ class EvaluateNode(Node):
         start = time.monotonic()
         success_time = float('nan')
         while time.monotonic() - start < self.p['timeout_s']:
-            rclpy.spin_once(self, timeout_sec=0.05)
+            self.spin_once()
             if self.task_state is not None and self.task_state_time > start and self.task_state.success:
                 success_time = time.monotonic() - start
                 break
@@ -146,7 +191,7 @@ class EvaluateNode(Node):
         if self.p['record']:
             self.publish_event(EpisodeEvent.SUCCESS if success else EpisodeEvent.FAILURE, episode_id, reply.seed)
             self.spin_for(1.0)  # the recorder closes the bag before the next START (or before the graph stops)
-        joints = np.array(self._joints).reshape(-1, 7)
+        joints = np.array(self._joints).reshape(-1, len(self.smooth_joints))
         return EpisodeResult(
             index=index, seed=int(reply.seed), success=success, completion_time_s=success_time,
             duration_s=duration, final_progress=float(self.task_state.progress) if self.task_state else float('nan'),
@@ -178,24 +223,19 @@ class EvaluateNode(Node):
         return report
 
 
-def main(args=None):
-    rclpy.init(args=args)
-    node = None
-    code = 0
+def _evaluate(node):
     try:
-        node = EvaluateNode()
         node.run()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        code = 130
     except RuntimeError as err:
         print(f'evaluate: {err}', file=sys.stderr, flush=True)
-        code = 1
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
-    sys.exit(code)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def main(args=None):
+    return run_node(EvaluatorNode, args, prog='evaluator', description=__doc__, parameters=PARAMETERS,
+                    work=_evaluate, bad_input=(ContractError, ValueError))
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

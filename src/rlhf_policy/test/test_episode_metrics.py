@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from rlhf_policy.evaluation import EpisodeResult, format_table, mean_action_change, mean_squared_jerk, write_report
+from rlhf_policy.episode_metrics import EpisodeResult, format_table, mean_action_change, mean_squared_jerk, write_report
 
 
 def test_jerk_of_a_cubic_and_a_line():

@@ -1,9 +1,11 @@
 # Copyright 2026 RLHF Robotics contributors. Apache-2.0.
-"""Online evaluation metrics and report (pure; no ROS).
+"""Evaluation metrics and the report, for every evaluation: through the graph and offline (pure; no ROS).
 
-Per episode: success, completion time (seconds from enabling the policy to the first task success),
-smoothness as the mean squared jerk of the arm joint positions (third divided differences of samples at
-least one control period apart) and the mean squared change of the published command per tick.
+Per episode: success, completion time (seconds from enabling the policy to the first task success), the final
+task progress, smoothness as the mean squared jerk of the commanded joints' measured positions (third divided
+differences of samples at least one control period apart) and the mean squared change of the published command
+per tick. ``rlhf_policy.evaluator_node`` (through the graph) and ``rlhf_policy.sim_rollout`` (offline) both make
+``EpisodeResult`` rows with these functions, so their reports compare.
 """
 
 from dataclasses import asdict, dataclass
@@ -22,10 +24,11 @@ class EpisodeResult:
     completion_time_s: float  # NaN when not successful
     duration_s: float
     final_progress: float
-    mean_squared_jerk: float  # (rad/s^3)^2, arm joints
+    mean_squared_jerk: float  # (rad/s^3)^2, the commanded joints
     mean_action_change: float  # mean over ticks of ||command_t - command_{t-1}||^2
     commands: int
-    episode_id: str = ''
+    episode_id: str = ''      # the recorded episode (through the graph, with record)
+    video: str = ''           # an MP4 of the episode (offline, when asked for)
 
 
 def mean_squared_jerk(times_s, positions, rate_hz=30.0):
@@ -90,9 +93,14 @@ def _json_safe(value):
     return value
 
 
+def report_dict(results, info):
+    """{'info', 'summary', 'episodes'} of a list of EpisodeResult, JSON-ready (NaN -> None)."""
+    return _json_safe({'info': info, 'summary': summarise(results), 'episodes': [asdict(r) for r in results]})
+
+
 def write_report(path, results, info):
-    """Write {'info', 'summary', 'episodes'} as JSON (NaN -> null); returns the dict."""
-    report = _json_safe({'info': info, 'summary': summarise(results), 'episodes': [asdict(r) for r in results]})
+    """Write ``report_dict`` as JSON at ``path`` (atomically); returns the dict."""
+    report = report_dict(results, info)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + '.tmp')

@@ -12,11 +12,12 @@ import numpy as np
 from sensor_msgs.msg import JointState, Joy
 from std_msgs.msg import Float64MultiArray
 
+from rlhf_common.graph import NodeSpec
+from rlhf_common.robot import ARM_JOINT_NAMES
 from rlhf_msgs.msg import EpisodeEvent
 from rlhf_msgs.srv import EpisodeControl
 from rlhf_sim.ik import DifferentialIK
-from rlhf_sim.robot import ARM_JOINT_NAMES, build_model
-from rlhf_teleop.graph import NodeSpec
+from rlhf_sim.robot import build_model
 
 # The simulator without cameras: these tests are about motion and episodes, and rendering costs CPU.
 SIM_PARAMETERS = {'task': 'pick_place', 'cameras': ['none'], 'seed': 3}
@@ -79,18 +80,18 @@ def test_spacenav_twist_moves_the_end_effector_in_x(ros, nodes):
     ros.spin_for(1.0, every=driver.publish)            # device at rest: the arm holds still
     start = arm.ee_position()
     driver.axes = [0.8, 0.0, 0.0, 0.0, 0.0, 0.0]       # push the cap forward: +x
-    ros.spin_for(2.5, every=driver.publish)
-    driver.axes = [0.0] * 6
-    ros.spin_for(0.5, every=driver.publish)
+    # however slowly a loaded machine runs the loop, the end effector goes 10 cm forward and nowhere else
+    assert ros.spin_until(lambda: (arm.ee_position() - start)[0] > 0.1, timeout=60, every=driver.publish), \
+        f'end effector moved {arm.ee_position() - start}\n{nodes.logs()}'
     moved = arm.ee_position() - start
-    assert moved[0] > 0.1, f'end effector moved {moved} (expected about +0.25 m in x)\n{nodes.logs()}'
     assert abs(moved[1]) < 0.2 * moved[0] and abs(moved[2]) < 0.2 * moved[0], f'moved {moved}'
 
 
 def test_device_and_service_episode_control_and_discard_leaves_no_files(ros, nodes, tmp_path):
     data_dir = tmp_path / 'data'
     nodes.start(sim_spec())
-    nodes.start(teleop_spec(task='pick_place', operator_name='tester'))
+    # a long press is 2 s: a loaded machine may delay a button message by a lot without turning a click into one
+    nodes.start(teleop_spec(task='pick_place', operator_name='tester', long_press_discard_s=2.0))
     nodes.start(NodeSpec('rlhf_recorder', 'recorder', 'recorder', parameters={
         'data_dir': str(data_dir), 'topics': ['/joint_states', '/arm_controller/commands',
                                               '/gripper_controller/commands', '/rlhf_sim/task_state']}))
@@ -114,10 +115,10 @@ def test_device_and_service_episode_control_and_discard_leaves_no_files(ros, nod
     assert (first.task, first.operator_name, first.device, first.is_sim) == ('pick_place', 'tester',
                                                                              'spacemouse', True)
     bag_dir = data_dir / 'episodes' / first.episode_id
-    ros.spin_for(1.5, every=driver.publish)
-    assert bag_dir.is_dir(), f'the recorder did not open {bag_dir}\n{nodes.logs()}'
+    assert ros.spin_until(bag_dir.is_dir, timeout=30, every=driver.publish), \
+        f'the recorder did not open {bag_dir}\n{nodes.logs()}'
     driver.buttons = [0, 1]
-    ros.spin_for(1.5, every=driver.publish)              # held longer than long_press_discard_s
+    ros.spin_for(4.0, every=driver.publish)              # held twice as long as long_press_discard_s
     driver.buttons = [0, 0]
     ros.spin_for(0.2, every=driver.publish)
     assert ros.spin_until(lambda: events[-1].event == EpisodeEvent.DISCARD, timeout=10), nodes.logs()
@@ -158,9 +159,10 @@ def test_pose_target_moves_the_end_effector_to_the_target(ros, nodes):
     target.pose.position.x, target.pose.position.y, target.pose.position.z = goal
     (target.pose.orientation.w, target.pose.orientation.x, target.pose.orientation.y,
      target.pose.orientation.z) = start_quat
-    ros.spin_for(3.0, every=lambda: target_pub.publish(target))   # a VR controller streams its pose
-    error = np.linalg.norm(arm.ee_position() - goal)
-    assert error < 0.01, f'end effector {arm.ee_position()} is {error:.3f} m from the target {goal}\n{nodes.logs()}'
+    # a VR controller streams its pose until the end effector is there
+    assert ros.spin_until(lambda: np.linalg.norm(arm.ee_position() - goal) < 0.01, timeout=60,
+                          every=lambda: target_pub.publish(target)), \
+        f'end effector {arm.ee_position()} is not within 1 cm of the target {goal}\n{nodes.logs()}'
 
 
 def test_gamepad_left_stick_moves_the_end_effector_in_y(ros, nodes):
@@ -177,9 +179,7 @@ def test_gamepad_left_stick_moves_the_end_effector_in_y(ros, nodes):
     ros.spin_for(0.5, every=lambda: joy_pub.publish(joy))
     start = arm.ee_position()
     joy.axes[0] = 0.9
-    ros.spin_for(2.0, every=lambda: joy_pub.publish(joy))
-    joy.axes[0] = 0.0
-    ros.spin_for(0.5, every=lambda: joy_pub.publish(joy))
+    assert ros.spin_until(lambda: (arm.ee_position() - start)[1] > 0.1, timeout=60,
+                          every=lambda: joy_pub.publish(joy)), f'moved {arm.ee_position() - start}\n{nodes.logs()}'
     moved = arm.ee_position() - start
-    assert moved[1] > 0.1 and abs(moved[0]) < 0.2 * moved[1] and abs(moved[2]) < 0.2 * moved[1], \
-        f'moved {moved}\n{nodes.logs()}'
+    assert abs(moved[0]) < 0.2 * moved[1] and abs(moved[2]) < 0.2 * moved[1], f'moved {moved}\n{nodes.logs()}'
