@@ -139,24 +139,26 @@ def train_chunk(episodes, observation, seed, steps, horizon):
 
 
 # ------------------------------------------------------------------------------------------ rollouts
-def offline_evaluation(policy, contract, task, episodes):
+def offline_evaluation(policy, contract, task, episodes, loop_settings):
     """rlhf_policy.sim_rollout: the policy node's control loop (ramp, limiter, chunk execution) without ROS."""
     from rlhf_policy.episode_metrics import summarise
     from rlhf_policy.sim_rollout import rollout
     results = rollout(contract, policy.runner(), task=task, episodes=episodes, seed=0, max_steps=MAX_STEPS,
-                      progress=False)
+                      loop_settings=loop_settings, progress=False)
     return summarise(results)
 
 
-def graph_evaluation(policy, contract, task, episodes, timeout_s):
+def graph_evaluation(policy, contract, task, episodes, timeout_s, loop_settings):
     """Export the policy and run rlhf_policy's ``evaluate`` (sim + policy node over DDS) on seeds 0 .. episodes-1."""
     from rlhf_training.export import export_policy
     with tempfile.TemporaryDirectory(prefix='manipulation_graph_') as tmp:
         export_policy(policy, contract, tmp)
         report = Path(tmp) / 'evaluation.json'
+        params = Path(tmp) / 'policy_params.yaml'   # the loop settings as the policy node's parameters
+        params.write_text(json.dumps({'policy': {'ros__parameters': loop_settings}}))
         cmd = [sys.executable, '-c', 'import sys; from rlhf_policy.cli import evaluate_main; sys.exit(evaluate_main())',
                '--contract', str(Path(tmp) / 'contract.yaml'), '--task', task, '--episodes', str(episodes),
-               '--seed', '0', '--timeout-s', str(timeout_s), '--output', str(report)]
+               '--seed', '0', '--timeout-s', str(timeout_s), '--output', str(report), '--config', str(params)]
         done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         if done.returncode != 0 or not report.is_file():
             raise RuntimeError(f'graph evaluation failed ({done.returncode}):\n{done.stdout[-3000:]}')
@@ -174,14 +176,16 @@ def run_cell(task, observation, demos, policy_kind, args, cache_dir):
         steps = args.image_steps if cameras else args.state_steps
         policy, contract, train_s = train_chunk(episodes, observation, args.seed, steps, args.horizon)
     load_train = load_avg()
-    offline = offline_evaluation(policy, contract, task, args.episodes)
+    loop_settings = {} if args.ramp_duration_s is None else {'ramp_duration_s': args.ramp_duration_s}
+    offline = offline_evaluation(policy, contract, task, args.episodes, loop_settings)
     row = {'task': task, 'observation': observation, 'demos': demos, 'policy': policy_kind,
+           'ramp_duration_s': args.ramp_duration_s,
            'episodes': offline['episodes'], 'success_rate': offline['success_rate'],
            'completion_time_s': offline['mean_completion_time_s'], 'train_s': train_s,
            'load_avg_train': load_train, 'load_avg_eval': load_avg(),
            'graph_success_rate': float('nan'), 'graph_completion_time_s': float('nan')}
     if args.graph and (not args.graph_demos or demos in args.graph_demos):
-        summary = graph_evaluation(policy, contract, task, args.episodes, args.graph_timeout_s)
+        summary = graph_evaluation(policy, contract, task, args.episodes, args.graph_timeout_s, loop_settings)
         time_s = summary['mean_completion_time_s']   # null in the report when nothing succeeded
         row.update(graph_success_rate=summary['success_rate'],
                    graph_completion_time_s=float('nan') if time_s is None else time_s, load_avg_graph=load_avg())
@@ -216,6 +220,9 @@ def main(argv=None):
     parser.add_argument('--graph-demos', nargs='*', type=int, default=[],
                         help='with --graph: only these demonstration counts (default: all)')
     parser.add_argument('--graph-timeout-s', type=float, default=MAX_STEPS / 30.0)
+    parser.add_argument('--ramp-duration-s', type=float, default=None,
+                        help="the policy's start-up ramp (default: the node's, 1 s; chunk policies from these "
+                             'demonstrations need about one tick, see the README)')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--threads', type=int, default=1,
                         help='torch threads (more than 1 is slower on a busy 2-core machine)')
