@@ -4,9 +4,11 @@
     python bench/policy_loop_bench.py                 # 10,000 control ticks (about 5.5 minutes at 30 Hz)
     python bench/policy_loop_bench.py --ticks 3000
 
-The model is the training package's default policy (rlhf_training GaussianPolicy: two 64x64 RGB cameras,
-4-layer CNN encoders, 256x256 MLP), untrained, exported with rlhf_training.export; without rlhf_training
-a comparable CNN built by rlhf_policy.onnx_models is used (the table says which). Both nodes start from
+The model is the training package's default image policy, untrained, exported with rlhf_training.export:
+``--policy chunk`` (default) the ChunkPolicy of rlhf_training.chunk_bc (two 64x64 RGB cameras, 4-layer CNN
+encoders, 512x512x512 MLP, horizon 20, temporal ensembling: one inference every tick), ``--policy gaussian``
+the single-step GaussianPolicy (256x256 MLP); without rlhf_training a comparable CNN built by
+rlhf_policy.onnx_models is used (the table says which). Both nodes start from
 rlhf_policy.graph.deploy_graph with the same --ros-args as the deploy launcher. The policy node writes
 every tick's timing to a CSV at shutdown; the table summarises the measured ticks (after a warm-up).
 
@@ -34,6 +36,7 @@ from std_msgs.msg import Float64MultiArray
 from rlhf_common.graph import executable_path
 from rlhf_common.supervisor import ros_arguments, stop_processes, write_params_file
 from rlhf_msgs.msg import PolicyStatus
+from rlhf_policy.chunking import ChunkExecution
 from rlhf_policy.contract import ActionSpec, CameraSpec, ObservationSpec, PolicyContract
 from rlhf_policy.graph import deploy_graph
 from rlhf_policy.onnx_models import build_policy_model
@@ -44,20 +47,29 @@ CAMERAS = ('scene_camera', 'wrist_camera')
 WARMUP_TICKS = 90  # ticks after the first command before measuring (ONNX Runtime and caches warm up)
 
 
-def default_model(out_dir):
+def default_model(out_dir, kind='chunk'):
     """Write contract.yaml + policy.onnx of a default-size policy; returns (contract path, description)."""
     obs = ObservationSpec([CameraSpec(c, 64, 64) for c in CAMERAS], JOINTS, proprio_std=np.full(18, 0.5))
     contract = PolicyContract(obs, ActionSpec.for_panda(0.05), rate_hz=30.0)
     try:
         import torch
 
+        from rlhf_training.chunk_bc import ChunkBCConfig
         from rlhf_training.export import export_policy
-        from rlhf_training.models import GaussianPolicy
+        from rlhf_training.models import ChunkPolicy, GaussianPolicy
         torch.manual_seed(0)
-        policy = GaussianPolicy(contract.observation)  # the training defaults: hidden (256, 256), cnn encoder
+        if kind == 'chunk':
+            config = ChunkBCConfig()
+            contract.chunk = ChunkExecution(horizon=config.horizon)
+            policy = ChunkPolicy(contract.observation, horizon=config.horizon, hidden_dims=config.hidden_dims)
+            stats = torch.zeros(config.horizon, 8), torch.full((config.horizon, 8), 0.01)
+            policy.set_action_statistics(*stats)   # small offsets around the measured pose
+        else:
+            policy = GaussianPolicy(contract.observation)  # the training defaults: hidden (256, 256), cnn encoder
         export_policy(policy, contract, out_dir)
         params = sum(p.numel() for p in policy.parameters())
-        return Path(out_dir) / 'contract.yaml', f'rlhf_training GaussianPolicy (default config), {params:,} parameters'
+        return Path(out_dir) / 'contract.yaml', (f'rlhf_training {type(policy).__name__} (default config), '
+                                                 f'{params:,} parameters')
     except ImportError as err:
         build_policy_model(contract, Path(out_dir) / 'policy.onnx', hidden=256, conv_channels=(32, 64, 64, 64))
         return contract.save(Path(out_dir) / 'contract.yaml'), f'rlhf_policy.onnx_models CNN ({err})'
@@ -110,6 +122,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--ticks', type=int, default=10000, help='measured control ticks (default 10000)')
     ap.add_argument('--task', default='pick_place')
+    ap.add_argument('--policy', default='chunk', choices=['chunk', 'gaussian'], help='default image policy kind')
     ap.add_argument('--keep', default='', help='folder to keep the model, stats CSV and node log in')
     ap.add_argument('--realtime-priority', type=int, default=20,
                     help='policy parameter realtime_priority (SCHED_FIFO of the control thread; 0 = normal scheduling)')
@@ -117,7 +130,7 @@ def main(argv=None):
     tmp_ctx = tempfile.TemporaryDirectory(prefix='policy_bench_')
     work = Path(ns.keep or tmp_ctx.name)
     work.mkdir(parents=True, exist_ok=True)
-    contract_path, model_desc = default_model(work / 'model')
+    contract_path, model_desc = default_model(work / 'model', ns.policy)
     stats_path = work / 'ticks.csv'
     specs = deploy_graph({'contract': str(contract_path), 'sim': 'true', 'task': ns.task,
                           'realtime_priority': str(ns.realtime_priority), 'execution_provider': 'auto',

@@ -26,6 +26,14 @@ YAML layout (``PolicyContract.save`` writes exactly this, ``PolicyContract.load`
            lower: [...], upper: [...], max_delta: 0.05}    # rad per control tick at action +-1
         - {controller: gripper_controller, joints: [panda_finger_joint1, panda_finger_joint2], mode: absolute,
            coupled: true, lower: [0.0], upper: [0.04]}     # finger opening in metres for action -1 .. +1
+    chunk:                            # optional: an action-chunk policy (rlhf_policy.chunking)
+      horizon: 20                     # the model outputs (B, horizon, C): one command per coming control tick, in
+                                      # command layout, unscaled: delta groups relative to the measured command of
+                                      # the observation, absolute groups as they are
+      execution: temporal_ensemble    # or receding_horizon
+      ensemble_decay: 0.1             # temporal_ensemble: weight exp(-decay * age in ticks)
+      replan_every: 5                 # receding_horizon: ticks between model runs
+      gripper_threshold: true         # coupled groups (a parallel gripper) snap to open / closed at mid-range
     metadata: {}                      # free-form, e.g. training run, checkpoint, git hash
 
 Contracts of format_version 1 (the Panda's ``arm_joint_names``, ``max_delta_rad``, ``joint_lower``, ``joint_upper``,
@@ -35,7 +43,7 @@ Every validation error is a ``ContractError`` naming the file (when loaded from 
 (``observation.cameras[1].width``) and what was expected.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 import math
 import os
 from pathlib import Path
@@ -46,6 +54,7 @@ import yaml
 
 from rlhf_common import robot, topics
 from rlhf_policy.actions import ActionGroup, ActionSpec, ActionSpecError
+from rlhf_policy.chunking import ChunkExecution
 
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
@@ -233,6 +242,7 @@ class PolicyContract:
     onnx_inputs: list = None  # None: one input per camera (in order) + 'proprio'
     onnx_output: str = 'action'
     metadata: dict = field(default_factory=dict)
+    chunk: ChunkExecution = None  # None: one normalised action per observation (ActionSpec.to_command)
 
     def __post_init__(self):
         if not isinstance(self.observation, ObservationSpec):
@@ -255,6 +265,8 @@ class PolicyContract:
                 _fail(f'onnx_inputs[{i}]', f'a camera of observation.cameras {cams} or "{PROPRIO_INPUT}"', name)
         if not isinstance(self.onnx_output, str) or not self.onnx_output:
             _fail('onnx_output', 'the name of the model output', self.onnx_output)
+        if self.chunk is not None and not isinstance(self.chunk, ChunkExecution):
+            _fail('chunk', 'a ChunkExecution', self.chunk)
         if self.metadata is None:
             self.metadata = {}
         if not isinstance(self.metadata, dict):
@@ -271,6 +283,13 @@ class PolicyContract:
             shapes[name] = ((self.observation.proprio_dim,) if name == PROPRIO_INPUT
                             else self.observation.camera(name).shape)
         return shapes
+
+    @property
+    def output_shape(self):
+        """Model output without the batch dim: (A,) normalised actions, or (horizon, C) commands of a chunk policy."""
+        if self.chunk is None:
+            return (self.action.action_dim,)
+        return (self.chunk.horizon, self.action.command_dim)
 
     def model_path(self, contract_path):
         """Absolute path of the model, resolved relative to the folder of ``contract_path``."""
@@ -297,6 +316,7 @@ class PolicyContract:
                 'command_dim': int(obs.command_dim),
             },
             'action': act.to_dict(),
+            **({} if self.chunk is None else {'chunk': asdict(self.chunk)}),
             'metadata': self.metadata,
         }
 
@@ -304,7 +324,7 @@ class PolicyContract:
     def from_dict(cls, data):
         """Build and validate a contract from a ``to_dict``-shaped mapping (errors name the field)."""
         _check_keys(data, '', {'format_version', 'rate_hz', 'model_file', 'onnx_inputs', 'onnx_output',
-                               'observation', 'action', 'metadata'}, {'observation', 'action'})
+                               'observation', 'action', 'metadata', 'chunk'}, {'observation', 'action'})
         version = data.get('format_version', FORMAT_VERSION)
         if version not in READABLE_VERSIONS:
             _fail('format_version', f'one of {list(READABLE_VERSIONS)} (the versions this rlhf_policy reads)', version)
@@ -330,6 +350,12 @@ class PolicyContract:
         action = (_action_v1 if version == 1 else _action)(data['action'])
         kwargs = {k: data[k] for k in ('rate_hz', 'model_file', 'onnx_inputs', 'onnx_output', 'metadata')
                   if k in data}
+        if data.get('chunk') is not None:
+            _check_keys(data['chunk'], 'chunk.', {f.name for f in fields(ChunkExecution)}, {'horizon'})
+            try:
+                kwargs['chunk'] = ChunkExecution(**data['chunk'])
+            except ValueError as err:
+                raise ContractError(f"field 'chunk': {err}") from None
         return _nested('', cls, observation=observation, action=action, **kwargs)
 
     def save(self, path):

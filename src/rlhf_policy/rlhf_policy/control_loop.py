@@ -6,6 +6,12 @@ older than ``max_age_s``; no permanent fault; not e-stopped), run the model on t
 action into a command (``ActionSpec.to_command`` from the measured pose), pass it through the limiter (ramped after
 start-up, resume and holds), or repeat the last safe command while holding. The result says what to publish and
 what changed, for the caller to publish and log.
+
+A chunk policy (the contract's ``chunk``) answers with ``horizon`` commands; the loop adds the measured command to
+their delta groups and lets ``rlhf_policy.chunking.ChunkExecutor`` choose this tick's command (temporal ensembling:
+the model runs every tick; receding horizon: every ``replan_every`` ticks). That command goes through the same
+limiter; the chunks are forgotten whenever the policy is not driving (hold, e-stop), so it re-plans from the
+measured pose.
 """
 
 from dataclasses import dataclass
@@ -14,6 +20,7 @@ import time
 
 import numpy as np
 
+from rlhf_policy.chunking import ChunkExecutor
 from rlhf_policy.limiter import CommandLimiter
 from rlhf_policy.observations import ObservationAssembler
 from rlhf_policy.safety import ESTOP, HOLD, SafetyStateMachine
@@ -61,6 +68,8 @@ class PolicyLoop:
         self.safety = SafetyStateMachine(max(1, round(s['ramp_duration_s'] * contract.rate_hz)),
                                          start_in_estop=s['start_in_estop'])
         self._target = np.zeros(contract.action.command_dim)
+        self.chunks = None if contract.chunk is None else ChunkExecutor.for_action(contract.chunk, contract.action)
+        self._delta = contract.action.group_of('delta')
 
     def estop(self, reason):
         """Halt until ``resume``; returns the transition (None when already halted)."""
@@ -97,22 +106,32 @@ class PolicyLoop:
         ready = assembler.ready
         result = Tick(detail=detail, observation_age_ms=age_ms)
         action = None
-        if fault is None and ready and safety.state != ESTOP:
+        chunks = self.chunks
+        if fault is None and ready and safety.state != ESTOP and (chunks is None or chunks.needs_chunk()):
             inputs = assembler.assemble()
             start = self.clock()
             action = self.runner(inputs)
             result.inference_ms = (self.clock() - start) * 1e3
             if not np.all(np.isfinite(action)):
                 fault = 'model output contains NaN/inf'
+            elif chunks is not None:
+                chunk = np.array(action, dtype=np.float64).reshape(self.contract.output_shape)
+                chunk[:, self._delta] += assembler.measured_command[self._delta]
+                np.clip(chunk, self.contract.action.lower, self.contract.action.upper, out=chunk)
+                chunks.add(chunk)
         result.transition = transition = safety.update(ready, fault)
         if ready and ((transition is not None and transition.reset_from_pose)
                       or (safety.commanding and not self.limiter.initialised)):
             self.limiter.reset(assembler.measured_command)
-        if safety.policy_active and action is not None:
+        if safety.policy_active and chunks is not None:
+            result.command = self.limiter.step(chunks.next(), safety.ramp_scale)
+        elif safety.policy_active and action is not None:
             target = self.contract.action.to_command(action, assembler.measured_command, out=self._target)
             result.command = self.limiter.step(target, safety.ramp_scale)
         elif safety.state == HOLD and self.limiter.initialised:
             result.command = self.limiter.last
+        if chunks is not None and not safety.policy_active:
+            chunks.reset()   # plans made before a hold or an e-stop start from a state that is gone
         if result.command is not None:
             assembler.on_command(result.command)
         return result

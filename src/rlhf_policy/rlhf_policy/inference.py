@@ -59,11 +59,17 @@ class OnnxPolicy:
                 declared = model_inputs[name].shape[1:]
                 if len(declared) != len(shape) or any(isinstance(d, int) and d != s for d, s in zip(declared, shape)):
                     self.shape_errors.append(f'input {name!r}: model expects (B, {declared}), contract gives {shape}')
+        declared = next(o for o in self.session.get_outputs() if o.name == self.output_name).shape[1:]
+        expected = contract.output_shape
+        if len(declared) != len(expected) or any(isinstance(d, int) and d != e for d, e in zip(declared, expected)):
+            self.shape_errors.append(f'output {self.output_name!r}: model gives (B, {declared}), contract expects '
+                                     f'{expected} (chunk: {contract.chunk})')
+        self.output_shape = expected
         self._feed = {}
 
     def run(self, inputs):
-        """inputs: {name: float32 array with batch dim 1} -> (8,) float32 action (may hold NaN/inf)."""
+        """inputs: {name: float32 array with batch dim 1} -> (8,) action or (horizon, 8) chunk (may hold NaN/inf)."""
         feed = self._feed
         for name in self.input_names:
             feed[name] = inputs[name]
-        return np.asarray(self.session.run([self.output_name], feed)[0]).reshape(-1)
+        return np.asarray(self.session.run([self.output_name], feed)[0]).reshape(self.output_shape)

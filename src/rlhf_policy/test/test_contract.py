@@ -192,3 +192,21 @@ def test_state_feature_validation_names_the_field(tmp_path, mutate, field, expec
         PolicyContract.load(path)
     msg = str(err.value)
     assert str(path) in msg and f"'{field}'" in msg and expected in msg, msg
+
+
+def test_chunk_round_trip_and_errors_name_the_field(tmp_path):
+    from rlhf_policy.chunking import ChunkExecution
+    contract = make_contract()
+    assert 'chunk' not in contract.to_dict() and contract.output_shape == (8,)   # old contracts stay as they were
+    contract.chunk = ChunkExecution(horizon=12, execution='receding_horizon', replan_every=4)
+    loaded = PolicyContract.load(contract.save(tmp_path / 'contract.yaml'))
+    assert loaded.chunk == contract.chunk and loaded.output_shape == (12, 8)
+    for chunk, field, expected in [({'horizon': 0}, 'chunk', 'positive integer'),
+                                   ({'horizon': 4, 'execution': 'mean'}, 'chunk', 'temporal_ensemble'),
+                                   ({'horizon': 4, 'decay': 0.1}, 'chunk.decay', 'unknown field'),
+                                   ({'execution': 'receding_horizon'}, 'chunk.horizon', 'missing')]:
+        path = _write(tmp_path, lambda d, chunk=chunk: d.update(chunk=chunk))
+        with pytest.raises(ContractError) as err:
+            PolicyContract.load(path)
+        msg = str(err.value)
+        assert str(path) in msg and f"'{field}'" in msg and expected in msg, msg

@@ -139,3 +139,63 @@ def test_settings_are_the_nodes_and_checked():
     loop, _ = make_loop(start_in_estop=True)
     observe(loop, 0.0)
     assert loop.tick(0.0).command is None and loop.safety.state == ESTOP
+
+
+def make_chunk_loop(chunk, execution, **settings):
+    from rlhf_policy.chunking import ChunkExecution
+    obs = ObservationSpec([CameraSpec('cam', 4, 4)], list(JOINT_NAMES))
+    contract = PolicyContract(obs, ActionSpec.for_panda(max_delta_rad=0.05), rate_hz=RATE,
+                              chunk=ChunkExecution(len(chunk), **execution))
+    runner = Scripted(chunk)
+    loop = PolicyLoop(contract, runner, **{'max_observation_age_ms': 100.0, 'ramp_duration_s': 1 / RATE,
+                                           **settings})
+    return loop, runner
+
+
+def known_chunk(horizon=4):
+    """Row k: every arm joint 0.01 * (k + 1) rad from the measured arm, the gripper nearly closed."""
+    chunk = np.zeros((horizon, 8))
+    chunk[:, :7] = 0.01 * np.arange(1, horizon + 1)[:, None]
+    chunk[:, 7] = 0.001
+    return chunk
+
+
+def test_chunk_policy_temporal_ensemble_through_the_loop():
+    loop, runner = make_chunk_loop(known_chunk(), {'ensemble_decay': 0.5})
+    weights = np.exp(-0.5 * np.arange(4))
+    steady = np.dot(weights, 0.01 * np.arange(1, 5)) / weights.sum()
+    commands = []
+    for k in range(12):
+        observe(loop, k / RATE)
+        commands.append(loop.tick(k / RATE).command)
+    assert runner.calls == 12                        # one inference per tick
+    np.testing.assert_allclose(commands[-1][:7], POSE[:7] + steady)
+    assert commands[-1][7] == 0.0                    # the gripper snaps closed (limited per tick on the way)
+    steps = np.abs(np.diff(np.array([c for c in commands if c is not None])[:, :7], axis=0))
+    assert np.all(steps <= 0.05 + 1e-12)             # the limiter still bounds every tick's change
+
+
+def test_chunk_policy_receding_horizon_runs_the_model_every_n_ticks():
+    loop, runner = make_chunk_loop(known_chunk(), {'execution': 'receding_horizon', 'replan_every': 3},
+                                   max_absolute_step_fraction=1.0)
+    offsets = []
+    for k in range(10):
+        observe(loop, k / RATE)
+        command = loop.tick(k / RATE).command
+        offsets.append(round(float(command[0] - POSE[0]), 6))
+    assert runner.calls == 4                         # ticks 0, 3, 6, 9
+    assert offsets[2:] == [0.03, 0.01, 0.02, 0.03, 0.01, 0.02, 0.03, 0.01]   # rows played in order
+
+
+def test_chunks_are_forgotten_on_hold_and_replanned_after():
+    loop, runner = make_chunk_loop(known_chunk(), {'execution': 'receding_horizon', 'replan_every': 4})
+    for k in range(3):
+        observe(loop, k / RATE)
+        loop.tick(k / RATE)
+    assert runner.calls == 1
+    observe(loop, 3 / RATE, camera=False)            # the camera goes stale: HOLD
+    assert loop.tick(1.0).command is not None and loop.safety.state == HOLD
+    for now in (1.01, 1.02):
+        observe(loop, now)
+        loop.tick(now)
+    assert runner.calls == 2                         # a fresh chunk as soon as the policy drives again

@@ -4,7 +4,7 @@
 from pathlib import Path
 
 from rlhf_training.config import TrainConfig
-from rlhf_training.models import GaussianPolicy, RewardEnsemble
+from rlhf_training.models import ChunkPolicy, GaussianPolicy, RewardEnsemble
 from rlhf_training.trainer import load_checkpoint
 
 
@@ -16,6 +16,13 @@ def policy_build_info(config: TrainConfig, observation_shapes: dict, action_dim:
             'encoder': config.encoder, 'encoder_options': dict(config.encoder_options),
             'image_feature_dim': int(config.image_feature_dim),
             'proprio_feature_dim': int(config.proprio_feature_dim)}
+
+
+def chunk_build_info(config, observation_shapes: dict, action_dim: int = 8) -> dict:
+    """Constructor data of a ChunkPolicy sized by `config` (a ChunkBCConfig: horizon, hidden_dims, encoder)."""
+    info = policy_build_info(config, observation_shapes, action_dim)
+    info.update(kind='chunk_policy', horizon=int(config.horizon))
+    return info
 
 
 def reward_build_info(config, observation_shapes: dict, action_dim: int = 8) -> dict:
@@ -34,9 +41,9 @@ def reward_build_info(config, observation_shapes: dict, action_dim: int = 8) -> 
 def build_model(build: dict):
     """Fresh (randomly initialised) model from its build info."""
     shapes = {k: tuple(v) for k, v in build['observation_shapes'].items()}
-    if build['kind'] == 'gaussian_policy':
+    if build['kind'] in ('gaussian_policy', 'chunk_policy'):
         kwargs = {k: v for k, v in build.items() if k not in ('kind', 'observation_shapes')}
-        return GaussianPolicy(shapes, **kwargs)
+        return (GaussianPolicy if build['kind'] == 'gaussian_policy' else ChunkPolicy)(shapes, **kwargs)
     if build['kind'] == 'reward_ensemble':
         return RewardEnsemble.build(build['num_members'], build['name'], shapes, build['action_dim'],
                                     **build['options'])
@@ -55,7 +62,7 @@ def load_model(checkpoint: str | Path | dict, name: str):
 
 
 def load_policy(checkpoint: str | Path | dict):
-    """(GaussianPolicy in eval mode, contract YAML text or None) of a checkpoint."""
+    """(GaussianPolicy or ChunkPolicy in eval mode, contract YAML text or None) of a checkpoint."""
     state = checkpoint if isinstance(checkpoint, dict) else load_checkpoint(checkpoint)
     policy = load_model(state, 'policy').eval()
     return policy, state.get('extra', {}).get('contract_yaml')

@@ -180,8 +180,23 @@ class RLConfig(SACConfig):
     center_reward: bool = False     # also subtract the running mean (changes the optimum if episodes end early)
 
 
-CONFIGS: dict[str, type] = {'bc': BCConfig, 'reward': RewardConfig, 'cpl': CPLConfig, 'sac': SACConfig,
-                            'rl': RLConfig}
+@dataclass
+class ChunkBCConfig(BCConfig):
+    algorithm: str = 'chunk_bc'
+    out_dir: str = 'runs/chunk_bc'
+    loss: str = 'mse'               # mse | l1, on standardised chunk targets
+    horizon: int = 20               # commands predicted per observation (control ticks)
+    shift_pad: int = 4              # random-shift augmentation of camera inputs (pixels); 0 = off
+    rate_hz: float = 30.0           # frames read from the bags: one per control tick (must equal control_hz)
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    batch_size: int = 256
+    steps: int = 3000
+    hidden_dims: list[int] = field(default_factory=lambda: [512, 512, 512])
+
+
+CONFIGS: dict[str, type] = {'bc': BCConfig, 'chunk_bc': ChunkBCConfig, 'reward': RewardConfig, 'cpl': CPLConfig,
+                            'sac': SACConfig, 'rl': RLConfig}
 
 
 def register_config(algorithm: str, config_class: type) -> None:

@@ -2,7 +2,8 @@
 """Export a trained policy to ONNX together with its policy contract, and check the export.
 
 `export_policy(policy, contract, out_dir)` writes `<out_dir>/policy.onnx` (inputs named as the contract's
-onnx_inputs, float32 (B, C, H, W) per camera and (B, P) `proprio`; output `action` (B, 8) = tanh(mean)) and
+onnx_inputs, float32 (B, C, H, W) per camera and (B, P) `proprio`; output `action`: (B, 8) = tanh(mean) of a
+GaussianPolicy, or (B, horizon, 8) commands relative to the observation of a ChunkPolicy) and
 `<out_dir>/contract.yaml`. It then checks itself: onnx.checker passes and ONNX Runtime matches torch on sample
 inputs to `atol`; otherwise it raises ExportError and leaves no contract.yaml next to a bad model.
 
@@ -18,7 +19,7 @@ import warnings
 import numpy as np
 import torch
 
-from rlhf_training.models import DeterministicActor, GaussianPolicy
+from rlhf_training.models import ChunkActor, ChunkPolicy, DeterministicActor, GaussianPolicy
 
 MODEL_FILE = 'policy.onnx'
 CONTRACT_FILE = 'contract.yaml'
@@ -36,7 +37,13 @@ def sample_inputs(shapes: dict, batch: int = 3, seed: int = 0) -> dict[str, np.n
             .astype(np.float32) for name, shape in shapes.items()}
 
 
-def check_onnx(policy: GaussianPolicy, onnx_path: str | Path, shapes: dict, atol: float = 1e-4) -> float:
+def actor_of(policy: GaussianPolicy | ChunkPolicy) -> torch.nn.Module:
+    """The module the ONNX model is traced from: inputs positionally, output the exported action."""
+    return ChunkActor(policy) if isinstance(policy, ChunkPolicy) else DeterministicActor(policy)
+
+
+def check_onnx(policy: GaussianPolicy | ChunkPolicy, onnx_path: str | Path, shapes: dict,
+               atol: float = 1e-4) -> float:
     """onnx.checker + ONNX Runtime vs torch on sample inputs; returns the max abs difference."""
     import onnx
     import onnxruntime as ort
@@ -52,10 +59,11 @@ def check_onnx(policy: GaussianPolicy, onnx_path: str | Path, shapes: dict, atol
     if outputs != ['action']:
         raise ExportError(f'{onnx_path}: model outputs {outputs}, expected ["action"]')
     worst = 0.0
+    actor = actor_of(policy).eval()
     for seed in range(2):
         inputs = sample_inputs(shapes, batch=3, seed=seed)
         with torch.no_grad():
-            expected = policy.deterministic({k: torch.from_numpy(v) for k, v in inputs.items()}).numpy()
+            expected = actor(*(torch.from_numpy(v) for v in inputs.values())).numpy()
         got = session.run(['action'], inputs)[0]
         if got.shape != expected.shape:
             raise ExportError(f'{onnx_path}: ONNX Runtime output shape {got.shape}, torch {expected.shape}')
@@ -65,7 +73,7 @@ def check_onnx(policy: GaussianPolicy, onnx_path: str | Path, shapes: dict, atol
     return worst
 
 
-def export_policy(policy: GaussianPolicy, contract, out_dir: str | Path, opset: int = OPSET,
+def export_policy(policy: GaussianPolicy | ChunkPolicy, contract, out_dir: str | Path, opset: int = OPSET,
                   atol: float = 1e-4, metadata: dict | None = None) -> Path:
     """Write policy.onnx + contract.yaml into out_dir and verify them; returns the ONNX path."""
     if opset < 17:
@@ -75,12 +83,16 @@ def export_policy(policy: GaussianPolicy, contract, out_dir: str | Path, opset: 
     if list(shapes) != policy.input_names or shapes != {k: model_shapes[k] for k in shapes}:
         raise ExportError(f'policy inputs {model_shapes} (order {policy.input_names}) do not match the contract '
                           f'inputs {shapes} (order {list(shapes)})')
+    output = (policy.horizon, policy.action_dim) if isinstance(policy, ChunkPolicy) else (policy.action_dim,)
+    if output != contract.output_shape:
+        raise ExportError(f'policy output {output} does not match the contract output {contract.output_shape} '
+                          f'(contract chunk: {contract.chunk})')
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     onnx_path = out_dir / MODEL_FILE
     tmp_path = out_dir / (MODEL_FILE + '.tmp')
     cpu_policy = copy.deepcopy(policy).cpu().eval()
-    actor = DeterministicActor(cpu_policy)
+    actor = actor_of(cpu_policy)
     example = tuple(torch.from_numpy(v) for v in sample_inputs(shapes, batch=2).values())
     dynamic = {name: {0: 'batch'} for name in [*shapes, 'action']}
     with warnings.catch_warnings():  # the TorchScript exporter (no onnxscript needed) warns that it is legacy

@@ -11,8 +11,8 @@ import argparse
 import importlib
 import sys
 
-ALGORITHM_MODULES = {'bc': 'rlhf_training.bc', 'reward': 'rlhf_training.reward', 'cpl': 'rlhf_training.cpl',
-                     'sac': 'rlhf_training.sac', 'rl': 'rlhf_training.rl'}
+ALGORITHM_MODULES = {'bc': 'rlhf_training.bc', 'chunk_bc': 'rlhf_training.chunk_bc', 'reward': 'rlhf_training.reward',
+                     'cpl': 'rlhf_training.cpl', 'sac': 'rlhf_training.sac', 'rl': 'rlhf_training.rl'}
 
 
 def run_training(config_path: str, overrides: list[str] = ()) -> dict:

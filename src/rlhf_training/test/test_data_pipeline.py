@@ -242,3 +242,26 @@ def test_state_features_need_the_task_state(episodes):
                    val_fraction=0.0, progress=False)
     with pytest.raises(DataError, match=r"state_features.*joint_torque"):
         load_transitions(cfg, progress=False)
+
+
+def test_train_cli_chunk_bc_from_bags_exports_a_chunk_contract(episodes, tmp_path):
+    for i in range(2):
+        episodes.write(f'ep{i}', q0_offset=0.05 * i, delta=0.02)
+    out = tmp_path / 'runs' / 'chunk'
+    config = CONFIG_DIR / 'chunk_bc.yaml'
+    assert train_main(['--config', str(config), *SMALL, f'data_dir={episodes.data_dir}', 'cameras=[scene_camera]',
+                       'rate_hz=30.0', 'val_fraction=0.0', 'steps=3', 'batch_size=8', 'horizon=5', 'hidden_dims=[16]',
+                       f'out_dir={out}']) == 0
+    from rlhf_policy.chunking import ChunkExecution
+    from rlhf_policy.contract import PolicyContract
+    from rlhf_policy.preprocess import preprocess
+    contract = PolicyContract.load(out / 'export' / 'contract.yaml')
+    assert contract.chunk == ChunkExecution(horizon=5) and contract.output_shape == (5, 8)
+    session = ort.InferenceSession(str(out / 'export' / 'policy.onnx'), providers=['CPUExecutionProvider'])
+    inputs = preprocess(contract, {'scene_camera': np.zeros((24, 32, 3), np.uint8)}, {}, np.zeros(9), np.zeros(9))
+    assert session.run(['action'], inputs)[0].shape == (1, 5, 8)
+    from rlhf_training.checkpoint import load_policy
+    policy, _ = load_policy(out)
+    assert policy.horizon == 5
+    assert train_main(['--config', str(config), f'data_dir={episodes.data_dir}', 'rate_hz=10.0',
+                       f'out_dir={tmp_path / "bad"}']) == 2   # one frame per control tick, or a clear error

@@ -7,9 +7,10 @@ import onnxruntime as ort
 import pytest
 import torch
 
+from rlhf_policy.chunking import ChunkExecution
 from rlhf_policy.contract import ActionSpec, CameraSpec, ObservationSpec, PolicyContract
 from rlhf_training.export import ExportError, export_policy, sample_inputs
-from rlhf_training.models import GaussianPolicy, observation_shapes
+from rlhf_training.models import ChunkPolicy, GaussianPolicy, observation_shapes
 
 torch.set_num_threads(1)
 JOINTS = [f'panda_joint{i}' for i in range(1, 8)] + ['panda_finger_joint1', 'panda_finger_joint2']
@@ -38,6 +39,27 @@ def test_export_matches_torch_and_writes_contract(tmp_path, cameras):
     with torch.no_grad():
         expected = policy.deterministic({k: torch.from_numpy(v) for k, v in inputs.items()}).numpy()
     np.testing.assert_allclose(got, expected, atol=1e-4)
+
+
+def test_chunk_policy_export_carries_the_chunk_in_physical_units(tmp_path):
+    contract = contract_with([CameraSpec('scene_camera', 24, 24)])
+    policy = ChunkPolicy(observation_shapes(contract.observation), horizon=4, hidden_dims=(16,), image_feature_dim=8)
+    with pytest.raises(ExportError, match=r'\(4, 8\) does not match'):
+        export_policy(policy, contract, tmp_path)   # the contract does not say it is a chunk policy
+    contract.chunk = ChunkExecution(horizon=4)
+    policy = ChunkPolicy(observation_shapes(contract.observation), horizon=4, hidden_dims=(16,), image_feature_dim=8)
+    mean, std = torch.linspace(-0.2, 0.2, 32).reshape(4, 8), torch.full((4, 8), 0.05)
+    policy.set_action_statistics(mean, std)
+    onnx_path = export_policy(policy, contract, tmp_path)
+    inputs = sample_inputs(contract.input_shapes(), batch=2, seed=3)
+    got = ort.InferenceSession(str(onnx_path), providers=['CPUExecutionProvider']).run(['action'], inputs)[0]
+    assert got.shape == (2, 4, 8)
+    with torch.no_grad():
+        expected = policy({k: torch.from_numpy(v) for k, v in inputs.items()}).numpy()
+        raw = policy.normalised({k: torch.from_numpy(v) for k, v in inputs.items()}).numpy()
+    np.testing.assert_allclose(got, expected, atol=1e-4)
+    np.testing.assert_allclose(got, raw * 0.05 + mean.numpy(), atol=1e-4)   # the statistics are in the graph
+    assert PolicyContract.load(tmp_path / 'contract.yaml').chunk == ChunkExecution(horizon=4)
 
 
 def test_export_rejects_a_policy_that_does_not_fit_the_contract(tmp_path):

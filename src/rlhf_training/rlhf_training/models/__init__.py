@@ -1,6 +1,7 @@
 # Copyright 2026 RLHF Robotics contributors. Apache-2.0.
-"""Networks: MLP, image encoders (plug-in registry), observation encoder, Gaussian policy, reward models."""
+"""Networks: MLP, image encoders (plug-in registry), observation encoder, Gaussian and chunk policies, reward models."""
 
+from rlhf_training.models.chunk_policy import ChunkActor, ChunkPolicy
 from rlhf_training.models.encoders import (
                                            PROPRIO_KEY,
                                            ConvEncoder,
@@ -21,10 +22,12 @@ from rlhf_training.models.reward import (
                                            build_reward_model,
                                            register_reward_model,
 )
+from rlhf_training.models.spatial_softmax import SpatialSoftmaxEncoder  # registers 'spatial_softmax'
 
 __all__ = [
     'ACTION_EPS', 'available_encoders', 'available_reward_models', 'build_encoder', 'build_reward_model',
-    'ConvEncoder', 'DeterministicActor', 'flatten_time', 'GaussianPolicy', 'MLP', 'MLPRewardModel',
+    'ChunkActor', 'ChunkPolicy', 'ConvEncoder', 'DeterministicActor', 'flatten_time', 'GaussianPolicy', 'MLP',
+    'MLPRewardModel',
     'observation_shapes', 'ObservationEncoder', 'PROPRIO_KEY', 'register_encoder', 'register_reward_model',
-    'RewardEnsemble', 'RewardModel', 'tanh_log_det',
+    'RewardEnsemble', 'RewardModel', 'SpatialSoftmaxEncoder', 'tanh_log_det',
 ]

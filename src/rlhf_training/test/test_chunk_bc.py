@@ -1,0 +1,109 @@
+# Copyright 2026 RLHF Robotics contributors. Apache-2.0.
+"""Chunk BC on small problems with known answers: an open-loop trajectory, positions in synthetic images."""
+
+import numpy as np
+import pytest
+import torch
+
+from rlhf_policy.actions import ActionSpec
+from rlhf_training.chunk_bc import ChunkBCConfig, chunk_dataset, chunk_targets, random_shift, train_chunk_bc
+from rlhf_training.models import ChunkPolicy
+from rlhf_training.trainer import seed_everything
+
+torch.set_num_threads(1)
+QUIET = {'progress': False, 'log_every': 50, 'eval_every': 10_000, 'checkpoint_every': 10_000, 'device': 'cpu',
+         'resume': False}
+
+
+DELTA = ActionSpec.for_panda().group_of('delta')   # 7 arm joints relative, the gripper absolute
+
+
+def test_chunk_targets_are_relative_to_the_measured_arm_and_hold_at_the_end():
+    commands = np.arange(4 * 8, dtype=float).reshape(4, 8)
+    measured = np.full((4, 8), 1.0)
+    targets = chunk_targets(commands, measured, 3, DELTA)
+    assert targets.shape == (4, 3, 8)
+    np.testing.assert_allclose(targets[0, :, :7], commands[0:3, :7] - 1.0)
+    np.testing.assert_allclose(targets[0, :, 7], commands[0:3, 7])         # gripper stays absolute
+    np.testing.assert_allclose(targets[3, :, :7], np.repeat(commands[3:4, :7] - 1.0, 3, axis=0))  # held
+    with pytest.raises(ValueError, match='delta mask'):
+        chunk_targets(commands, measured[:, :6], 3, DELTA)
+
+
+def open_loop_episode(n):
+    """A known open-loop trajectory: commands are smooth functions of time; the arm lags them by 3 ticks."""
+    t = np.arange(n)
+    commands = np.zeros((n, 8))
+    for j in range(7):
+        commands[:, j] = 0.3 * np.sin(2 * np.pi * t / n * (1 + 0.2 * j) + j)
+    commands[:, 7] = np.where(t < n // 2, 0.04, 0.0)    # the gripper closes half way
+    arm = commands[np.maximum(t - 3, 0), :7]
+    phase = t / n
+    features = np.stack([phase, np.sin(2 * np.pi * phase), np.cos(2 * np.pi * phase)], axis=1)
+    return np.concatenate([features, arm], axis=1).astype(np.float32), commands, arm
+
+
+def test_chunk_bc_recovers_an_open_loop_trajectory(tmp_path):
+    seed_everything(0)
+    obs, commands, arm = open_loop_episode(200)
+    horizon = 6
+    measured = np.concatenate([arm, commands[:, 7:]], axis=1)
+    data = chunk_dataset({'proprio': obs}, chunk_targets(commands, measured, horizon, DELTA))
+    policy = ChunkPolicy({'proprio': (obs.shape[1],)}, horizon=horizon, hidden_dims=(128, 128),
+                         proprio_feature_dim=64)
+    config = ChunkBCConfig(steps=1500, batch_size=64, lr=3e-3, out_dir=str(tmp_path), **QUIET)
+    with torch.no_grad():
+        before = policy({'proprio': torch.from_numpy(obs)}).numpy()
+    train_chunk_bc(policy, data, config)
+    with torch.no_grad():
+        chunks = policy({'proprio': torch.from_numpy(obs)}).numpy()
+    # row k of the chunk at tick t, added to the arm measured at t, is the command of tick t + k
+    planned = chunks[:-horizon, :, :7] + arm[:-horizon, None, :]
+    truth = np.stack([commands[t:t + horizon, :7] for t in range(len(obs) - horizon)])
+    error = np.abs(planned - truth).max()
+    assert error < 0.03, error
+    assert np.abs(before[:-horizon, :, :7] + arm[:-horizon, None] - truth).max() > 0.2
+    gripper_closed = chunks[:, 0, 7] < 0.02
+    np.testing.assert_array_equal(gripper_closed, commands[:, 7] < 0.02)
+
+
+def square_images(n, size, rng):
+    """Dark images with one bright 4x4 square at a random place; the answer is the square's centre in [-1, 1]."""
+    images = np.zeros((n, 3, size, size), np.float32)
+    corners = rng.integers(0, size - 4, size=(n, 2))
+    for i, (r, c) in enumerate(corners):
+        images[i, :, r:r + 4, c:c + 4] = 1.0
+    centres = (corners + 1.5) / (size - 1) * 2 - 1   # (row, col)
+    return images, centres[:, ::-1].astype(np.float32)   # (x, y)
+
+
+@pytest.mark.parametrize('encoder', ['spatial_softmax', 'cnn'])
+def test_image_encoder_learns_a_position_from_synthetic_images(tmp_path, encoder):
+    rng = np.random.default_rng(0)
+    seed_everything(0)
+    images, centres = square_images(1500, 24, rng)
+    test_images, test_centres = square_images(200, 24, rng)
+    targets = np.zeros((len(images), 1, 8), np.float32)
+    targets[:, 0, :2] = centres
+    data = chunk_dataset({'cam': images, 'proprio': np.zeros((len(images), 1), np.float32)}, targets)
+    policy = ChunkPolicy({'cam': (3, 24, 24), 'proprio': (1,)}, horizon=1, hidden_dims=(64,), encoder=encoder,
+                         image_feature_dim=32, proprio_feature_dim=8)
+    config = ChunkBCConfig(steps=600, batch_size=32, lr=2e-3, shift_pad=0, out_dir=str(tmp_path), **QUIET)
+    train_chunk_bc(policy, data, config)
+    with torch.no_grad():
+        pred = policy({'cam': torch.from_numpy(test_images), 'proprio': torch.zeros(200, 1)}).numpy()[:, 0, :2]
+    error = np.abs(pred - test_centres).mean()
+    assert error < 0.1, (encoder, error)     # 0.1 of the half-width: about one pixel of 24
+    assert np.abs(test_centres).mean() > 0.4  # guessing the middle would be off by this much
+
+
+def test_random_shift_moves_whole_images_by_at_most_pad():
+    image = torch.zeros(1, 1, 9, 9)
+    image[0, 0, 4, 4] = 1.0
+    shifted = random_shift(image.repeat(64, 1, 1, 1), pad=2, generator=torch.Generator().manual_seed(0))
+    assert shifted.shape == (64, 1, 9, 9)
+    peaks = [divmod(int(s.argmax()), 9) for s in shifted[:, 0]]
+    assert all(abs(r - 4) <= 2 and abs(c - 4) <= 2 for r, c in peaks)
+    assert len(set(peaks)) > 10     # offsets differ between samples
+    assert torch.allclose(shifted.sum((1, 2, 3)), torch.ones(64))   # the square is never cut off here
+    assert random_shift(image, pad=0) is image
