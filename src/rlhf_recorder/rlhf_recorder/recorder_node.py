@@ -88,6 +88,7 @@ class RecorderNode(Node):
         self.qos: dict[str, list] = {}         # subscribed topic -> QoS profiles its publishers offered
         self.received: dict[str, int] = {}     # messages received per topic (all time, for diagnostics)
         self.last_received: dict[str, float] = {}   # topic -> monotonic time of its last message
+        self.episode_messages = 0              # received since the current episode started
         events_qos = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST)
         self.create_subscription(EpisodeEvent, p['events_topic'], self._on_event, events_qos)
         # The last status stays available to late subscribers (teleop starting after the recorder).
@@ -118,6 +119,8 @@ class RecorderNode(Node):
     def _on_message(self, topic: str, data: bytes) -> None:
         self.received[topic] += 1
         self.last_received[topic] = time.monotonic()
+        if self.core.recording is not None:
+            self.episode_messages += 1
         self.core.message(topic, data, time.time_ns())
 
     def silent(self) -> list[str]:
@@ -127,8 +130,9 @@ class RecorderNode(Node):
         silent = self.silent()
         if self.p['record_whole_run'] and not silent and self.core.recording is None and not self.core.saved:
             self._start(f'{datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")}_run', task='', device='policy')
+        recording = self.core.recording
         msg = RecorderStatus(ready=not silent, silent_topics=silent, stream_timeout_s=float(self.p['stream_timeout_s']),
-                             episode_id=self.core.recording or '')
+                             episode_id=recording or '', episode_messages=self.episode_messages if recording else 0)
         msg.header.stamp = self.get_clock().now().to_msg()
         self.status_pub.publish(msg)
 
@@ -137,6 +141,7 @@ class RecorderNode(Node):
         metadata = {'episode_id': episode_id, 'task': '', 'operator_name': '', 'device': '', 'seed': -1,
                     'is_sim': False, 'robot': '', 'note': '', **metadata}
         missing = [t for t in self.wanted if t not in self.types]
+        self.episode_messages = 0
         try:
             self.core.start(metadata, dict(self.types), missing, self.qos)
         except ValueError as err:

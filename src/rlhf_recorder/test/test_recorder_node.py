@@ -13,12 +13,12 @@ from conftest import wait_for
 import numpy as np
 import rclpy
 from rclpy.parameter import Parameter
-from rclpy.qos import QoSProfile, ReliabilityPolicy
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Float64MultiArray
 import yaml
 
-from rlhf_msgs.msg import EpisodeEvent
+from rlhf_msgs.msg import EpisodeEvent, RecorderStatus
 from rlhf_recorder import __version__
 from rlhf_recorder.bag import metadata_version
 from rlhf_recorder.catalog import Catalog
@@ -49,6 +49,10 @@ class Publishers:
         self.arm = self.node.create_publisher(Float64MultiArray, '/arm_controller/commands', RELIABLE)
         self.color = self.node.create_publisher(Image, '/scene_camera/color', RELIABLE)
         self.events = self.node.create_publisher(EpisodeEvent, '/episode/events', QoSProfile(depth=20))
+        self.status = []   # what the recorder says on /recorder/status
+        self.node.create_subscription(RecorderStatus, '/recorder/status', self.status.append,
+                                      QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE,
+                                                 durability=DurabilityPolicy.TRANSIENT_LOCAL))
 
     def all_matched(self):
         return all(p.get_subscription_count() > 0 for p in (self.joints, self.arm, self.color, self.events))
@@ -177,22 +181,26 @@ def test_kill_9_mid_episode_keeps_earlier_episode_and_marks_interrupted_incomple
     try:
         wait_for(lambda: pubs.joints.get_subscription_count() > 0 and pubs.events.get_subscription_count() > 0,
                  timeout=30, what='recorder subprocess subscriptions')
-        time.sleep(0.5)  # the recorder's raw subscription is created right after it sees the topic
         pubs.event(EpisodeEvent.START, 'ep_a')
         wait_for(lambda: _catalog_rows(data_dir).get('ep_a') == 'recording', what='episode A recording')
         for i in range(30):
             pubs.joint_state(i)
             time.sleep(0.01)
-        time.sleep(1.0)  # the last joint states reach the recorder before the (separately delivered) SUCCESS
+        # the joint states and the (separately delivered) SUCCESS are two streams: stop once all 30 arrived
+        wait_for(lambda: pubs.status and pubs.status[-1].episode_messages == 30, timeout=60,
+                 what='30 joint states at the recorder')
         pubs.event(EpisodeEvent.SUCCESS, 'ep_a')
         wait_for(lambda: _catalog_rows(data_dir).get('ep_a') == 'complete', what='episode A complete')
 
         pubs.event(EpisodeEvent.START, 'ep_b')
         wait_for(lambda: _catalog_rows(data_dir).get('ep_b') == 'recording', what='episode B recording')
-        for i in range(100):  # 1 s of joint states: several 0.2 s chunks reach the disk
+        bag_b = data_dir / 'episodes' / 'ep_b'
+        empty = sum(f.stat().st_size for f in bag_b.glob('*.mcap'))
+        for i in range(100):  # 1 s of joint states: 0.2 s chunks reach the disk as they close
             pubs.joint_state(i)
             time.sleep(0.01)
-        time.sleep(0.5)
+        wait_for(lambda: sum(f.stat().st_size for f in bag_b.glob('*.mcap')) > empty, timeout=60,
+                 what='a chunk of episode B on disk')
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
     finally:
