@@ -3,6 +3,7 @@
 
     python bench/recorder_bench.py                                          # 128x96 and 320x240, 20 s
     python bench/recorder_bench.py --resolutions 640x480 --duration 600     # the RealSense target, 10 minutes
+    python bench/recorder_bench.py --resolutions 640x480 --duration 600 --episode-s 60   # the same on ~8 GB of disk
     python bench/recorder_bench.py --resolutions 640x480 --dds-profile default   # Fast DDS's 512 KiB segment
 
 For each resolution: starts the ``recorder`` node as its own process (``python -m rlhf_recorder.recorder_node``,
@@ -102,7 +103,12 @@ def messages(width, height):
     return frames, joints
 
 
-def run_one(width, height, duration, workdir, recorder_env, progress, keep):
+def run_one(width, height, duration, workdir, recorder_env, progress, keep, episode_s=0.0):
+    """``duration`` s of publishing into a recorder, as one episode or as episodes of ``episode_s`` s each.
+
+    With episodes, every finished bag is measured and then deleted (10 minutes at 640x480 are ~80 GB; episodes of a
+    minute need ~8 GB at a time): the recorder still runs the whole ``duration``, as in a day of collection.
+    """
     import rclpy
     from rclpy.qos import QoSProfile, ReliabilityPolicy
     from sensor_msgs.msg import Image, JointState
@@ -124,66 +130,79 @@ def run_one(width, height, duration, workdir, recorder_env, progress, keep):
     proc = subprocess.Popen([sys.executable, '-m', 'rlhf_recorder.recorder_node', '--ros-args',
                              '-p', f'data_dir:={data_dir}', '-p', f'topics:=[{",".join(topics)}]'],
                             stdout=log, stderr=subprocess.STDOUT, env=recorder_env)
+    lengths = [episode_s] * int(duration // episode_s) if episode_s > 0 else [duration]
+    if episode_s > 0 and duration % episode_s > 1e-6:
+        lengths.append(duration % episode_s)
     published = dict.fromkeys(topics, 0)
+    recorded = {t: [] for t in topics}       # per episode: log times of the recorded messages
+    overflows, publish_s, cpu, wall = 0, 0.0, 0.0, 0.0
     try:
         _wait(lambda: all(p.get_subscription_count() for p in (*pubs.values(), events)), 60, 'recorder subscriptions')
         time.sleep(1.0)
-        episode_id = f'bench_{width}x{height}'
-        events.publish(EpisodeEvent(event=EpisodeEvent.START, episode_id=episode_id, task='bench', is_sim=True))
-        catalog_file = data_dir / 'catalog.sqlite'
-        # The episode is open once its catalog row exists: from then on every message counts.
-        _wait(lambda: catalog_file.exists() and Catalog(data_dir).list(status='recording'), 60, 'episode START')
-        cpu0, t0 = _cpu_seconds(proc.pid), time.monotonic()
-        next_cam, next_joint = t0, t0
         task = progress.add_task(f'{width}x{height}: publishing', total=duration)
-        while (now := time.monotonic()) < t0 + duration:
-            if now >= next_joint:
-                pubs['/joint_states'].publish(joints)
-                published['/joint_states'] += 1
-                next_joint += 1.0 / JOINT_HZ
-            if now >= next_cam:
-                for topic, msg in frames.items():
-                    pubs[topic].publish(msg)
-                    published[topic] += 1
-                next_cam += 1.0 / CAMERA_HZ
-                progress.update(task, completed=now - t0)
-            time.sleep(max(0.0, min(next_cam, next_joint) - time.monotonic()))
+        done_s = 0.0
+        for k, seconds in enumerate(lengths):
+            episode_id = f'bench_{width}x{height}_{k:03d}'
+            events.publish(EpisodeEvent(event=EpisodeEvent.START, episode_id=episode_id, task='bench', is_sim=True))
+            # The episode is open once its catalog row exists: from then on every message counts.
+            _wait(lambda: (data_dir / 'catalog.sqlite').exists() and Catalog(data_dir).list(status='recording'),
+                  60, 'episode START')
+            cpu0, t0 = _cpu_seconds(proc.pid), time.monotonic()
+            next_cam, next_joint = t0, t0
+            while (now := time.monotonic()) < t0 + seconds:
+                if now >= next_joint:
+                    pubs['/joint_states'].publish(joints)
+                    published['/joint_states'] += 1
+                    next_joint += 1.0 / JOINT_HZ
+                if now >= next_cam:
+                    for topic, msg in frames.items():
+                        pubs[topic].publish(msg)
+                        published[topic] += 1
+                    next_cam += 1.0 / CAMERA_HZ
+                    progress.update(task, completed=done_s + now - t0)
+                time.sleep(max(0.0, min(next_cam, next_joint) - time.monotonic()))
+            publish_s += time.monotonic() - t0
+            done_s += seconds
+            # End the episode once the recorder is idle (it has taken every sample that reached it), so that
+            # what the table counts as lost never reached it, also on a loaded machine.
+            _wait(lambda: _idle(proc.pid), 120, 'the recorder to take the last messages')
+            events.publish(EpisodeEvent(event=EpisodeEvent.SUCCESS, episode_id=episode_id, task='bench', is_sim=True))
+            _wait(lambda e=episode_id: e in [r.episode_id for r in Catalog(data_dir).list(status='complete')], 600,
+                  'episode saved')
+            cpu += _cpu_seconds(proc.pid) - cpu0
+            wall += time.monotonic() - t0
+            bag = Path(Catalog(data_dir).get(episode_id).path)
+            times = log_times(mcap_path(bag))
+            for topic in topics:
+                recorded[topic].append(times.get(topic, np.zeros(0, dtype=np.int64)))
+            overflows += read_episode_metadata(bag).get('queue_overflows') or 0
+            if not keep:
+                shutil.rmtree(bag, ignore_errors=True)
         progress.remove_task(task)
-        publish_s = time.monotonic() - t0
-        # End the episode once the recorder is idle (it has taken every sample that reached it), so that
-        # what the table counts as lost never reached it, also on a loaded machine.
-        _wait(lambda: _idle(proc.pid), 120, 'the recorder to take the last messages')
-        events.publish(EpisodeEvent(event=EpisodeEvent.SUCCESS, episode_id=episode_id, task='bench', is_sim=True))
-        _wait(lambda: Catalog(data_dir).list(status='complete'), 600, 'episode saved')
-        cpu = _cpu_seconds(proc.pid) - cpu0
-        wall = time.monotonic() - t0
     finally:
         proc.terminate()
         proc.wait(60)
         node.destroy_node()
         rclpy.try_shutdown(context=context)
-    record = Catalog(data_dir).get(episode_id)
-    bag = Path(record.path)
-    times = log_times(mcap_path(bag))
     rows = []
     for topic in topics:
-        stamps = times.get(topic, np.zeros(0, dtype=np.int64))
         period_ms = 1e3 / (JOINT_HZ if topic == '/joint_states' else CAMERA_HZ)
-        gaps = np.diff(stamps) / 1e6 if len(stamps) > 1 else np.zeros(0)
-        rate = (len(stamps) - 1) / ((stamps[-1] - stamps[0]) / 1e9) if len(stamps) > 1 else 0.0
-        rows.append((topic, published[topic], len(stamps), published[topic] - len(stamps), rate,
+        gaps = np.concatenate([np.diff(s) / 1e6 for s in recorded[topic] if len(s) > 1] or [np.zeros(0)])
+        spans = sum((s[-1] - s[0]) / 1e9 for s in recorded[topic] if len(s) > 1)
+        count = sum(len(s) for s in recorded[topic])
+        rate = (count - len(recorded[topic])) / spans if spans > 0 else 0.0
+        rows.append((topic, published[topic], count, published[topic] - count, rate,
                      float(gaps.max()) if len(gaps) else 0.0, int((gaps > 3 * period_ms).sum())))
     from rclpy.serialization import serialize_message
     size = {t: len(serialize_message(m)) for t, m in frames.items()} | {'/joint_states': len(serialize_message(joints))}
     published_mb = sum(published[t] * size[t] for t in topics) / 1e6
-    recorded_mb = sum(len(times.get(t, ())) * size[t] for t in topics) / 1e6
+    recorded_mb = sum(row[2] * size[row[0]] for row in rows) / 1e6
     writers = writer_throughput(workdir / f'writers_{width}x{height}', frames, joints)
-    overflows = read_episode_metadata(bag).get('queue_overflows')
     if not keep:
-        shutil.rmtree(data_dir, ignore_errors=True)  # 10 minutes at 640x480 is ~80 GB
+        shutil.rmtree(data_dir, ignore_errors=True)
     return {'res': f'{width}x{height}', 'rows': rows, 'published_mb_s': published_mb / publish_s,
             'recorded_mb_s': recorded_mb / publish_s, 'cpu_pct': 100.0 * cpu / wall, 'overflows': overflows,
-            **writers}
+            'episodes': len(lengths), **writers}
 
 
 class RawWriter:
@@ -251,6 +270,9 @@ def main():
     parser.add_argument('--duration', type=float, default=20.0, help='seconds of publishing per resolution')
     parser.add_argument('--dds-profile', choices=['large_data', 'default'], default='large_data',
                         help='Fast DDS profile of the publishing process (default: %(default)s)')
+    parser.add_argument('--episode-s', type=float, default=0.0,
+                        help='record episodes of this many seconds, each measured and deleted when saved (a long run '
+                             'then needs the disk of one episode); 0 = one episode for the whole duration')
     parser.add_argument('--keep', metavar='DIR', help='work in DIR and keep the bags and recorder logs (default: a '
                         'temporary directory; bags are removed as soon as they are measured)')
     args = parser.parse_args()
@@ -271,16 +293,19 @@ def main():
         workdir.mkdir(parents=True, exist_ok=True)
         for res in args.resolutions:
             width, height = (int(v) for v in res.lower().split('x'))
-            need_gb = (2 * width * height * 7 * CAMERA_HZ) * args.duration * 1.1 / 1e9
+            kept_s = args.duration if args.keep or not args.episode_s else args.episode_s
+            need_gb = (2 * width * height * 7 * CAMERA_HZ) * kept_s * 1.1 / 1e9
             free_gb = shutil.disk_usage(workdir).free / 1e9
             if free_gb < need_gb:
                 raise SystemExit(f'{workdir}: {free_gb:.0f} GB free, {res} for {args.duration:g} s needs about '
                                  f'{need_gb:.0f} GB (use --keep DIR on a larger disk, or a shorter --duration)')
             with Progress(console=console, transient=True) as progress:
-                results.append(run_one(width, height, args.duration, workdir, recorder_env, progress, args.keep))
+                results.append(run_one(width, height, args.duration, workdir, recorder_env, progress, args.keep,
+                                       args.episode_s))
     load_after = load_average()
     table = Table(title=f'recorder bench: 2 cameras RGB+depth at {CAMERA_HZ:g} Hz, joint states at {JOINT_HZ:g} Hz, '
-                        f'{args.duration:g} s, publisher DDS profile {args.dds_profile}')
+                        f'{args.duration:g} s in {results[0]["episodes"]} episode(s), publisher DDS profile '
+                        f'{args.dds_profile}')
     for column in ('resolution', 'topic', 'published', 'recorded', 'lost', 'rate in bag Hz', 'max gap ms',
                    'gaps > 3 periods'):
         table.add_column(column, justify='right')
