@@ -163,7 +163,7 @@ def run(opts, work, location):
     server = start_server(args, work / 'server1.log')
     load_before = load_average()
     print(f'{opts.backend} ({store.where}), server {server.url}, {opts.annotators} annotators, {opts.duration:.0f} s '
-          f'with kill -9 at {opts.kill_at * opts.duration:.0f} s, {opts.pairs} pairs x '
+          f'with kill -9 at {opts.kill_at * opts.duration:.0f} s or half the labels, {opts.pairs} pairs x '
           f'{opts.min_annotations_per_pair}; load average {load_before}', flush=True)
 
     restarted = {'event': threading.Event(), 'url': None}
@@ -174,13 +174,20 @@ def run(opts, work, location):
     for client in clients:
         client.start()
 
-    def report_until(until):
+    def report_until(until, enough=None):
+        last_print = time.monotonic()
         while time.monotonic() < until:
-            time.sleep(min(10.0, max(0.0, until - time.monotonic())))
+            time.sleep(min(0.05, max(0.0, until - time.monotonic())))
             done = sum(len(c.acked) for c in clients)
-            print(f'  {time.monotonic() - start:5.1f} s: {done} labels acknowledged', flush=True)
+            if time.monotonic() - last_print >= 10.0:
+                last_print = time.monotonic()
+                print(f'  {time.monotonic() - start:5.1f} s: {done} labels acknowledged', flush=True)
+            if enough is not None and done >= enough:
+                return
 
-    report_until(start + opts.kill_at * opts.duration)
+    # Kill at --kill-at of the time or at half of all the labels the quota asks for, whichever comes first,
+    # so that a fast machine still has requests in flight when the server dies.
+    report_until(start + opts.kill_at * opts.duration, enough=opts.pairs * opts.min_annotations_per_pair // 2)
     acked_before_kill = sum(len(c.acked) for c in clients)
     killed_at = time.monotonic()
     server.stop(kill=True)               # SIGKILL with requests in flight
@@ -196,6 +203,7 @@ def run(opts, work, location):
 
     replay_same = replay_refused = 0
     for client in clients:
+        client.session.set_url(server.url)   # a client that finished before the kill never switched
         if client.acked:
             _lid, assignment_id, nonce, choice = client.acked[0]
             status, body = client.session.post_json('/api/label', {'assignment_id': assignment_id, 'nonce': nonce,
