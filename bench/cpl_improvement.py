@@ -11,12 +11,17 @@
    same tick of two attempts at the same scene, labelled from the simulation's true task progress: the window
    that gained more progress (success counts +1) is preferred.
 4. CPL (rlhf_training.cpl.train_cpl; lr 1e-4, batch 32, alpha 0.1, conservative weight 0.01 as in the piano
-   preset) fine-tunes the BC policy on those pairs, once per lambda in --lams.
-5. Control: the same BC policy trained --cpl-steps more steps on the demonstrations at CPL's learning rate, so
-   the table separates what the preferences add from what more training adds.
+   preset) fine-tunes the BC policy on those pairs, once per variant in --variants (VARIANTS: the likelihood,
+   the spread, CPL-BC).
+5. Baselines, on the same data and steps: "BC + more steps" (BC trained --cpl-steps more steps on the
+   demonstrations at CPL's learning rate: what more training adds) and "SFT" (the BC policy fine-tuned with BC on
+   the preferred segments of the training pairs only: what imitating the winners adds). CPL works where it beats
+   SFT.
 
 All policies are evaluated deterministically on the same seeded episodes. The bench prints a table of success
-rate, mean final progress and held-out preference agreement, and the settings.
+rate, mean final progress, held-out preference agreement (by the policy's own log-likelihood, and by the distance
+of its deterministic action alone, which a change of spread cannot buy), how far the deterministic action moved
+from BC's on the held-out segments, and the settings.
 
 Usage: python bench/cpl_improvement.py [--eval-episodes 50] [--seeds 0 1 2 3] [--json out.json]
 """
@@ -41,6 +46,13 @@ from rlhf_training.cpl import policy_preference_accuracy, train_cpl
 from rlhf_training.datasets import SegmentPairDataset, TransitionDataset
 from rlhf_training.models import PROPRIO_KEY, GaussianPolicy
 
+# CPL variants: CPLConfig overrides (see rlhf_training.cpl, "Where the gain lands").
+VARIANTS = {
+    'CPL': {},
+    'CPL frozen spread': {'spread': 'pretrained'},
+    'CPL squared error': {'likelihood': 'squared_error'},
+    'CPL-BC squared error': {'likelihood': 'squared_error', 'bc_weight': 1.0},
+}
 QUIET = dict(resume=False, progress=False, export_onnx=False, checkpoint_every=10 ** 9, eval_every=10 ** 9,
              device='cpu')
 # Actions are kept inside +-ACTION_LIMIT: at exactly +-1 the tanh-Gaussian log-likelihood is dominated by the
@@ -155,6 +167,22 @@ def same_scene_pairs(episodes, scenes, norm, length, stride, num_pairs, tie_marg
     return SegmentPairDataset(segments, pairs, labels)
 
 
+def preferred_transitions(pairs: SegmentPairDataset) -> TransitionDataset:
+    """Every step of the segments preferred in a decided pair (each segment once): SFT's data."""
+    winners = np.unique(np.where(pairs.labels > 0.5, pairs.pairs[:, 0], pairs.pairs[:, 1])[pairs.labels != 0.5])
+    valid = pairs.mask[winners] > 0
+    return TransitionDataset({k: v[winners][valid] for k, v in pairs.observations.items()},
+                             pairs.actions[winners][valid])
+
+
+@torch.no_grad()
+def action_change(policy, reference, pairs: SegmentPairDataset) -> float:
+    """Mean |tanh(mean) - tanh(mean_reference)| per action dimension over every step of the pairs' segments."""
+    valid = pairs.mask > 0
+    obs = {k: torch.from_numpy(v[valid]) for k, v in pairs.observations.items()}
+    return float((policy.deterministic(obs) - reference.deterministic(obs)).abs().mean())
+
+
 def run_seed(args, seed):
     """Demonstrations, BC, the longer-BC control and CPL for one seed; their evaluation rows."""
     from rlhf_policy.actions import ActionSpec
@@ -195,20 +223,27 @@ def run_seed(args, seed):
     if len(data) == 0:
         raise SystemExit('no informative preference pairs; raise --scenes or lower --tie-margin')
     train_data, val_data = data.split(0.2, seed=seed)
-    policies = {'BC (before)': bc_policy, 'BC + more steps': more_bc}
-    for lam in args.lams:
-        cpl_cfg = CPLConfig(steps=args.cpl_steps, lr=args.cpl_lr, alpha=args.alpha, lam=lam,
-                            conservative_weight=args.conservative_weight, out_dir=str(work / f'cpl_{lam}'),
-                            relative_to_pretrained=args.relative_to_pretrained, seed=seed, **QUIET)
+    sft = copy.deepcopy(bc_policy).train()
+    train_bc(sft, preferred_transitions(train_data), BCConfig(**{**vars(bc_cfg), 'steps': args.cpl_steps,
+                                                                 'lr': args.cpl_lr, 'out_dir': str(work / 'sft')}))
+    policies = {'BC (before)': bc_policy, 'BC + more steps': more_bc, 'SFT': sft.eval()}
+    for name in args.variants:
+        cpl_cfg = CPLConfig(steps=args.cpl_steps, lr=args.cpl_lr, alpha=args.alpha, lam=args.lam,
+                            conservative_weight=args.conservative_weight, out_dir=str(work / f'cpl_{len(policies)}'),
+                            relative_to_pretrained=args.relative_to_pretrained, seed=seed,
+                            **{**QUIET, **VARIANTS[name]})
         cpl_policy = copy.deepcopy(bc_policy).train()
         train_cpl(cpl_policy, train_data, cpl_cfg, reference=bc_policy)
-        policies[f'BC + CPL lam {lam:g}'] = cpl_policy.eval()
+        policies[name] = cpl_policy.eval()
 
     eval_seeds = list(range(20_000 + 100 * seed, 20_000 + 100 * seed + args.eval_episodes))
     rows = {}
     for name, policy in policies.items():
         rows[name] = evaluate(env, features, policy, norm, action_spec, eval_seeds, args.max_steps, name)
         rows[name]['preference_agreement'] = policy_preference_accuracy(policy, val_data)['accuracy']
+        rows[name]['action_agreement'] = policy_preference_accuracy(policy, val_data,
+                                                                    likelihood='squared_error')['accuracy']
+        rows[name]['action_change'] = action_change(policy, bc_policy, val_data)
     env.close()
 
     return {'demo_success': demo_success, 'pairs': len(data), 'results': rows}
@@ -231,8 +266,9 @@ def main(argv=None):
     parser.add_argument('--cpl-steps', type=int, default=1500)
     parser.add_argument('--cpl-lr', type=float, default=1e-4)
     parser.add_argument('--alpha', type=float, default=0.1)
-    parser.add_argument('--lams', type=float, nargs='+', default=[0.1, 0.5],
-                        help='CPL lambda values to compare (0.5: the piano preset)')
+    parser.add_argument('--lam', type=float, default=0.1, help='CPL lambda (0.5: the piano preset)')
+    parser.add_argument('--variants', nargs='+', default=list(VARIANTS), choices=list(VARIANTS),
+                        help='CPL variants to train (VARIANTS)')
     parser.add_argument('--conservative-weight', type=float, default=0.01)
     parser.add_argument('--relative-to-pretrained', action='store_true',
                         help='CPL advantages from log pi - log pi_pretrained (CPLConfig.relative_to_pretrained)')
@@ -255,21 +291,25 @@ def main(argv=None):
     print(f'demonstrations: {args.scenes} scenes x {args.attempts} attempts by a careful and a sloppy operator '
           f'(aim offset {args.aim_offset} m), hand noise {args.demo_noise}; BC {args.bc_steps} steps (MSE, lr 1e-3)')
     print(f'preferences: up to {args.pairs} same-scene pairs of {args.segment_length}-tick segments (20 % held '
-          f'out); CPL {args.cpl_steps} steps (lr {args.cpl_lr}, batch 32, alpha {args.alpha}, lambda {args.lams}, '
+          f'out); CPL {args.cpl_steps} steps (lr {args.cpl_lr}, batch 32, alpha {args.alpha}, lambda {args.lam}, '
           f'conservative {args.conservative_weight}, relative to pretrained {args.relative_to_pretrained}); '
-          f'"BC + more steps": {args.cpl_steps} more BC steps at lr {args.cpl_lr}')
+          f'"BC + more steps": {args.cpl_steps} more BC steps at lr {args.cpl_lr}; "SFT": as many BC steps on the '
+          f'preferred segments')
     print()
-    print(f"{'seed':>4} {'policy':<20} {'success rate':>12} {'final progress':>15} {'held-out pref. agreement':>25}")
+    columns = (('success_rate', 'success', '.2f'), ('final_progress', 'progress', '.3f'),
+               ('preference_agreement', 'agreement (log pi)', '.3f'),
+               ('action_agreement', 'agreement (action)', '.3f'), ('action_change', 'action change vs BC', '.4f'))
+    print(f"{'seed':>4} {'policy':<22} " + ' '.join(f'{title:>20}' for _, title, _ in columns))
+
+    def line(seed, name, row):
+        print(f'{seed:>4} {name:<22} ' + ' '.join(f'{row[key]:>20{fmt}}' for key, _, fmt in columns))
     for seed, run in runs.items():
         for name, row in run['results'].items():
-            print(f"{seed:>4} {name:<20} {row['success_rate']:>12.2f} {row['final_progress']:>15.3f} "
-                  f"{row['preference_agreement']:>25.3f}")
+            line(seed, name, row)
     if len(runs) > 1:
         for name in first['results']:
-            mean = {k: np.mean([r['results'][name][k] for r in runs.values()])
-                    for k in ('success_rate', 'final_progress', 'preference_agreement')}
-            print(f"{'mean':>4} {name:<20} {mean['success_rate']:>12.2f} {mean['final_progress']:>15.3f} "
-                  f"{mean['preference_agreement']:>25.3f}")
+            line('mean', name, {key: np.mean([r['results'][name][key] for r in runs.values()])
+                                for key, _, _ in columns})
     print(f'total wall time {total_s:.0f} s')
     if args.json:
         args.json.write_text(json.dumps({'args': vars(args) | {'json': str(args.json)}, 'runs': runs,

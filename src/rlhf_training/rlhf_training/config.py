@@ -95,6 +95,9 @@ class CPLConfig(TrainConfig):
     lam: float = 0.5                # weight of the less preferred segment (1 = plain CPL, <1 = biased CPL)
     relative_to_pretrained: bool = False  # A from log pi - log pi_pretrained (no offset from the spread's level)
     conservative_weight: float = 0.01  # MSE between deterministic actions and the frozen pretrained policy's
+    likelihood: str = 'tanh_gaussian'  # log pi of a segment: tanh_gaussian | squared_error (-||tanh(mean) - a||^2)
+    spread: str = 'learned'         # tanh_gaussian's spread: learned (the policy's) | pretrained (frozen)
+    bc_weight: float = 0.0          # CPL-BC: + bc_weight * per-step NLL of the preferred segment
     steps: int = 1000
 
 

@@ -12,6 +12,15 @@ enough to satisfy every pair before anything is learnt.
 
 A conservative term keeps the policy near the pretrained one: conservative_weight * MSE between the deterministic
 actions tanh(mean) of the policy and of a frozen copy of the pretrained policy on the same observations.
+
+Where the gain lands. The robot runs the deterministic action tanh(mean), but a tanh-Gaussian log-likelihood can
+also rank segments by changing the spread: narrowing it raises log pi of every segment near the mean, widening it
+lowers the penalty of far ones. Two settings leave CPL only the action to change:
+- ``likelihood: squared_error``: log pi(a|s) = -||tanh(mean(s)) - a||^2, the CPL paper's formulation for a
+  deterministic policy (a Gaussian at a fixed scale);
+- ``spread: pretrained`` (with ``likelihood: tanh_gaussian``): the pretrained policy's spread, frozen, instead of
+  the policy's own.
+``bc_weight`` adds CPL-BC's term: the negative log-likelihood of the preferred segment, per step.
 """
 
 import copy
@@ -27,12 +36,25 @@ from rlhf_training.models import GaussianPolicy, flatten_time
 from rlhf_training.trainer import Trainer, to_device
 
 
+LIKELIHOODS = ('tanh_gaussian', 'squared_error')
+SPREADS = ('learned', 'pretrained')
+
+
 def discounted_log_likelihood(policy: GaussianPolicy, obs, actions, mask, gamma: float = 1.0,
-                              forward=None) -> torch.Tensor:
-    """sum_t gamma^t log pi(a_t|s_t) over valid steps, (B,). obs {key: (B, T, ...)}, actions (B, T, A)."""
-    flat, (b, t) = flatten_time(obs)
-    mean, log_std = forward if forward is not None else policy(flat)
-    logp = GaussianPolicy.squashed_log_prob(mean, log_std, actions.reshape(b * t, -1)).reshape(b, t)
+                              forward=None, likelihood: str = 'tanh_gaussian') -> torch.Tensor:
+    """sum_t gamma^t log pi(a_t|s_t) over valid steps, (B,). obs {key: (B, T, ...)}, actions (B, T, A).
+
+    ``forward``: (mean, log_std) already computed on the flattened observations; ``likelihood``: see LIKELIHOODS.
+    """
+    b, t = mask.shape
+    mean, log_std = forward if forward is not None else policy(flatten_time(obs)[0])
+    flat_actions = actions.reshape(b * t, -1)
+    if likelihood == 'squared_error':
+        logp = -(torch.tanh(mean) - flat_actions).pow(2).sum(-1).reshape(b, t)
+    elif likelihood == 'tanh_gaussian':
+        logp = GaussianPolicy.squashed_log_prob(mean, log_std, flat_actions).reshape(b, t)
+    else:
+        raise ValueError(f'likelihood must be one of {LIKELIHOODS}, got {likelihood!r}')
     discount = gamma ** torch.arange(t, device=logp.device, dtype=logp.dtype)
     return (logp * discount * mask).sum(-1)
 
@@ -45,13 +67,21 @@ def cpl_loss(adv_a: torch.Tensor, adv_b: torch.Tensor, labels: torch.Tensor, lam
 class CPLLoss(nn.Module):
     def __init__(self, policy: GaussianPolicy, reference: GaussianPolicy | None = None, alpha: float = 0.1,
                  gamma: float = 1.0, lam: float = 0.5, conservative_weight: float = 0.01,
-                 relative_to_pretrained: bool = False):
+                 relative_to_pretrained: bool = False, likelihood: str = 'tanh_gaussian',
+                 spread: str = 'learned', bc_weight: float = 0.0):
         super().__init__()
+        if likelihood not in LIKELIHOODS:
+            raise ValueError(f'likelihood must be one of {LIKELIHOODS}, got {likelihood!r}')
+        if spread not in SPREADS:
+            raise ValueError(f'spread must be one of {SPREADS}, got {spread!r}')
         self.policy = policy
         # Frozen copy of the pretrained policy (defaults to the policy as it is now).
         self.reference = copy.deepcopy(reference if reference is not None else policy).requires_grad_(False).eval()
         self.alpha, self.gamma, self.lam, self.conservative_weight = alpha, gamma, lam, conservative_weight
-        self.relative_to_pretrained = relative_to_pretrained
+        self.relative_to_pretrained, self.likelihood, self.bc_weight = relative_to_pretrained, likelihood, bc_weight
+        self.frozen_spread = spread == 'pretrained' and likelihood == 'tanh_gaussian'
+        # The reference's forward pass only when something uses it.
+        self.uses_reference = relative_to_pretrained or conservative_weight > 0 or self.frozen_spread
 
     def train(self, mode: bool = True):
         super().train(mode)
@@ -59,44 +89,63 @@ class CPLLoss(nn.Module):
         return self
 
     def _side(self, batch, side):
+        """(advantage (B,), per-step log-likelihood (B,), summed squared action change, valid steps)."""
         obs, actions, mask = batch[f'obs_{side}'], batch[f'actions_{side}'], batch[f'mask_{side}']
         flat, _ = flatten_time(obs)
         mean, log_std = self.policy(flat)
-        ll = discounted_log_likelihood(self.policy, obs, actions, mask, self.gamma, (mean, log_std))
-        with torch.no_grad():
-            ref_mean, ref_log_std = self.reference(flat)
-            ref_ll = discounted_log_likelihood(self.reference, obs, actions, mask, self.gamma,
-                                               (ref_mean, ref_log_std)) if self.relative_to_pretrained else 0.0
-        adv = self.alpha * (ll - ref_ll)
-        ref_action = torch.tanh(ref_mean)
-        sq = (torch.tanh(mean) - ref_action).pow(2).mean(-1) * mask.reshape(-1)
-        return adv, sq.sum(), mask.sum()
+        sq = torch.zeros((), device=mean.device)
+        ref_ll = 0.0
+        if self.uses_reference:
+            with torch.no_grad():
+                ref_mean, ref_log_std = self.reference(flat)
+            if self.frozen_spread:
+                log_std = ref_log_std
+            if self.relative_to_pretrained:
+                ref_ll = discounted_log_likelihood(self.reference, obs, actions, mask, self.gamma,
+                                                   (ref_mean, ref_log_std), self.likelihood)
+            if self.conservative_weight > 0:
+                sq = ((torch.tanh(mean) - torch.tanh(ref_mean)).pow(2).mean(-1) * mask.reshape(-1)).sum()
+        ll = discounted_log_likelihood(self.policy, obs, actions, mask, self.gamma, (mean, log_std), self.likelihood)
+        per_step = ll if self.bc_weight == 0 else (
+            discounted_log_likelihood(self.policy, obs, actions, mask, 1.0, (mean, log_std), self.likelihood)
+            / mask.sum(-1).clamp_min(1.0))
+        return self.alpha * (ll - ref_ll), per_step, sq, mask.sum()
 
     def forward(self, batch):
-        adv_a, sq_a, n_a = self._side(batch, 'a')
-        adv_b, sq_b, n_b = self._side(batch, 'b')
-        pref = cpl_loss(adv_a, adv_b, batch['labels'], self.lam).mean()
+        labels = batch['labels']
+        adv_a, ll_a, sq_a, n_a = self._side(batch, 'a')
+        adv_b, ll_b, sq_b, n_b = self._side(batch, 'b')
+        pref = cpl_loss(adv_a, adv_b, labels, self.lam).mean()
         conservative = (sq_a + sq_b) / (n_a + n_b).clamp_min(1.0)
         loss = pref + self.conservative_weight * conservative
-        decided = batch['labels'] != 0.5
-        agree = ((adv_a > adv_b) == (batch['labels'] > 0.5)).float()
-        acc = agree[decided].mean() if decided.any() else torch.tensor(float('nan'))
-        return loss, {'preference_loss': pref.detach(), 'conservative_mse': conservative.detach(),
-                      'accuracy': acc.detach(), 'advantage_gap': (adv_a - adv_b).abs().mean().detach()}
+        metrics = {'preference_loss': pref.detach(), 'conservative_mse': conservative.detach()}
+        if self.bc_weight > 0:   # CPL-BC: imitate the preferred segment (soft labels share the weight)
+            bc = -(labels * ll_a + (1.0 - labels) * ll_b).mean()
+            loss = loss + self.bc_weight * bc
+            metrics['bc_loss'] = bc.detach()
+        decided = labels != 0.5
+        agree = ((adv_a > adv_b) == (labels > 0.5)).float()
+        metrics['accuracy'] = (agree[decided].mean() if decided.any() else torch.tensor(float('nan'))).detach()
+        metrics['advantage_gap'] = (adv_a - adv_b).abs().mean().detach()
+        return loss, metrics
 
 
 @torch.no_grad()
 def policy_preference_accuracy(policy: GaussianPolicy, dataset: SegmentPairDataset, gamma: float = 1.0,
-                               batch_size: int = 32) -> dict:
-    """Fraction of non-tie pairs where the policy's segment log-likelihood ranks the segments like the labels."""
+                               batch_size: int = 32, likelihood: str = 'tanh_gaussian') -> dict:
+    """Fraction of non-tie pairs where the policy's segment log-likelihood ranks the segments like the labels.
+
+    ``likelihood: squared_error`` ranks by the distance of the deterministic action (what the robot runs) to each
+    segment's actions: the agreement that a change of spread cannot buy.
+    """
     was_training = policy.training
     policy.eval()
     device = next(policy.parameters()).device
     agree = total = 0
     for start in range(0, len(dataset), batch_size):
         batch = to_device(dataset.batch(np.arange(start, min(start + batch_size, len(dataset)))), device)
-        ll_a = discounted_log_likelihood(policy, batch['obs_a'], batch['actions_a'], batch['mask_a'], gamma)
-        ll_b = discounted_log_likelihood(policy, batch['obs_b'], batch['actions_b'], batch['mask_b'], gamma)
+        ll_a, ll_b = (discounted_log_likelihood(policy, batch[f'obs_{s}'], batch[f'actions_{s}'], batch[f'mask_{s}'],
+                                                gamma, likelihood=likelihood) for s in 'ab')
         decided = batch['labels'] != 0.5
         total += int(decided.sum())
         agree += int(((ll_a > ll_b) == (batch['labels'] > 0.5))[decided].sum())
@@ -111,12 +160,15 @@ def train_cpl(policy: GaussianPolicy, dataset: SegmentPairDataset, config: CPLCo
     config = config or CPLConfig()
     loss = CPLLoss(policy, reference, alpha=config.alpha, gamma=config.gamma, lam=config.lam,
                    conservative_weight=config.conservative_weight,
-                   relative_to_pretrained=config.relative_to_pretrained)
+                   relative_to_pretrained=config.relative_to_pretrained, likelihood=config.likelihood,
+                   spread=config.spread, bc_weight=config.bc_weight)
     models = {'policy': (policy, build_info)} if build_info is not None else None
     evaluate = None
     if val_dataset is not None and len(val_dataset):
         def evaluate(step):
-            return policy_preference_accuracy(policy, val_dataset, config.gamma)
+            return {'accuracy': policy_preference_accuracy(policy, val_dataset, config.gamma)['accuracy'],
+                    'action_accuracy': policy_preference_accuracy(policy, val_dataset, config.gamma,
+                                                                  likelihood='squared_error')['accuracy']}
     return Trainer(loss, dataset, config, models=models, evaluate=evaluate, extra=extra).train()
 
 

@@ -33,6 +33,17 @@ CHECKPOINT_DIR = 'checkpoints'
 LATEST = 'latest.pt'
 
 
+# Settings that may change between an interrupted run and its resumption (how long, how it reports, where it runs).
+NOT_RUN_IDENTITY = frozenset({'steps', 'progress', 'log_every', 'eval_every', 'checkpoint_every', 'wandb', 'device',
+                              'resume', 'export_onnx', 'out_dir'})
+
+
+def run_identity(config: TrainConfig, dataset) -> dict:
+    """What makes a run the same run: its settings (but NOT_RUN_IDENTITY) and the size of its dataset."""
+    return {**{k: v for k, v in config_to_dict(config).items() if k not in NOT_RUN_IDENTITY},
+            'dataset_size': len(dataset)}
+
+
 class NonFiniteGradientError(RuntimeError):
     """A NaN/inf gradient: training stops before the optimiser step, so saved checkpoints stay clean."""
 
@@ -136,6 +147,7 @@ class Trainer:
             'step': self.step,
             'algorithm': self.config.algorithm,
             'config': config_to_dict(self.config),
+            'run': run_identity(self.config, self.dataset),
             'loss_module': self.loss_module.state_dict(),
             'optimizer': self.optimizer.state_dict(),
             'rng': _rng_state(self.sampler),
@@ -161,10 +173,22 @@ class Trainer:
         if state.get('algorithm') != self.config.algorithm:
             raise ValueError(f'{latest} is a {state.get("algorithm")!r} checkpoint, not {self.config.algorithm!r}; '
                              f'use another out_dir or resume=false')
+        # Resume only this run, interrupted: another run's checkpoint would silently replace the model passed in.
+        saved, current = state.get('run'), run_identity(self.config, self.dataset)
+        differs = [] if saved is None else sorted(   # None: written before runs were recorded
+            k for k in saved.keys() | current.keys() if saved.get(k) != current.get(k))
+        if differs:
+            shown = ', '.join(f'{k}: {saved.get(k)!r} there, {current.get(k)!r} here' for k in differs[:4])
+            raise ValueError(f'{latest} belongs to another run ({shown}{", ..." if len(differs) > 4 else ""}); '
+                             f'use another out_dir, or resume=false to start over')
         self.loss_module.load_state_dict(state['loss_module'])
         self.optimizer.load_state_dict(state['optimizer'])
         _set_rng_state(state['rng'], self.sampler)
         self.step = int(state['step'])
+        if self.info.is_main:
+            done = ' (already complete: nothing to train)' if self.step >= self.config.steps else ''
+            print(f'{self.config.algorithm}: resuming {latest} at step {self.step} of {self.config.steps}{done}',
+                  flush=True)
         return True
 
     # one step ----------------------------------------------------------------------------------

@@ -168,6 +168,79 @@ def test_relative_advantages_do_not_saturate_with_a_narrow_spread():
     assert sum(float(p.grad.abs().sum()) for p in policy.parameters() if p.grad is not None) > 1e-3
 
 
+def known_reward_pairs(m=400, t=8, seed=0):
+    """Segments of random actions, labelled by a known reward r(a) = -||a - A_STAR||^2 summed over the segment."""
+    rng = np.random.default_rng(seed)
+    obs = {'proprio': rng.normal(size=(2 * m, t, 3)).astype(np.float32)}
+    actions = np.clip(rng.normal(0.0, 0.4, size=(2 * m, t, 2)), -0.95, 0.95).astype(np.float32)
+    ret = -((actions - A_STAR) ** 2).sum((1, 2))
+    labels = (ret[:m] > ret[m:]).astype(np.float32)   # 1.0: the first segment of the pair is preferred
+    first, second = {k: v[:m] for k, v in obs.items()}, {k: v[m:] for k, v in obs.items()}
+    return SegmentPairDataset.from_arrays(first, actions[:m], second, actions[m:], labels)
+
+
+A_STAR = np.array([0.6, -0.4], np.float32)
+
+
+@pytest.mark.parametrize('likelihood,spread', [('squared_error', 'learned'), ('tanh_gaussian', 'pretrained')])
+def test_cpl_moves_the_deterministic_action_toward_a_known_reward(tmp_path, likelihood, spread):
+    # The robot runs tanh(mean): preferences from a known reward must move that, not just the spread.
+    seed_everything(0)
+    train, val = known_reward_pairs().split(0.2, seed=1)
+    policy = GaussianPolicy({'proprio': (3,)}, action_dim=2, hidden_dims=(32, 32), proprio_feature_dim=16)
+    probe = {'proprio': torch.randn(256, 3)}
+    with torch.no_grad():
+        action_before = policy.deterministic(probe)
+    # Plain CPL (lam 1) without the conservative term: the preferences alone decide where the action goes.
+    cfg = CPLConfig(steps=300, batch_size=32, lr=3e-3, lam=1.0, conservative_weight=0.0, likelihood=likelihood,
+                    spread=spread, out_dir=str(tmp_path), **QUIET)
+    train_cpl(policy, train, cfg)
+    with torch.no_grad():
+        moved = (policy.deterministic(probe) - action_before).mean(0)
+    # The executed action moves toward the rewarded one, in its direction, by a good part of the way ...
+    direction = torch.from_numpy(A_STAR) / float(np.linalg.norm(A_STAR))
+    assert float(moved @ direction) > 0.2 * float(np.linalg.norm(A_STAR)), moved
+    assert float(moved @ direction) / float(moved.norm()) > 0.95, moved
+    # ... and ranked by that action alone, the held-out pairs agree with the reward.
+    assert policy_preference_accuracy(policy, val, likelihood='squared_error')['accuracy'] > 0.75
+
+
+def test_cpl_skips_the_reference_when_nothing_uses_it():
+    from rlhf_training.cpl import CPLLoss
+    policy = GaussianPolicy({'proprio': (3,)}, action_dim=2, hidden_dims=(8,), proprio_feature_dim=8)
+    batch = known_reward_pairs(m=4).batch(np.arange(4))
+    loss = CPLLoss(policy, conservative_weight=0.0)
+
+    def forbidden(*args):
+        raise AssertionError('reference forward pass')
+    loss.reference.forward = forbidden
+    loss(batch)   # plain advantages, no conservative term: the reference is not needed
+    for needs in ({'conservative_weight': 0.01}, {'relative_to_pretrained': True}, {'spread': 'pretrained'}):
+        loss = CPLLoss(policy, **{'conservative_weight': 0.0, **needs})
+        loss.reference.forward = forbidden
+        with pytest.raises(AssertionError, match='reference forward'):
+            loss(batch)
+    with pytest.raises(ValueError, match='likelihood must be one of'):
+        CPLLoss(policy, likelihood='gaussian')
+
+
+def test_cpl_bc_term_imitates_the_preferred_segment():
+    from rlhf_training.cpl import CPLLoss
+    policy = GaussianPolicy({'proprio': (3,)}, action_dim=2, hidden_dims=(8,), proprio_feature_dim=8)
+    batch = known_reward_pairs(m=16).batch(np.arange(16))
+    plain_loss, plain = CPLLoss(policy, conservative_weight=0.0, likelihood='squared_error')(batch)
+    with_bc, metrics = CPLLoss(policy, conservative_weight=0.0, likelihood='squared_error', bc_weight=2.0)(batch)
+    with torch.no_grad():
+        mean_a, mean_b = (policy.deterministic({'proprio': batch[f'obs_{s}']['proprio'].reshape(-1, 3)})
+                          .reshape(16, 8, 2) for s in 'ab')
+    err_a = (mean_a - batch['actions_a']).pow(2).sum(-1).mean(-1)
+    err_b = (mean_b - batch['actions_b']).pow(2).sum(-1).mean(-1)
+    p = batch['labels']
+    expected = (p * err_a + (1 - p) * err_b).mean()   # the per-step squared error of the preferred segment
+    assert float(metrics['bc_loss']) == pytest.approx(float(expected), rel=1e-5)
+    assert float((with_bc - plain_loss).detach()) == pytest.approx(2.0 * float(expected), rel=1e-4)
+
+
 class PoisonedDataset(TransitionDataset):
     """Returns a NaN observation from the third batch on."""
 
@@ -212,6 +285,21 @@ def test_resume_gives_identical_parameters(tmp_path):
         assert torch.equal(p, q), name
     half = run(tmp_path / 'c', 5, False)
     assert not all(torch.equal(p, q) for p, q in zip(half.parameters(), straight.parameters()))
+
+
+def test_resume_refuses_another_runs_checkpoint(tmp_path, capsys):
+    def run(**changes):
+        policy = GaussianPolicy({'proprio': (4,)}, action_dim=2, hidden_dims=(16,))
+        cfg = BCConfig(**{'steps': 4, 'batch_size': 16, 'lr': 1e-2, 'out_dir': str(tmp_path), **QUIET, **changes})
+        return train_bc(policy, linear_policy_data(256, 0), cfg)
+
+    run()
+    with pytest.raises(ValueError, match=r"belongs to another run \(lr: 0.01 there, 0.001 here\).*resume=false"):
+        run(lr=1e-3)
+    summary = run(steps=6)   # the same run, given more steps: it continues and says so
+    assert summary['resumed_from'] == 4 and summary['steps'] == 6
+    assert 'resuming' in capsys.readouterr().out
+    assert run(lr=1e-3, resume=False)['resumed_from'] is None
 
 
 def test_resume_restores_rng_for_dropout(tmp_path):
