@@ -128,7 +128,7 @@ def train_chunk(episodes, observation, seed, steps, horizon):
                            **OBSERVATIONS[observation], **QUIET)
     contract = make_contract(config, episodes)
     contract.chunk = ChunkExecution(horizon=horizon)
-    data = chunks_from_episodes(contract, episodes, horizon)
+    data = chunks_from_episodes(contract, episodes)
     build = chunk_build_info(config, observation_shapes(contract.observation))
     torch.manual_seed(seed)
     policy = ChunkPolicy(observation_shapes(contract.observation),

@@ -88,26 +88,16 @@ def chunk_dataset(observations: dict, targets: np.ndarray, **extra) -> Transitio
     return TransitionDataset(observations, targets.reshape(len(targets), -1), **extra)
 
 
-def chunks_from_episodes(contract, episodes, horizon: int) -> TransitionDataset:
-    """Every frame of the episodes (rlhf_recorder Episodes at the control rate) with its chunk targets."""
-    from rlhf_policy.preprocess import preprocess_batch
-    from rlhf_training.data import DataError, episode_state, measured_commands
-    action = contract.action
-    delta = action.group_of('delta')
-    obs_parts, targets = [], []
-    for ep in episodes:
-        rows = np.flatnonzero(np.isfinite(ep.actions).all(axis=1))   # frames before the first command have none
-        if len(rows) == 0:
-            continue
-        state = episode_state(contract.observation.state_features, ep, rows, action)
-        obs_parts.append(preprocess_batch(contract, {k: v[rows] for k, v in ep.images.items()},
-                                          {k: v[rows] for k, v in ep.depth.items()}, ep.joint_positions[rows],
-                                          ep.joint_velocities[rows], state=state))
-        targets.append(chunk_targets(ep.actions[rows], measured_commands(ep, rows, action), horizon, delta))
-    if not obs_parts:
+def chunks_from_episodes(contract, episodes) -> TransitionDataset:
+    """Every frame of the episodes (rlhf_recorder Episodes at the control rate) with the chunk targets of the
+    contract's chunk section (``data.episode_arrays``)."""
+    from rlhf_training.data import DataError, episode_arrays
+    parts = [part for part in (episode_arrays(contract, ep) for ep in episodes) if len(part[1])]
+    if not parts:
         raise DataError('empty dataset: the selected episodes hold no frames with recorded commands')
-    return chunk_dataset({k: np.concatenate([o[k] for o in obs_parts]) for k in obs_parts[0]},
-                         np.concatenate(targets))
+    return chunk_dataset({k: np.concatenate([obs[k] for obs, _ in parts]) for k in parts[0][0]},
+                         np.concatenate([actions for _, actions in parts]).reshape(
+                             -1, contract.chunk.horizon, contract.action.command_dim))
 
 
 @torch.no_grad()
@@ -174,8 +164,8 @@ def run(config: ChunkBCConfig) -> dict:
     val_eps = [episodes[i] for i in sorted(order[:n_val])]
     contract = make_contract(config, train_eps, {'episodes': [str(p) for p in paths]})
     contract.chunk = ChunkExecution(horizon=config.horizon)
-    train = chunks_from_episodes(contract, train_eps, config.horizon)
-    val = chunks_from_episodes(contract, val_eps, config.horizon) if val_eps else None
+    train = chunks_from_episodes(contract, train_eps)
+    val = chunks_from_episodes(contract, val_eps) if val_eps else None
     build = chunk_build_info(config, observation_shapes(contract.observation), contract.action.command_dim)
     seed_everything(config.seed)
     policy = ChunkPolicy(observation_shapes(contract.observation),

@@ -100,6 +100,14 @@ class CPLConfig(TrainConfig):
     bc_weight: float = 0.0          # CPL-BC: + bc_weight * per-step NLL of the preferred segment
     steps: int = 1000
 
+    def __post_init__(self):
+        for name, ok, expected in (
+                ('likelihood', self.likelihood in ('tanh_gaussian', 'squared_error'), 'tanh_gaussian or squared_error'),
+                ('spread', self.spread in ('learned', 'pretrained'), 'learned or pretrained'),
+                ('bc_weight', self.bc_weight >= 0, 'a number >= 0')):
+            if not ok:
+                raise ConfigError(f'cpl: {name} must be {expected}, got {getattr(self, name)!r}')
+
 
 @dataclass
 class SACConfig(TrainConfig):

@@ -21,6 +21,10 @@ lowers the penalty of far ones. Two settings leave CPL only the action to change
 - ``spread: pretrained`` (with ``likelihood: tanh_gaussian``): the pretrained policy's spread, frozen, instead of
   the policy's own.
 ``bc_weight`` adds CPL-BC's term: the negative log-likelihood of the preferred segment, per step.
+
+Action-chunk policies (``ChunkPolicy``, deterministic) use the squared error of the chunk: log pi(c_t | s_t) =
+-||chunk(s_t) - c_t||^2 / horizon in the policy's standardised units, c_t the chunk targets of the recorded
+commands (``data.episode_arrays`` of a chunk contract).
 """
 
 import copy
@@ -30,9 +34,10 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from rlhf_training.config import CPLConfig
+from rlhf_training.config import ConfigError, CPLConfig
 from rlhf_training.datasets import SegmentPairDataset
 from rlhf_training.models import GaussianPolicy, flatten_time
+from rlhf_training.models.chunk_policy import ChunkPolicy
 from rlhf_training.trainer import Trainer, to_device
 
 
@@ -40,16 +45,30 @@ LIKELIHOODS = ('tanh_gaussian', 'squared_error')
 SPREADS = ('learned', 'pretrained')
 
 
+def policy_output(policy, flat_obs):
+    """(mean, log_std) of a GaussianPolicy; (standardised chunk, None) of a ChunkPolicy."""
+    return (policy.normalised(flat_obs), None) if isinstance(policy, ChunkPolicy) else policy(flat_obs)
+
+
+def executed_action(policy, output) -> torch.Tensor:
+    """What the robot runs, from ``policy_output``: tanh(mean), or the chunk (standardised)."""
+    return output[0] if isinstance(policy, ChunkPolicy) else torch.tanh(output[0])
+
+
 def discounted_log_likelihood(policy: GaussianPolicy, obs, actions, mask, gamma: float = 1.0,
                               forward=None, likelihood: str = 'tanh_gaussian') -> torch.Tensor:
     """sum_t gamma^t log pi(a_t|s_t) over valid steps, (B,). obs {key: (B, T, ...)}, actions (B, T, A).
 
-    ``forward``: (mean, log_std) already computed on the flattened observations; ``likelihood``: see LIKELIHOODS.
+    ``forward``: ``policy_output`` already computed on the flattened observations; ``likelihood``: see LIKELIHOODS
+    (a ChunkPolicy has only the squared error of its chunk).
     """
     b, t = mask.shape
-    mean, log_std = forward if forward is not None else policy(flatten_time(obs)[0])
+    mean, log_std = forward if forward is not None else policy_output(policy, flatten_time(obs)[0])
     flat_actions = actions.reshape(b * t, -1)
-    if likelihood == 'squared_error':
+    if isinstance(policy, ChunkPolicy):
+        target = (flat_actions.reshape(mean.shape) - policy.action_mean) / policy.action_std
+        logp = -(mean - target).pow(2).sum((-2, -1)).reshape(b, t) / policy.horizon
+    elif likelihood == 'squared_error':
         logp = -(torch.tanh(mean) - flat_actions).pow(2).sum(-1).reshape(b, t)
     elif likelihood == 'tanh_gaussian':
         logp = GaussianPolicy.squashed_log_prob(mean, log_std, flat_actions).reshape(b, t)
@@ -74,6 +93,9 @@ class CPLLoss(nn.Module):
             raise ValueError(f'likelihood must be one of {LIKELIHOODS}, got {likelihood!r}')
         if spread not in SPREADS:
             raise ValueError(f'spread must be one of {SPREADS}, got {spread!r}')
+        if isinstance(policy, ChunkPolicy) and likelihood != 'squared_error':
+            raise ValueError(f'likelihood: {likelihood!r} needs a spread; an action-chunk policy is deterministic '
+                             f'(likelihood: squared_error)')
         self.policy = policy
         # Frozen copy of the pretrained policy (defaults to the policy as it is now).
         self.reference = copy.deepcopy(reference if reference is not None else policy).requires_grad_(False).eval()
@@ -92,19 +114,20 @@ class CPLLoss(nn.Module):
         """(advantage (B,), per-step log-likelihood (B,), summed squared action change, valid steps)."""
         obs, actions, mask = batch[f'obs_{side}'], batch[f'actions_{side}'], batch[f'mask_{side}']
         flat, _ = flatten_time(obs)
-        mean, log_std = self.policy(flat)
+        mean, log_std = policy_output(self.policy, flat)
         sq = torch.zeros((), device=mean.device)
         ref_ll = 0.0
         if self.uses_reference:
             with torch.no_grad():
-                ref_mean, ref_log_std = self.reference(flat)
+                ref = policy_output(self.reference, flat)
             if self.frozen_spread:
-                log_std = ref_log_std
+                log_std = ref[1]
             if self.relative_to_pretrained:
-                ref_ll = discounted_log_likelihood(self.reference, obs, actions, mask, self.gamma,
-                                                   (ref_mean, ref_log_std), self.likelihood)
+                ref_ll = discounted_log_likelihood(self.reference, obs, actions, mask, self.gamma, ref,
+                                                   self.likelihood)
             if self.conservative_weight > 0:
-                sq = ((torch.tanh(mean) - torch.tanh(ref_mean)).pow(2).mean(-1) * mask.reshape(-1)).sum()
+                change = executed_action(self.policy, (mean, log_std)) - executed_action(self.reference, ref)
+                sq = (change.pow(2).reshape(mask.numel(), -1).mean(-1) * mask.reshape(-1)).sum()
         ll = discounted_log_likelihood(self.policy, obs, actions, mask, self.gamma, (mean, log_std), self.likelihood)
         per_step = ll if self.bc_weight == 0 else (
             discounted_log_likelihood(self.policy, obs, actions, mask, 1.0, (mean, log_std), self.likelihood)
@@ -179,7 +202,7 @@ def run(config: CPLConfig) -> dict:
     network sizes apply only when training from scratch.
     """
     from rlhf_training.checkpoint import build_model, load_model, policy_build_info
-    from rlhf_training.data import load_preference_pairs
+    from rlhf_training.data import DataError, load_preference_pairs
     from rlhf_training.distributed import current_info
     from rlhf_training.models import observation_shapes
     from rlhf_training.runs import contract_from_yaml, contract_to_yaml, export_if_main
@@ -195,6 +218,13 @@ def run(config: CPLConfig) -> dict:
         contract = contract_from_yaml(state['extra']['contract_yaml'])
         policy = load_model(state, 'policy')
         build = state['models']['policy']['build']
+        if contract.chunk is not None:   # fail before reading any segment
+            if config.likelihood != 'squared_error':
+                raise ConfigError(f'likelihood: {config.likelihood!r}: {config.pretrained} is an action-chunk '
+                                  f'policy (deterministic); set likelihood=squared_error')
+            if config.rate_hz != config.control_hz:
+                raise DataError(f'rate_hz={config.rate_hz}: the chunks of {config.pretrained} are one per control '
+                                f'tick, so rate_hz must equal control_hz={config.control_hz}')
     progress = config.progress and current_info().is_main
     train, val, contract = load_preference_pairs(config, contract=contract, progress=progress)
     if not config.pretrained:

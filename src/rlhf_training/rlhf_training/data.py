@@ -158,19 +158,29 @@ def measured_commands(episode, idx, action):
 
 
 def episode_arrays(contract, episode, start_s: float | None = None, end_s: float | None = None):
-    """(observations {input: (T, ...)}, actions (T, A)) of an episode (or of its frames in [start_s, end_s))."""
+    """(observations {input: (T, ...)}, actions (T, A)) of an episode (or of its frames in [start_s, end_s)).
+
+    A chunk contract's actions are the chunk targets (T, horizon * command_dim) of ``chunk_bc.chunk_targets``,
+    from the commands of the whole episode: a chunk looks past the end of the window.
+    """
     from rlhf_policy.preprocess import preprocess_batch
     from rlhf_preference.segments import in_window
-    rows = in_window(episode.times, -np.inf if start_s is None else start_s, np.inf if end_s is None else end_s)
-    rows &= np.isfinite(episode.actions).all(axis=1)  # a command stream that was never recorded
-    idx = np.flatnonzero(rows)
-    measured = measured_commands(episode, idx, contract.action)
+    valid = np.isfinite(episode.actions).all(axis=1)  # frames before the first command, or a stream never recorded
+    window = in_window(episode.times, -np.inf if start_s is None else start_s, np.inf if end_s is None else end_s)
+    idx = np.flatnonzero(window & valid)
     images = {k: v[idx] for k, v in episode.images.items()}
     depths = {k: v[idx] for k, v in episode.depth.items()}
     state = episode_state(contract.observation.state_features, episode, idx, contract.action)
     obs = preprocess_batch(contract, images, depths, episode.joint_positions[idx], episode.joint_velocities[idx],
                            state=state)
-    actions = contract.action.from_commands(episode.actions[idx], measured)
+    if contract.chunk is None:
+        actions = contract.action.from_commands(episode.actions[idx], measured_commands(episode, idx, contract.action))
+    else:
+        from rlhf_training.chunk_bc import chunk_targets
+        rows = np.flatnonzero(valid)
+        targets = chunk_targets(episode.actions[rows], measured_commands(episode, rows, contract.action),
+                                contract.chunk.horizon, contract.action.group_of('delta'))
+        actions = targets[np.searchsorted(rows, idx)].reshape(len(idx), -1)
     return obs, actions.astype(np.float32)
 
 

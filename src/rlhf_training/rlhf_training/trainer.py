@@ -25,7 +25,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from rlhf_training.config import TrainConfig, config_to_dict
+from rlhf_training.config import ConfigError, TrainConfig, config_to_dict
 from rlhf_training.distributed import current_info, resolve_device
 from rlhf_training.logging_utils import MetricLogger
 
@@ -179,7 +179,7 @@ class Trainer:
             k for k in saved.keys() | current.keys() if saved.get(k) != current.get(k))
         if differs:
             shown = ', '.join(f'{k}: {saved.get(k)!r} there, {current.get(k)!r} here' for k in differs[:4])
-            raise ValueError(f'{latest} belongs to another run ({shown}{", ..." if len(differs) > 4 else ""}); '
+            raise ConfigError(f'{latest} belongs to another run ({shown}{", ..." if len(differs) > 4 else ""}); '
                              f'use another out_dir, or resume=false to start over')
         self.loss_module.load_state_dict(state['loss_module'])
         self.optimizer.load_state_dict(state['optimizer'])

@@ -168,12 +168,13 @@ def test_relative_advantages_do_not_saturate_with_a_narrow_spread():
     assert sum(float(p.grad.abs().sum()) for p in policy.parameters() if p.grad is not None) > 1e-3
 
 
-def known_reward_pairs(m=400, t=8, seed=0):
-    """Segments of random actions, labelled by a known reward r(a) = -||a - A_STAR||^2 summed over the segment."""
+def known_reward_pairs(m=400, t=8, seed=0, horizon=1):
+    """Segments of random actions (or chunks of ``horizon`` of them, flattened), labelled by a known reward
+    r(a) = -||a - A_STAR||^2 summed over the segment."""
     rng = np.random.default_rng(seed)
     obs = {'proprio': rng.normal(size=(2 * m, t, 3)).astype(np.float32)}
-    actions = np.clip(rng.normal(0.0, 0.4, size=(2 * m, t, 2)), -0.95, 0.95).astype(np.float32)
-    ret = -((actions - A_STAR) ** 2).sum((1, 2))
+    actions = np.clip(rng.normal(0.0, 0.4, size=(2 * m, t, 2 * horizon)), -0.95, 0.95).astype(np.float32)
+    ret = -((actions - np.tile(A_STAR, horizon)) ** 2).sum((1, 2))
     labels = (ret[:m] > ret[m:]).astype(np.float32)   # 1.0: the first segment of the pair is preferred
     first, second = {k: v[:m] for k, v in obs.items()}, {k: v[m:] for k, v in obs.items()}
     return SegmentPairDataset.from_arrays(first, actions[:m], second, actions[m:], labels)
@@ -203,6 +204,30 @@ def test_cpl_moves_the_deterministic_action_toward_a_known_reward(tmp_path, like
     assert float(moved @ direction) / float(moved.norm()) > 0.95, moved
     # ... and ranked by that action alone, the held-out pairs agree with the reward.
     assert policy_preference_accuracy(policy, val, likelihood='squared_error')['accuracy'] > 0.75
+
+
+def test_cpl_moves_an_action_chunk_toward_a_known_reward(tmp_path):
+    from rlhf_training.cpl import CPLLoss
+    from rlhf_training.models.chunk_policy import ChunkPolicy
+    seed_everything(0)
+    train, val = known_reward_pairs(horizon=3).split(0.2, seed=1)
+    policy = ChunkPolicy({'proprio': (3,)}, action_dim=2, horizon=3, hidden_dims=(32, 32), proprio_feature_dim=16)
+    policy.set_action_statistics(torch.zeros(3, 2), torch.full((3, 2), 0.4))   # what chunk BC would have stored
+    probe = {'proprio': torch.randn(256, 3)}
+    with torch.no_grad():
+        before = policy(probe)
+    with pytest.raises(ValueError, match='likelihood: squared_error'):
+        CPLLoss(policy)
+    cfg = CPLConfig(steps=300, batch_size=32, lr=3e-3, lam=1.0, conservative_weight=0.0,
+                    likelihood='squared_error', out_dir=str(tmp_path), **QUIET)
+    train_cpl(policy, train, cfg)
+    with torch.no_grad():
+        moved = (policy(probe) - before).mean(0)   # (horizon, 2), physical units
+    direction = torch.from_numpy(A_STAR) / float(np.linalg.norm(A_STAR))
+    along = moved @ direction   # every row of the chunk moves toward the rewarded action
+    assert (along > 0.2 * float(np.linalg.norm(A_STAR))).all(), moved
+    assert (along / moved.norm(dim=-1) > 0.9).all(), moved
+    assert policy_preference_accuracy(policy, val)['accuracy'] > 0.75
 
 
 def test_cpl_skips_the_reference_when_nothing_uses_it():

@@ -244,9 +244,8 @@ def test_state_features_need_the_task_state(episodes):
         load_transitions(cfg, progress=False)
 
 
-def test_train_cli_chunk_bc_from_bags_exports_a_chunk_contract(episodes, tmp_path):
-    for i in range(2):
-        episodes.write(f'ep{i}', q0_offset=0.05 * i, delta=0.02)
+def test_train_cli_chunk_bc_from_bags_exports_a_chunk_contract(episodes, tmp_path, capsys):
+    paths = [episodes.write(f'ep{i}', q0_offset=0.05 * i, delta=0.02) for i in range(2)]
     out = tmp_path / 'runs' / 'chunk'
     config = CONFIG_DIR / 'chunk_bc.yaml'
     assert train_main(['--config', str(config), *SMALL, f'data_dir={episodes.data_dir}', 'cameras=[scene_camera]',
@@ -265,3 +264,17 @@ def test_train_cli_chunk_bc_from_bags_exports_a_chunk_contract(episodes, tmp_pat
     assert policy.horizon == 5
     assert train_main(['--config', str(config), f'data_dir={episodes.data_dir}', 'rate_hz=10.0',
                        f'out_dir={tmp_path / "bad"}']) == 2   # one frame per control tick, or a clear error
+
+    # CPL fine-tunes the chunk policy on the chunk targets of the preferred and rejected segments.
+    prefs = write_preferences(tmp_path / 'prefs.json', [
+        (segment(paths[1], 0.0, 1.0), segment(paths[0], 0.0, 1.0), 1.0),
+        (segment(paths[0], 1.0, 2.0), segment(paths[1], 1.0, 2.0), 0.0)])
+    cpl = ['--config', str(CONFIG_DIR / 'cpl.yaml'), *SMALL, 'steps=2', 'batch_size=2', 'val_fraction=0.0',
+           f'pretrained={out}', f'preferences={prefs}', f'out_dir={tmp_path / "runs" / "cpl"}']
+    capsys.readouterr()
+    assert train_main(cpl + ['rate_hz=30.0']) == 2
+    assert 'set likelihood=squared_error' in capsys.readouterr().err
+    assert train_main(cpl + ['likelihood=squared_error']) == 2
+    assert 'rate_hz must equal control_hz' in capsys.readouterr().err
+    assert train_main(cpl + ['likelihood=squared_error', 'rate_hz=30.0']) == 0
+    assert PolicyContract.load(tmp_path / 'runs' / 'cpl' / 'export' / 'contract.yaml').chunk == ChunkExecution(5)
