@@ -89,8 +89,7 @@ def chunk_dataset(observations: dict, targets: np.ndarray, **extra) -> Transitio
 
 
 def chunks_from_episodes(contract, episodes) -> TransitionDataset:
-    """Every frame of the episodes (rlhf_recorder Episodes at the control rate) with the chunk targets of the
-    contract's chunk section (``data.episode_arrays``)."""
+    """Every frame of the episodes (at the control rate) with the chunk targets of the contract's chunk section."""
     from rlhf_training.data import DataError, episode_arrays
     parts = [part for part in (episode_arrays(contract, ep) for ep in episodes) if len(part[1])]
     if not parts:

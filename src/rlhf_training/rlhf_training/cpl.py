@@ -40,7 +40,6 @@ from rlhf_training.models import GaussianPolicy, flatten_time
 from rlhf_training.models.chunk_policy import ChunkPolicy
 from rlhf_training.trainer import Trainer, to_device
 
-
 LIKELIHOODS = ('tanh_gaussian', 'squared_error')
 SPREADS = ('learned', 'pretrained')
 

@@ -169,8 +169,7 @@ def test_relative_advantages_do_not_saturate_with_a_narrow_spread():
 
 
 def known_reward_pairs(m=400, t=8, seed=0, horizon=1):
-    """Segments of random actions (or chunks of ``horizon`` of them, flattened), labelled by a known reward
-    r(a) = -||a - A_STAR||^2 summed over the segment."""
+    """Segments of random actions (chunks of ``horizon``, flattened), labelled by r(a) = -||a - A_STAR||^2."""
     rng = np.random.default_rng(seed)
     obs = {'proprio': rng.normal(size=(2 * m, t, 3)).astype(np.float32)}
     actions = np.clip(rng.normal(0.0, 0.4, size=(2 * m, t, 2 * horizon)), -0.95, 0.95).astype(np.float32)
