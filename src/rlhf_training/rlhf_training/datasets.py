@@ -86,7 +86,8 @@ class SegmentPairDataset:
     """Preference pairs over a pool of segments (each segment stored once, padded to the longest with a mask).
 
     segments: list of (observations {key: (T, ...)}, actions (T, A)); pairs: (M, 2) indices into segments;
-    labels: (M,) in [0, 1], 1.0 = the first segment preferred, 0.5 = equally good.
+    labels: (M,) the probability that the FIRST segment of the pair is preferred (1.0 first, 0.0 second, 0.5 equally
+    good), or the votes themselves, 'a' (first) | 'b' (second) | 'equal', as rlhf_preference records them.
     `batch(indices)` -> obs_a/obs_b {key: (B, T, ...)}, actions_a/actions_b (B, T, A), mask_a/mask_b (B, T),
     labels (B,).
     """
@@ -96,7 +97,14 @@ class SegmentPairDataset:
         if len(segments) == 0:
             raise ValueError('SegmentPairDataset: no segments')
         self.pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
-        self.labels = np.asarray(labels, dtype=np.float32).reshape(-1)
+        labels = np.asarray(labels).reshape(-1)
+        if labels.dtype.kind in 'US':
+            from rlhf_preference.aggregate import VOTE_VALUE
+            unknown = sorted(set(labels.tolist()) - set(VOTE_VALUE))
+            if unknown:
+                raise ValueError(f'SegmentPairDataset: votes must be one of {sorted(VOTE_VALUE)}, got {unknown}')
+            labels = np.asarray([VOTE_VALUE[v] for v in labels.tolist()])
+        self.labels = labels.astype(np.float32)
         if len(self.pairs) != len(self.labels):
             raise ValueError(f'SegmentPairDataset: {len(self.pairs)} pairs but {len(self.labels)} labels')
         if len(self.pairs) and (self.pairs.min() < 0 or self.pairs.max() >= len(segments)):

@@ -174,7 +174,7 @@ def known_reward_pairs(m=400, t=8, seed=0, horizon=1):
     obs = {'proprio': rng.normal(size=(2 * m, t, 3)).astype(np.float32)}
     actions = np.clip(rng.normal(0.0, 0.4, size=(2 * m, t, 2 * horizon)), -0.95, 0.95).astype(np.float32)
     ret = -((actions - np.tile(A_STAR, horizon)) ** 2).sum((1, 2))
-    labels = (ret[:m] > ret[m:]).astype(np.float32)   # 1.0: the first segment of the pair is preferred
+    labels = np.where(ret[:m] > ret[m:], 'a', 'b')   # the votes: 'a' = the first segment of the pair is better
     first, second = {k: v[:m] for k, v in obs.items()}, {k: v[m:] for k, v in obs.items()}
     return SegmentPairDataset.from_arrays(first, actions[:m], second, actions[m:], labels)
 
@@ -227,6 +227,14 @@ def test_cpl_moves_an_action_chunk_toward_a_known_reward(tmp_path):
     assert (along > 0.2 * float(np.linalg.norm(A_STAR))).all(), moved
     assert (along / moved.norm(dim=-1) > 0.9).all(), moved
     assert policy_preference_accuracy(policy, val)['accuracy'] > 0.75
+
+
+def test_segment_pairs_take_votes_or_first_preferred_probabilities():
+    segments = [({'proprio': np.zeros((2, 3), np.float32)}, np.zeros((2, 2), np.float32))] * 2
+    votes = SegmentPairDataset(segments, [(0, 1)] * 3, ['a', 'equal', 'b'])
+    np.testing.assert_array_equal(votes.labels, [1.0, 0.5, 0.0])
+    with pytest.raises(ValueError, match=r"votes must be one of \['a', 'b', 'equal'\], got \['left'\]"):
+        SegmentPairDataset(segments, [(0, 1)], ['left'])
 
 
 def test_cpl_skips_the_reference_when_nothing_uses_it():
