@@ -18,6 +18,10 @@
    the preferred segments of the training pairs only: what imitating the winners adds). CPL works where it beats
    SFT.
 
+6. With --label-counts, how many labels it takes: the --curve-variant trained on N of the training pairs, chosen
+   at random or by reward-ensemble disagreement (a third at random, a Bradley-Terry ensemble trained on them,
+   then the pairs its members disagree on most), for every N; a table and, with --plot, a PNG.
+
 All policies are evaluated deterministically on the same seeded episodes. The bench prints a table of success
 rate, mean final progress, held-out preference agreement (by the policy's own log-likelihood, and by the distance
 of its deterministic action alone, which a change of spread cannot buy), how far the deterministic action moved
@@ -41,10 +45,11 @@ from tqdm import tqdm
 from rlhf_common.robot import JOINT_NAMES
 from rlhf_preference.pairs import candidate_pairs
 from rlhf_training.bc import train_bc
-from rlhf_training.config import BCConfig, CPLConfig
+from rlhf_training.config import BCConfig, CPLConfig, RewardConfig
 from rlhf_training.cpl import policy_preference_accuracy, train_cpl
 from rlhf_training.datasets import SegmentPairDataset, TransitionDataset
-from rlhf_training.models import PROPRIO_KEY, GaussianPolicy
+from rlhf_training.models import PROPRIO_KEY, GaussianPolicy, RewardEnsemble
+from rlhf_training.reward import member_logits, train_reward
 
 # CPL variants: CPLConfig overrides (see rlhf_training.cpl, "Where the gain lands").
 VARIANTS = {
@@ -183,6 +188,23 @@ def action_change(policy, reference, pairs: SegmentPairDataset) -> float:
     return float((policy.deterministic(obs) - reference.deterministic(obs)).abs().mean())
 
 
+def chosen_pairs(pairs: SegmentPairDataset, count: int, selection: str, seed: int, work: Path) -> SegmentPairDataset:
+    """``count`` of the pairs, at random or by the disagreement of a reward ensemble trained on a random third."""
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(pairs))
+    if selection == 'random' or count >= len(pairs):
+        return pairs.subset(np.sort(order[:count]))
+    first = order[:max(count // 3, 1)]
+    ensemble = RewardEnsemble.build(3, 'mlp', pairs.observation_shapes, pairs.action_dim, hidden_dims=(64, 64))
+    train_reward(ensemble, pairs.subset(first), RewardConfig(steps=300, batch_size=32, seed=seed,
+                                                             out_dir=str(work / f'reward_{count}'), **QUIET))
+    rest = order[len(first):]
+    with torch.no_grad():
+        spread = torch.cat([member_logits(ensemble.eval(), pairs.batch(rest[i:i + 256])).std(0)
+                            for i in range(0, len(rest), 256)]).numpy()
+    return pairs.subset(np.sort(np.concatenate([first, rest[np.argsort(-spread)[:count - len(first)]]])))
+
+
 def run_seed(args, seed):
     """Demonstrations, BC, the longer-BC control and CPL for one seed; their evaluation rows."""
     from rlhf_policy.actions import ActionSpec
@@ -236,7 +258,23 @@ def run_seed(args, seed):
         train_cpl(cpl_policy, train_data, cpl_cfg, reference=bc_policy)
         policies[name] = cpl_policy.eval()
 
+    curve_runs = {}
+    for count in args.label_counts:
+        for selection in ('random', 'disagreement'):
+            cpl_cfg = CPLConfig(steps=args.cpl_steps, lr=args.cpl_lr, alpha=args.alpha, lam=args.lam,
+                                conservative_weight=args.conservative_weight, seed=seed,
+                                relative_to_pretrained=args.relative_to_pretrained,
+                                out_dir=str(work / f'curve_{count}_{selection}'),
+                                **{**QUIET, **VARIANTS[args.curve_variant]})
+            curve_policy = copy.deepcopy(bc_policy).train()
+            train_cpl(curve_policy, chosen_pairs(train_data, count, selection, seed, work), cpl_cfg,
+                      reference=bc_policy)
+            curve_runs[(count, selection)] = curve_policy.eval()
+
     eval_seeds = list(range(20_000 + 100 * seed, 20_000 + 100 * seed + args.eval_episodes))
+    curve = {f'{count} {selection}': evaluate(env, features, policy, norm, action_spec, eval_seeds, args.max_steps,
+                                              f'{count} pairs, {selection}')['success_rate']
+             for (count, selection), policy in curve_runs.items()}
     rows = {}
     for name, policy in policies.items():
         rows[name] = evaluate(env, features, policy, norm, action_spec, eval_seeds, args.max_steps, name)
@@ -246,7 +284,31 @@ def run_seed(args, seed):
         rows[name]['action_change'] = action_change(policy, bc_policy, val_data)
     env.close()
 
-    return {'demo_success': demo_success, 'pairs': len(data), 'results': rows}
+    return {'demo_success': demo_success, 'pairs': len(data), 'results': rows, 'curve': curve}
+
+
+def print_curve(args, runs):
+    """Success rate against labelled pairs, random vs disagreement-chosen, mean over seeds (and a PNG)."""
+    print()
+    print(f'labels curve: {args.curve_variant}, success rate (mean over seeds {list(runs)})')
+    print(f"{'pairs':>6} {'random':>8} {'disagreement':>13}")
+    mean = {key: float(np.mean([r['curve'][key] for r in runs.values()])) for key in next(iter(runs.values()))['curve']}
+    for count in args.label_counts:
+        print(f"{count:>6} {mean[f'{count} random']:>8.2f} {mean[f'{count} disagreement']:>13.2f}")
+    if args.plot:
+        import matplotlib
+        matplotlib.use('Agg')
+        import matplotlib.pyplot as plt
+        fig, ax = plt.subplots(figsize=(5, 3.5))
+        for selection in ('random', 'disagreement'):
+            ax.plot(args.label_counts, [mean[f'{c} {selection}'] for c in args.label_counts], 'o-', label=selection)
+        bc = np.mean([r['results']['BC (before)']['success_rate'] for r in runs.values()])
+        ax.axhline(bc, color='grey', linestyle='--', label='BC')
+        ax.set(xscale='log', xlabel='labelled pairs', ylabel='success rate', title=f'{args.task}: {args.curve_variant}')
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(args.plot, dpi=120)
+        print(f'plot: {args.plot}')
 
 
 def main(argv=None):
@@ -272,6 +334,10 @@ def main(argv=None):
     parser.add_argument('--conservative-weight', type=float, default=0.01)
     parser.add_argument('--relative-to-pretrained', action='store_true',
                         help='CPL advantages from log pi - log pi_pretrained (CPLConfig.relative_to_pretrained)')
+    parser.add_argument('--label-counts', type=int, nargs='*', default=[],
+                        help='labelled-pair counts of the labels curve (e.g. 100 300 1000; none: no curve)')
+    parser.add_argument('--curve-variant', default='CPL squared error', choices=list(VARIANTS))
+    parser.add_argument('--plot', type=Path, default=None, help='PNG of the labels curve')
     parser.add_argument('--eval-episodes', type=int, default=50)
     parser.add_argument('--max-steps', type=int, default=150, help='control ticks per episode (30 Hz)')
     parser.add_argument('--max-delta-rad', type=float, default=0.15, help='arm target change per tick at +-1')
@@ -310,6 +376,8 @@ def main(argv=None):
         for name in first['results']:
             line('mean', name, {key: np.mean([r['results'][name][key] for r in runs.values()])
                                 for key, _, _ in columns})
+    if args.label_counts:
+        print_curve(args, runs)
     print(f'total wall time {total_s:.0f} s')
     if args.json:
         args.json.write_text(json.dumps({'args': vars(args) | {'json': str(args.json)}, 'runs': runs,
