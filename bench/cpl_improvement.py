@@ -18,7 +18,10 @@
    the preferred segments of the training pairs only: what imitating the winners adds). CPL works where it beats
    SFT.
 
-6. With --label-counts, how many labels it takes: the --curve-variant trained on N of the training pairs, chosen
+6. With --rl-steps N, the other preference route, side by side on the same pairs: a Bradley-Terry ensemble trained
+   on them, then SAC (DroQ) from the BC policy for N environment steps on its normalised r_hat
+   (rlhf_training.rl.LearnedRewardWrapper; the critic learns alone for the first 1,000 steps).
+7. With --label-counts, how many labels it takes: the --curve-variant trained on N of the training pairs, chosen
    at random or by reward-ensemble disagreement (a third at random, a Bradley-Terry ensemble trained on them,
    then the pairs its members disagree on most), for every N; a table and, with --plot, a PNG.
 
@@ -38,6 +41,7 @@ import sys
 import tempfile
 import time
 
+import gymnasium as gym
 import numpy as np
 import torch
 from tqdm import tqdm
@@ -188,6 +192,47 @@ def action_change(policy, reference, pairs: SegmentPairDataset) -> float:
     return float((policy.deterministic(obs) - reference.deterministic(obs)).abs().mean())
 
 
+class FeatureEnv(gym.Env):
+    """The simulator as the bench's policies see it: normalised Features in, normalised actions out."""
+
+    def __init__(self, env, features, norm, action_spec):
+        self.env, self.features, self.norm, self.action_spec = env, features, norm, action_spec
+        dim = len(norm.mean)
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (dim,), np.float32)
+        self.action_space = gym.spaces.Box(-1.0, 1.0, (8,), np.float32)
+        self._joints = None
+
+    def _observe(self, obs, info):
+        self._joints = obs['joint_positions']
+        return self.norm(self.features(obs, info))
+
+    def reset(self, seed=None, options=None):
+        obs, info = self.env.reset(seed=seed)
+        return self._observe(obs, info), info
+
+    def step(self, action):
+        a = np.clip(action, -ACTION_LIMIT, ACTION_LIMIT)
+        measured = self.action_spec.measured_command(JOINT_NAMES, self._joints)
+        obs, reward, terminated, truncated, info = self.env.step(self.action_spec.to_command(a, measured))
+        return self._observe(obs, info), reward, terminated, truncated, info
+
+
+def rl_on_learned_reward(env, features, norm, action_spec, bc_policy, pairs, steps, seed, work):
+    """SAC from the BC policy on a Bradley-Terry ensemble's reward, trained on ``pairs``; the fine-tuned actor."""
+    from rlhf_training.config import SACConfig
+    from rlhf_training.rl import LearnedRewardWrapper
+    from rlhf_training.sac import train_sac
+    ensemble = RewardEnsemble.build(3, 'mlp', pairs.observation_shapes, pairs.action_dim, hidden_dims=(256, 256))
+    train_reward(ensemble, pairs, RewardConfig(steps=1000, batch_size=64, seed=seed, out_dir=str(work / 'reward'),
+                                               **QUIET))
+    sim = FeatureEnv(env, features, norm, action_spec)
+    cfg = SACConfig(steps=steps, seed=seed, eval_every=0, eval_episodes=1, out_dir=str(work / 'rl'),
+                    warmup_steps=min(1000, steps // 2), **{k: v for k, v in QUIET.items() if k != 'eval_every'})
+    result = train_sac(LearnedRewardWrapper(sim, ensemble), cfg, eval_env=sim, actor=copy.deepcopy(bc_policy).train(),
+                       progress=False)
+    return result.agent.actor.eval()
+
+
 def chosen_pairs(pairs: SegmentPairDataset, count: int, selection: str, seed: int, work: Path) -> SegmentPairDataset:
     """``count`` of the pairs, at random or by the disagreement of a reward ensemble trained on a random third."""
     rng = np.random.default_rng(seed)
@@ -258,6 +303,9 @@ def run_seed(args, seed):
         train_cpl(cpl_policy, train_data, cpl_cfg, reference=bc_policy)
         policies[name] = cpl_policy.eval()
 
+    if args.rl_steps:
+        policies['RL on learned reward'] = rl_on_learned_reward(env, features, norm, action_spec, bc_policy,
+                                                                train_data, args.rl_steps, seed, work)
     curve_runs = {}
     for count in args.label_counts:
         for selection in ('random', 'disagreement'):
@@ -334,6 +382,8 @@ def main(argv=None):
     parser.add_argument('--conservative-weight', type=float, default=0.01)
     parser.add_argument('--relative-to-pretrained', action='store_true',
                         help='CPL advantages from log pi - log pi_pretrained (CPLConfig.relative_to_pretrained)')
+    parser.add_argument('--rl-steps', type=int, default=0,
+                        help='SAC steps of RL on the learned reward from the BC policy (0: not run)')
     parser.add_argument('--label-counts', type=int, nargs='*', default=[],
                         help='labelled-pair counts of the labels curve (e.g. 100 300 1000; none: no curve)')
     parser.add_argument('--curve-variant', default='CPL squared error', choices=list(VARIANTS))
