@@ -110,7 +110,7 @@ class CPLLoss(nn.Module):
         return self
 
     def _side(self, batch, side):
-        """(advantage (B,), per-step log-likelihood (B,), summed squared action change, valid steps)."""
+        """(advantage (B,), per-step log-likelihood (B,) or None, summed squared action change, valid steps)."""
         obs, actions, mask = batch[f'obs_{side}'], batch[f'actions_{side}'], batch[f'mask_{side}']
         flat, _ = flatten_time(obs)
         mean, log_std = policy_output(self.policy, flat)
@@ -128,9 +128,11 @@ class CPLLoss(nn.Module):
                 change = executed_action(self.policy, (mean, log_std)) - executed_action(self.reference, ref)
                 sq = (change.pow(2).reshape(mask.numel(), -1).mean(-1) * mask.reshape(-1)).sum()
         ll = discounted_log_likelihood(self.policy, obs, actions, mask, self.gamma, (mean, log_std), self.likelihood)
-        per_step = ll if self.bc_weight == 0 else (
-            discounted_log_likelihood(self.policy, obs, actions, mask, 1.0, (mean, log_std), self.likelihood)
-            / mask.sum(-1).clamp_min(1.0))
+        per_step = None
+        if self.bc_weight > 0:   # CPL-BC's imitation term: undiscounted, per step
+            total = ll if self.gamma == 1.0 else discounted_log_likelihood(
+                self.policy, obs, actions, mask, 1.0, (mean, log_std), self.likelihood)
+            per_step = total / mask.sum(-1).clamp_min(1.0)
         return self.alpha * (ll - ref_ll), per_step, sq, mask.sum()
 
     def forward(self, batch):
