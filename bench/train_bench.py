@@ -11,6 +11,7 @@ run short on a CPU; per-frame cost of a conv net hardly depends on the batch at 
 """
 
 import argparse
+import copy
 import os
 import sys
 import tempfile
@@ -18,6 +19,8 @@ import time
 
 import numpy as np
 import torch
+from torch.distributions import Normal
+import torch.nn.functional as F
 
 from rlhf_training.bc import BCLoss
 from rlhf_training.config import BCConfig, CPLConfig, RewardConfig
@@ -79,6 +82,43 @@ def bench_cpl(shapes, steps, device, out):
     return cfg.batch_size * 2 * SEGMENT_LEN / sec, cfg.batch_size / sec, sec, cfg.batch_size
 
 
+def minimal_cpl_step_s(shapes, steps, device, batch):
+    """Seconds per step of the same CPL loss (piano preset) written plainly, timed like ``time_trainer``.
+
+    One forward pass of both segments, torch.distributions, AdamW, gradient clipping.
+    """
+    device = torch.device('cuda' if device == 'cuda' else 'cpu')
+    policy = GaussianPolicy(shapes).to(device)
+    reference = copy.deepcopy(policy).requires_grad_(False)
+    optimizer = torch.optim.AdamW(policy.parameters(), lr=1e-4)
+    data, generator = pair_data(shapes, 256), torch.Generator().manual_seed(0)
+
+    def step():
+        b = data.batch(torch.randint(len(data), (batch,), generator=generator).numpy())
+        obs = {k: torch.cat([b['obs_a'][k], b['obs_b'][k]]).flatten(0, 1).to(device) for k in b['obs_a']}
+        actions = torch.cat([b['actions_a'], b['actions_b']]).flatten(0, 1).to(device)
+        mean, log_std = policy(obs)
+        u = torch.atanh(actions.clamp(-1 + 1e-6, 1 - 1e-6))
+        logp = Normal(mean, log_std.exp()).log_prob(u) - torch.log1p(-torch.tanh(u).pow(2) + 1e-12)
+        adv = 0.1 * logp.sum(-1).view(2 * batch, -1).sum(-1)
+        a, r, labels = adv[:batch], adv[batch:], b['labels'].to(device)
+        loss = -(labels * F.logsigmoid(a - 0.5 * r) + (1 - labels) * F.logsigmoid(r - 0.5 * a)).mean()
+        with torch.no_grad():
+            ref_mean = reference(obs)[0]
+        loss = loss + 0.01 * (torch.tanh(mean) - torch.tanh(ref_mean)).pow(2).mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
+        optimizer.step()
+    step()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    if device.type == 'cuda':
+        torch.cuda.synchronize()
+    return (time.perf_counter() - start) / steps
+
+
 def bt_accuracy(out):
     """Held-out accuracy of a 3-member ensemble on pairs labelled by a known linear reward (state only)."""
     seed_everything(0)
@@ -118,6 +158,10 @@ def main():
         for name, fn in (('BC', bench_bc), ('reward (BT, 3 members)', bench_reward), ('CPL', bench_cpl)):
             for obs_name, shapes in (('2 cams 64x64 + proprio', {**CAMERAS, **PROPRIO}), ('state only', PROPRIO)):
                 rows.append((name, obs_name, *fn(shapes, args.steps, args.device, out)))
+        for obs_name, shapes in (('2 cams 64x64 + proprio', {**CAMERAS, **PROPRIO}), ('state only', PROPRIO)):
+            batch = 8 if images(shapes) else 32
+            sec = minimal_cpl_step_s(shapes, args.steps, args.device, batch)
+            rows.append(('CPL, minimal (in bench)', obs_name, batch * 2 * SEGMENT_LEN / sec, batch / sec, sec, batch))
         acc, n_val, n_train = bt_accuracy(os.path.join(out, 'bt'))
         ddp = ddp_difference(os.path.join(out, 'ddp'))
     print(f'\nTraining throughput on {args.device} ({torch.get_num_threads()} torch threads, '

@@ -109,9 +109,8 @@ class CPLLoss(nn.Module):
         self.reference.eval()  # never dropout in the reference
         return self
 
-    def _side(self, batch, side):
+    def _segments(self, obs, actions, mask):
         """(advantage (B,), per-step log-likelihood (B,) or None, summed squared action change, valid steps)."""
-        obs, actions, mask = batch[f'obs_{side}'], batch[f'actions_{side}'], batch[f'mask_{side}']
         flat, _ = flatten_time(obs)
         mean, log_std = policy_output(self.policy, flat)
         sq = torch.zeros((), device=mean.device)
@@ -137,14 +136,18 @@ class CPLLoss(nn.Module):
 
     def forward(self, batch):
         labels = batch['labels']
-        adv_a, ll_a, sq_a, n_a = self._side(batch, 'a')
-        adv_b, ll_b, sq_b, n_b = self._side(batch, 'b')
+        n = len(labels)
+        # Both segments of every pair in one forward pass (the pool pads them to the same length).
+        obs = {k: torch.cat([batch['obs_a'][k], batch['obs_b'][k]]) for k in batch['obs_a']}
+        adv, per_step, sq, valid = self._segments(obs, torch.cat([batch['actions_a'], batch['actions_b']]),
+                                                  torch.cat([batch['mask_a'], batch['mask_b']]))
+        adv_a, adv_b = adv[:n], adv[n:]
         pref = cpl_loss(adv_a, adv_b, labels, self.lam).mean()
-        conservative = (sq_a + sq_b) / (n_a + n_b).clamp_min(1.0)
+        conservative = sq / valid.clamp_min(1.0)
         loss = pref + self.conservative_weight * conservative
         metrics = {'preference_loss': pref.detach(), 'conservative_mse': conservative.detach()}
-        if self.bc_weight > 0:   # CPL-BC: imitate the preferred segment (soft labels share the weight)
-            bc = -(labels * ll_a + (1.0 - labels) * ll_b).mean()
+        if per_step is not None:   # CPL-BC: imitate the preferred segment (soft labels share the weight)
+            bc = -(labels * per_step[:n] + (1.0 - labels) * per_step[n:]).mean()
             loss = loss + self.bc_weight * bc
             metrics['bc_loss'] = bc.detach()
         decided = labels != 0.5
