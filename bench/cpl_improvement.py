@@ -431,7 +431,7 @@ def main(argv=None):
     print(f'total wall time {total_s:.0f} s')
     if args.json:
         args.json.write_text(json.dumps({'args': vars(args) | {'json': str(args.json)}, 'runs': runs,
-                                         'wall_s': total_s}, indent=2))
+                                         'wall_s': total_s}, indent=2, default=str))
     return 0
 
 
