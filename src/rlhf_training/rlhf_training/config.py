@@ -82,6 +82,10 @@ class RewardConfig(TrainConfig):
     export_onnx: bool = False
 
 
+CPL_LIKELIHOODS = ('tanh_gaussian', 'squared_error')   # how CPL scores a segment (rlhf_training.cpl)
+CPL_SPREADS = ('learned', 'pretrained')
+
+
 @dataclass
 class CPLConfig(TrainConfig):
     algorithm: str = 'cpl'
@@ -102,8 +106,8 @@ class CPLConfig(TrainConfig):
 
     def __post_init__(self):
         for name, ok, expected in (
-                ('likelihood', self.likelihood in ('tanh_gaussian', 'squared_error'), 'tanh_gaussian or squared_error'),
-                ('spread', self.spread in ('learned', 'pretrained'), 'learned or pretrained'),
+                ('likelihood', self.likelihood in CPL_LIKELIHOODS, f'one of {CPL_LIKELIHOODS}'),
+                ('spread', self.spread in CPL_SPREADS, f'one of {CPL_SPREADS}'),
                 ('bc_weight', self.bc_weight >= 0, 'a number >= 0')):
             if not ok:
                 raise ConfigError(f'cpl: {name} must be {expected}, got {getattr(self, name)!r}')

@@ -34,14 +34,13 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
+from rlhf_training.config import CPL_LIKELIHOODS as LIKELIHOODS
+from rlhf_training.config import CPL_SPREADS as SPREADS
 from rlhf_training.config import ConfigError, CPLConfig
 from rlhf_training.datasets import SegmentPairDataset
 from rlhf_training.models import GaussianPolicy, flatten_time
 from rlhf_training.models.chunk_policy import ChunkPolicy
 from rlhf_training.trainer import Trainer, to_device
-
-LIKELIHOODS = ('tanh_gaussian', 'squared_error')
-SPREADS = ('learned', 'pretrained')
 
 
 def policy_output(policy, flat_obs):
