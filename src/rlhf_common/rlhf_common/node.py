@@ -85,6 +85,58 @@ def check_stop(node):
         raise Interrupted
 
 
+# A server can answer before it has discovered the client's reply reader: Fast DDS then drops the reply after
+# a 100 ms wait (the server logs "client will not receive response") and the call never completes. On a loaded
+# machine that window lasts seconds after ``service_is_ready()``, so a request that may safely be repeated is sent
+# again whenever this long passes without an answer (the first answer to any of the copies is taken: a slow
+# server is not a lost reply).
+RESEND_AFTER_S = 2.0
+
+
+class RepeatedCall:
+    """A service call with a request whose repetition is harmless (halt, resume, reset to a seed).
+
+    For loops that poll: ``poll(now)`` sends (again) when due and returns the response once one has come, else None.
+    """
+
+    def __init__(self, client, request):
+        self.client, self.request = client, request
+        self.futures, self.sent_at = [], None
+
+    def poll(self, now):
+        for future in self.futures:
+            if future.done():
+                self.cancel()
+                return future.result()
+        due = self.sent_at is None or now - self.sent_at >= RESEND_AFTER_S
+        if due and self.client.service_is_ready():
+            self.futures.append(self.client.call_async(self.request))
+            self.sent_at = now
+        return None
+
+    def cancel(self):
+        for future in self.futures:
+            if not future.done():
+                self.client.remove_pending_request(future)
+        self.futures = []
+
+
+def call_service(client, request, spin_once, timeout_s):
+    """Call a service (``RepeatedCall``), running ``spin_once()`` meanwhile.
+
+    Returns the response, or None when none came within ``timeout_s`` (the service missing or never answering).
+    """
+    import time
+    call, end = RepeatedCall(client, request), time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        response = call.poll(time.monotonic())
+        if response is not None:
+            return response
+        spin_once()
+    call.cancel()
+    return None
+
+
 def spin_until_finished(node, timeout_sec=0.1):
     """Spin ``node`` until a stop signal, rclpy shutting down, or ``node.finished`` (when it has one) turning true.
 

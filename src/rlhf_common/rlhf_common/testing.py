@@ -41,6 +41,11 @@ class RosProbe:
             self.executor.spin_once(timeout_sec=0.01 if every is not None else 0.02)
         return predicate()
 
+    def call(self, client, request, timeout=30.0):
+        """Call a service with a request that may be repeated (``rlhf_common.node.call_service``); None: no answer."""
+        from rlhf_common.node import call_service
+        return call_service(client, request, lambda: self.executor.spin_once(timeout_sec=0.02), timeout)
+
     def spin_for(self, seconds, every=None):
         """Spin ``seconds``, calling ``every()`` about every 33 ms (e.g. to publish a device at 30 Hz)."""
         deadline = time.monotonic() + seconds

@@ -126,3 +126,48 @@ def test_parameter_file_check_names_every_difference(tmp_path):
     assert any('missing (default True) is not documented' in p for p in problems)
     assert not any('group.name' in p for p in problems)
     assert check_parameter_file(path, 'node', {'rate': 30, 'group.name': 'x', 'extra': 1}) == []
+
+
+def test_a_repeated_call_takes_the_answer_of_a_server_slower_than_the_resend_period():
+    """Every copy of the request is answered after RESEND_AFTER_S: the first answer still ends the call.
+
+    A call that dropped its earlier copies when resending would never complete.
+    """
+    import threading
+    import time
+
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+    from std_srvs.srv import Trigger
+
+    from rlhf_common.node import RESEND_AFTER_S, call_service
+    from rlhf_common.testing import RosProbe
+
+    probe = RosProbe()
+    server_context = rclpy.Context()
+    rclpy.init(context=server_context, domain_id=int(os.environ.get('ROS_DOMAIN_ID', '0')))
+    server = rclpy.create_node('slow_server', context=server_context)
+    requests = []
+
+    def answer(request, response):
+        requests.append(time.monotonic())
+        time.sleep(RESEND_AFTER_S * 1.5)
+        response.success, response.message = True, f'answer {len(requests)}'
+        return response
+
+    server.create_service(Trigger, '/slow_trigger', answer)
+    executor = SingleThreadedExecutor(context=server_context)
+    executor.add_node(server)
+    spinner = threading.Thread(target=executor.spin, daemon=True)
+    spinner.start()
+    try:
+        client = probe.node.create_client(Trigger, '/slow_trigger')
+        response = call_service(client, Trigger.Request(), lambda: probe.executor.spin_once(timeout_sec=0.02),
+                                timeout_s=60.0)
+        # the answer to the first copy, sent before any resend was due, is the one taken
+        assert response is not None and response.message == 'answer 1', response
+    finally:
+        executor.shutdown()
+        server.destroy_node()
+        rclpy.try_shutdown(context=server_context)
+        probe.close()

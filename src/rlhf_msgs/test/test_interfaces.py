@@ -9,6 +9,7 @@ import pytest
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 
+from rlhf_common.node import call_service
 from rlhf_msgs.msg import EpisodeEvent, PianoKeys, PolicyStatus, RecorderStatus, TaskState
 from rlhf_msgs.srv import EpisodeControl, ResetSim
 
@@ -95,7 +96,5 @@ def test_services_round_trip(nodes):
          ResetSim.Response(success=True, message='insertion', seed=10)),
     ]:
         client = client_node.create_client(srv_type, name)
-        assert spin_until(executor, client.service_is_ready), f'{name}: service not discovered'
-        future = client.call_async(request)
-        assert spin_until(executor, future.done), f'{name}: no response'
-        assert future.result() == expected
+        response = call_service(client, request, lambda: executor.spin_once(timeout_sec=0.02), timeout_s=30.0)
+        assert response == expected, f'{name}: {response}'

@@ -24,7 +24,7 @@ from std_msgs.msg import Float64MultiArray
 from std_srvs.srv import Trigger
 
 from rlhf_common import topics
-from rlhf_common.node import EXIT_FAILED, EXIT_OK, check_stop, declare_parameters, run_node
+from rlhf_common.node import EXIT_FAILED, EXIT_OK, call_service, check_stop, declare_parameters, run_node
 from rlhf_msgs.msg import EpisodeEvent, PolicyStatus, RecorderStatus, TaskState
 from rlhf_msgs.srv import ResetSim
 from rlhf_policy.contract import ContractError, PolicyContract
@@ -120,20 +120,13 @@ class EvaluatorNode(Node):
         return callback
 
     def call(self, client, request, what):
-        """Call a service and wait, spinning this node; raises RuntimeError with the service name."""
+        """Call a service (requests that may be repeated), spinning this node; RuntimeError names the service."""
         timeout = self.p['service_timeout_s']
-        end = time.monotonic() + timeout
-        while not client.service_is_ready() and time.monotonic() < end:
-            self.spin_once()
-        if not client.service_is_ready():
-            raise RuntimeError(f'service {client.srv_name} ({what}) not available after {timeout:.0f} s')
-        future = client.call_async(request)
-        end = time.monotonic() + timeout
-        while not future.done() and time.monotonic() < end:
-            self.spin_once()
-        if not future.done():
-            raise RuntimeError(f'service {client.srv_name} ({what}) did not answer within {timeout:.0f} s')
-        return future.result()
+        response = call_service(client, request, self.spin_once, timeout)
+        if response is None:
+            state = 'did not answer' if client.service_is_ready() else 'not available'
+            raise RuntimeError(f'service {client.srv_name} ({what}) {state} within {timeout:.0f} s')
+        return response
 
     def spin_once(self, timeout_sec=0.05):
         """Handle callbacks for up to ``timeout_sec``; stop the job when Ctrl-C / SIGTERM arrived."""

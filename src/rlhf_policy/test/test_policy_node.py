@@ -23,6 +23,7 @@ from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Bool, Float64MultiArray
 from std_srvs.srv import Trigger
 
+from rlhf_common.node import call_service
 from rlhf_msgs.msg import PolicyStatus, TaskState
 from rlhf_policy.contract import ActionSpec, CameraSpec, ObservationSpec, PolicyContract
 from rlhf_policy.onnx_models import build_policy_model
@@ -119,12 +120,8 @@ class FakeRobot:
             return [c for tc, c in self.commands if tc >= t]
 
     def resume(self):
-        assert self.resume_client.wait_for_service(timeout_sec=10.0)
-        future = self.resume_client.call_async(Trigger.Request())
-        end = time.monotonic() + 10
-        while not future.done() and time.monotonic() < end:
-            time.sleep(0.01)
-        return future.result()
+        # the executor spins in its own thread
+        return call_service(self.resume_client, Trigger.Request(), lambda: time.sleep(0.01), timeout_s=30.0)
 
     def close(self):
         self.executor.shutdown()

@@ -14,6 +14,7 @@ from rclpy.executors import SingleThreadedExecutor
 from sensor_msgs.msg import CameraInfo, Image, JointState
 from std_msgs.msg import Float64MultiArray
 
+from rlhf_common.node import call_service
 from rlhf_common.robot import JOINT_NAMES
 from rlhf_msgs.msg import TaskState
 from rlhf_msgs.srv import ResetSim
@@ -144,10 +145,10 @@ def test_arm_and_gripper_follow_commands(probe, sim_process):
 
 
 def call_reset(probe, task, seed, proc):
-    assert probe.reset_client.wait_for_service(timeout_sec=10.0)
-    future = probe.reset_client.call_async(ResetSim.Request(task=task, seed=seed))
-    probe.spin_until(future.done, 20.0, '/rlhf_sim/reset reply', proc)
-    return future.result()
+    reply = call_service(probe.reset_client, ResetSim.Request(task=task, seed=seed),
+                         lambda: probe.executor.spin_once(timeout_sec=0.02), timeout_s=30.0)
+    assert reply is not None and proc.poll() is None, '/rlhf_sim/reset did not answer'
+    return reply
 
 
 def test_reset_service_switches_task_and_seeds(probe, sim_process):

@@ -25,7 +25,7 @@ from sensor_msgs.msg import JointState, Joy
 from std_msgs.msg import Float64MultiArray
 
 from rlhf_common import topics
-from rlhf_common.node import declare_parameters, run_node
+from rlhf_common.node import RepeatedCall, declare_parameters, run_node
 from rlhf_common.robot import gripper_opening
 from rlhf_msgs.msg import EpisodeEvent, RecorderStatus
 from rlhf_msgs.msg import TaskState as TaskStateMsg
@@ -121,9 +121,10 @@ class TeleopNode(Node):
         self.joint_state_time = -1.0
         self.task_state = None
         self.task_state_time = -1.0
-        self.reset_future = None
+        self.reset_call = None      # starting: the scene reset (rlhf_common.node.RepeatedCall)
         self.reset_deadline = 0.0
         self.reset_done_at = None
+        self.holding = False        # starting: the reset pose is held while the recorder gets ready
         self.retry_at = 0.0         # unattended: no new start before this (after a failed reset)
         self.recorder_status = None     # last rlhf_msgs/RecorderStatus and its arrival (monotonic)
         self.recorder_status_time = -1.0
@@ -260,33 +261,45 @@ class TeleopNode(Node):
             if not self.reset_client.service_is_ready():
                 self._abort_start(f'service {self.p["services.reset"]} is not available')
                 return None
-            self.reset_future = self.reset_client.call_async(ResetSim.Request(task=self.p['task'], seed=episode.seed))
+            self.reset_call = RepeatedCall(self.reset_client, ResetSim.Request(task=self.p['task'], seed=episode.seed))
+            self.reset_call.poll(time.monotonic())
             self.reset_deadline = time.monotonic() + self.p['reset_timeout_s']
         self.reset_done_at = None if self.reset_client is not None else time.monotonic() - 1.0
+        self.holding = False
         return episode
 
     def _progress_start(self, now):
         """Called every tick while starting: wait for the reset, then for fresh joint (and task) states."""
-        if self.reset_future is not None:
-            if not self.reset_future.done():
+        if self.reset_call is not None:
+            response = self.reset_call.poll(now)
+            if response is None:
                 if now > self.reset_deadline:
-                    self.reset_future = None
+                    self.reset_call.cancel()
+                    self.reset_call = None
                     self._abort_start(f'{self.p["services.reset"]} did not answer within {self.p["reset_timeout_s"]} s')
                 return
-            response, self.reset_future = self.reset_future.result(), None
-            if response is None or not response.success:
-                self._abort_start(f'scene reset failed: {response.message if response else "no response"}')
+            self.reset_call = None
+            if not response.success:
+                self._abort_start(f'scene reset failed: {response.message}')
                 return
             self.reset_done_at = now
         fresh = self.joint_state_time > self.reset_done_at
         if self.p['device'] == 'expert':
             fresh = fresh and self.task_state_time > self.reset_done_at
-        if not fresh or not self._recorder_ready(now):
+        if not fresh:
             return
-        self.targets.reset(self.q_meas)
-        self.gripper.reset()
-        if hasattr(self.device, 'reset'):
-            self.device.reset()
+        if not self.holding:
+            self.targets.reset(self.q_meas)
+            self.gripper.reset()
+            if hasattr(self.device, 'reset'):
+                self.device.reset()
+            self.holding = True
+        # Hold the reset pose: the command streams are recorded too, so they must flow while the recorder
+        # checks that every stream does (silent commands would keep it from ever saying ready).
+        self._publish_command(np.zeros(6), None, self.gripper.target)
+        if not self._recorder_ready(now):
+            return
+        self.holding = False
         self.last_status = now
         self.get_logger().info(self.manager.start_recording(now))
         self._publish_event(EpisodeEvent.START, self.manager.current)
@@ -367,7 +380,7 @@ class TeleopNode(Node):
             return
         if self.manager.state == STARTING:
             self._progress_start(now)
-            return  # no commands while the scene resets: the simulator puts the arm home
+            return  # no device commands while the scene resets: the simulator puts the arm home
         twist, pose, gripper_target = np.zeros(6), None, self.gripper.target
         if self.p['device'] == 'expert':
             if self.task_state is None:

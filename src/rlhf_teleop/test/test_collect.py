@@ -48,6 +48,16 @@ def test_unattended_expert_episode_is_saved_and_summarised(tmp_path):
     assert f'1 episodes saved (1 success, 0 failure, 0 incomplete) in {data_dir}/episodes' in output
 
 
+def open_reply_path(ros, control):
+    """A refused DISCARD (nothing records yet) until one is answered.
+
+    After that the server knows this client's reply reader, so the START that follows, which cannot be repeated,
+    is not answered into the void.
+    """
+    refused = ros.call(control, EpisodeControl.Request(command=EpisodeControl.Request.DISCARD))
+    assert refused is not None and not refused.success, refused
+
+
 def test_ctrl_c_stops_every_node_and_the_recorder_closes_its_bag(tmp_path, ros):
     data_dir = tmp_path / 'demos'
     log = open(tmp_path / 'collect.log', 'w')
@@ -58,6 +68,7 @@ def test_ctrl_c_stops_every_node_and_the_recorder_closes_its_bag(tmp_path, ros):
         assert ros.spin_until(control.service_is_ready, timeout=60), (tmp_path / 'collect.log').read_text()
         assert ros.spin_until(lambda: ros.node.count_subscribers('/episode/events') >= 1, timeout=30)
         ros.spin_for(2.0)                             # the recorder discovers the topics
+        open_reply_path(ros, control)
         future = control.call_async(EpisodeControl.Request(command=EpisodeControl.Request.START))
         assert ros.spin_until(future.done, timeout=10) and future.result().success
         episode_id = future.result().episode_id
@@ -113,6 +124,7 @@ def test_terminal_ctrl_c_under_ros2_launch_closes_the_episode(tmp_path, ros):
         control = ros.node.create_client(EpisodeControl, '/episode/control')
         reset = ros.node.create_client(ResetSim, '/rlhf_sim/reset')
         assert ros.spin_until(lambda: control.service_is_ready() and reset.service_is_ready(), timeout=60)
+        open_reply_path(ros, control)
         future = control.call_async(EpisodeControl.Request(command=EpisodeControl.Request.START))
         assert ros.spin_until(future.done, timeout=10) and future.result().success, future.result()
         episode_id = future.result().episode_id

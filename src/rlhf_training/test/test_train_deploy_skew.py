@@ -53,9 +53,7 @@ def run_policy(tmp_path, contract_path):
         for spec in specs:
             nodes.start(spec)
         assert probe.spin_until(lambda: statuses and statuses[-1].episode_id, timeout=90), nodes.logs()
-        assert probe.spin_until(resume.service_is_ready, timeout=30), nodes.logs()
-        future = resume.call_async(Trigger.Request())
-        assert probe.spin_until(future.done, timeout=30), nodes.logs()
+        assert probe.call(resume, Trigger.Request()) is not None, nodes.logs()
         assert probe.spin_until(lambda: len(commands) >= 40, timeout=120), nodes.logs()
     finally:
         codes = nodes.stop()
