@@ -42,17 +42,17 @@ from manipulation import (
     graph_evaluation,
     load_avg,
     offline_evaluation,
+    record_demo,
     train_chunk,
 )
 import numpy as np
 import torch
 from tqdm import tqdm
 
-from rlhf_common.robot import JOINT_NAMES
 from rlhf_training.chunk_bc import ChunkBCConfig, chunk_dataset, chunks_from_episodes, train_chunk_bc
 from rlhf_training.config import CPLConfig
 from rlhf_training.cpl import policy_output, policy_preference_accuracy, train_cpl
-from rlhf_training.data import episode_arrays, episode_from_rollout
+from rlhf_training.data import episode_arrays
 from rlhf_training.datasets import SegmentPairDataset
 from rlhf_training.models import flatten_time
 
@@ -62,25 +62,6 @@ LOOP = {'ramp_duration_s': 0.034}
 
 
 # ------------------------------------------------------------------------------------------ demonstrations
-def attempt(env, operator, seed):
-    """One attempt: an rlhf_recorder Episode (task progress per tick) and whether it succeeded."""
-    obs, info = env.reset(seed=seed)
-    operator.reset()
-    observations, commands, states, done_for = [], [], [], 0
-    for _ in range(MAX_STEPS):
-        command = operator.action(obs)
-        observations.append(obs)
-        commands.append(command)
-        states.append(info['task_state'])
-        obs, _, terminated, truncated, info = env.step(command)
-        done_for += operator.expert.phase == 'done'
-        if terminated or truncated or done_for > DONE_TICKS:
-            break
-    episode = episode_from_rollout(observations, commands, env.control_hz, JOINT_NAMES, task_states=states,
-                                   task_progress=[s.progress for s in states], metadata={'seed': seed})
-    return episode, bool(info['success'])
-
-
 def demonstrations(args):
     """[(careful, sloppy)] attempts per scene, cached: the two operators on the same reset seeds."""
     import pickle
@@ -98,7 +79,7 @@ def demonstrations(args):
         pair = []
         for k, offset in enumerate([(0.0, 0.0, 0.0), args.aim_offset]):
             operator = ExpertController(env, noise=args.demo_noise, seed=seed * 2 + k, aim_offset=offset)
-            episode, success = attempt(env, operator, seed)
+            episode, success = record_demo(env, operator, seed, [], done_ticks=DONE_TICKS)
             pair.append(episode)
             successes[k] += success
         scenes.append(tuple(pair))

@@ -64,22 +64,27 @@ def load_avg() -> float:
 
 
 # ------------------------------------------------------------------------------------------ demos
-def record_demo(env, expert, seed, cameras):
-    """One expert episode as an rlhf_recorder Episode (commands, joints, task state, images)."""
+def record_demo(env, expert, seed, cameras, done_ticks=None):
+    """One expert episode as an rlhf_recorder Episode (commands, joints, task state and progress, images).
+
+    It ends at success, at MAX_STEPS, or (with ``done_ticks``) that many ticks after the expert's script is done.
+    """
     obs, info = env.reset(seed=seed)
     expert.reset()
-    observations, commands, states = [], [], []
+    observations, commands, states, done_for = [], [], [], 0
     for _ in range(MAX_STEPS):
         command = expert.action(obs)
         observations.append(obs)
         commands.append(command)
         states.append(info['task_state'])
         obs, _, terminated, truncated, info = env.step(command)
-        if terminated or truncated:
+        done_for += expert.expert.phase == 'done'
+        if terminated or truncated or (done_ticks is not None and done_for > done_ticks):
             break
     from rlhf_common.robot import JOINT_NAMES
     episode = episode_from_rollout(observations, commands, env.control_hz, JOINT_NAMES, cameras=cameras,
-                                   task_states=states, metadata={'seed': seed})
+                                   task_states=states, task_progress=[s.progress for s in states],
+                                   metadata={'seed': seed})
     return episode, bool(info['success'])
 
 
