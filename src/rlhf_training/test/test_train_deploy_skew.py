@@ -78,12 +78,14 @@ def test_the_policy_node_fed_onnx_what_training_reads_from_the_bag(tmp_path):
             by_stamp[(topic, stamp_of(msg))] = msg
     published = [np.r_[a, g] for a, g in zip(*commands.values())]
     streams = ['/joint_states', '/scene_camera/color', '/scene_camera/depth', '/rlhf_sim/task_state']
+    # a tick is checkable when the bag holds the messages it read and the command it was told came before
     found = [all((s, int(logged[f'stamp:{s}'][k])) in by_stamp for s in streams)
-             for k in range(len(logged['tick_time_s']))]
-    # the first ticks may use a message from before the recording began; from the first one found on, all are
-    first = found.index(True)
-    assert all(found[first:]) and len(found) - first >= 10, found
-    rows = range(first, len(found))
+             and logged['published_before'][k] <= len(published) for k in range(len(logged['tick_time_s']))]
+    # the first ticks may read a message from before the recording began, and the last ones, stopped by the same
+    # Ctrl-C as the recorder, may publish what it no longer records; in between every tick is in the bag
+    first, last = found.index(True), len(found) - found[::-1].index(True)
+    assert all(found[first:last]) and last - first >= 10, found
+    rows = range(first, last)
 
     def msgs(topic):
         return [by_stamp[(topic, int(logged[f'stamp:{topic}'][k]))] for k in rows]
@@ -92,7 +94,7 @@ def test_the_policy_node_fed_onnx_what_training_reads_from_the_bag(tmp_path):
     names = list(joints[0].name)
     tasks = msgs('/rlhf_sim/task_state')
     previous = np.array([published[n - 1] if n > 0 else np.full(8, np.nan)
-                         for n in logged['published_before'][first:]])
+                         for n in logged['published_before'][first:last]])
     episode = Episode(
         times=np.arange(len(rows)) / 30.0,
         images={'scene_camera': np.stack([image_to_array(m) for m in msgs('/scene_camera/color')])},
@@ -108,4 +110,4 @@ def test_the_policy_node_fed_onnx_what_training_reads_from_the_bag(tmp_path):
     trained_on, _ = episode_arrays(contract, episode)
     assert np.isnan(previous[0]).all() == (logged['published_before'][first] == 0)
     for name in contract.onnx_inputs:
-        np.testing.assert_array_equal(trained_on[name], logged[name][first:], err_msg=name)
+        np.testing.assert_array_equal(trained_on[name], logged[name][first:last], err_msg=name)
