@@ -173,7 +173,8 @@ def run_seed(scenes, args, seed):
         policies['CPL-BC'] = fine_tune_cpl(copy.deepcopy(bc), bc, train_pairs, args, seed, args.bc_weight)
     rows = []
     for name, policy in policies.items():
-        summary = offline_evaluation(policy, contract, args.task, args.eval_episodes, LOOP)
+        summary = offline_evaluation(policy, contract, args.task, args.eval_episodes, LOOP,
+                                     args.actuation_delay_ticks)
         agreement = policy_preference_accuracy(policy, val_pairs, likelihood='squared_error')['accuracy']
         rows.append({'seed': seed, 'policy': name, 'success_rate': summary['success_rate'],
                      'completion_time_s': summary['mean_completion_time_s'],
@@ -234,6 +235,8 @@ def main(argv=None):
     parser.add_argument('--graph-seeds', type=int, nargs='*', default=[0],
                         help='training seeds whose policies are also evaluated through the graph')
     parser.add_argument('--graph-policies', nargs='*', default=['BC', 'SFT', 'CPL'])
+    parser.add_argument('--actuation-delay-ticks', type=int, default=0,
+                        help='offline evaluation: commands reach the simulation this many ticks late')
     parser.add_argument('--threads', type=int, default=1)
     parser.add_argument('--cache-dir', type=Path, default=Path('runs/manipulation_demos'))
     parser.add_argument('--json', type=Path, default=None)

@@ -144,12 +144,12 @@ def train_chunk(episodes, observation, seed, steps, horizon):
 
 
 # ------------------------------------------------------------------------------------------ rollouts
-def offline_evaluation(policy, contract, task, episodes, loop_settings):
+def offline_evaluation(policy, contract, task, episodes, loop_settings, actuation_delay_ticks=0):
     """rlhf_policy.sim_rollout: the policy node's control loop (ramp, limiter, chunk execution) without ROS."""
     from rlhf_policy.episode_metrics import summarise
     from rlhf_policy.sim_rollout import rollout
     results = rollout(contract, policy.runner(), task=task, episodes=episodes, seed=0, max_steps=MAX_STEPS,
-                      loop_settings=loop_settings, progress=False)
+                      loop_settings=loop_settings, progress=False, actuation_delay_ticks=actuation_delay_ticks)
     return summarise(results)
 
 

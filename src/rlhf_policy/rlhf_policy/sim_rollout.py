@@ -7,9 +7,11 @@ the node's subscriptions put them there (stamped with simulated time, so never s
 to the simulation. Start-up ramp, limiter and previous-command rule are the node's, so the only difference from an
 evaluation through the graph (``rlhf_policy.evaluator_node``) is where the observations come from: the rows are the
 same ``EpisodeResult`` with the same metrics. An episode ends at the first task success (the completion time) or
-after ``max_steps`` ticks. A few episodes can be rendered to MP4.
+after ``max_steps`` ticks. A few episodes can be rendered to MP4. ``actuation_delay_ticks`` makes the commands
+reach the simulation that many ticks late, as the graph's asynchronous topics and a robot's driver do.
 """
 
+from collections import deque
 from pathlib import Path
 
 import numpy as np
@@ -32,13 +34,27 @@ def feed_observation(assembler, obs, task_state, cameras, now):
                                 now)
 
 
+class ActuationDelay:
+    """The command computed ``ticks`` control ticks ago; until there is one, the pose to hold."""
+
+    def __init__(self, ticks: int):
+        if ticks < 0:
+            raise ValueError(f'actuation_delay_ticks must be >= 0, got {ticks}')
+        self.pending = deque(maxlen=ticks + 1)
+
+    def __call__(self, command, hold):
+        self.pending.append(command)
+        return self.pending[0] if len(self.pending) == self.pending.maxlen else hold
+
+
 def smoothness_joints(action):
     """The joints whose jerk measures smoothness: those the action commands one by one (not a coupled gripper)."""
     return [j for g in action.groups if not g.coupled for j in g.joints]
 
 
 def rollout(contract, runner, task='pick_place', episodes=10, seed=0, max_steps=300, loop_settings=None,
-            video_dir=None, video_episodes=0, video_camera='scene_camera', video_size=(320, 240), progress=True):
+            video_dir=None, video_episodes=0, video_camera='scene_camera', video_size=(320, 240), progress=True,
+            actuation_delay_ticks=0):
     """``episodes`` offline episodes of ``runner`` (model inputs -> normalised action); a list of EpisodeResult."""
     from rlhf_common.robot import JOINT_NAMES
     from rlhf_recorder.video import write_mp4
@@ -60,6 +76,7 @@ def rollout(contract, runner, task='pick_place', episodes=10, seed=0, max_steps=
             ep_seed = seed + index
             obs, info = env.reset(seed=ep_seed)
             loop = PolicyLoop(contract, runner, **(loop_settings or {}))
+            delay = ActuationDelay(actuation_delay_ticks)
             frames = [] if video_renderer is not None and index < video_episodes else None
             times, positions, commands = [], [], []
             success_time = float('nan')
@@ -71,12 +88,13 @@ def rollout(contract, runner, task='pick_place', episodes=10, seed=0, max_steps=
                 times.append(now)
                 positions.append(np.asarray(obs['joint_positions'], dtype=np.float64)[measured])
                 tick = loop.tick(now)
+                hold = loop.assembler.measured_command.copy()
                 if tick.command is None:        # STARTING / HOLD without a command yet: the arm holds its pose
-                    command = loop.assembler.measured_command.copy()
+                    command = hold
                 else:
                     command = tick.command.copy()
                     commands.append(command)
-                obs, _, terminated, truncated, info = env.step(command)
+                obs, _, terminated, truncated, info = env.step(delay(command, hold))
                 if info['success']:
                     success_time = (step + 1) * dt
                 if terminated or truncated:

@@ -12,7 +12,7 @@ from rlhf_policy.actions import ActionSpec
 from rlhf_policy.cli import evaluate_offline_main
 from rlhf_policy.contract import ObservationSpec, PolicyContract
 from rlhf_policy.inference import OnnxPolicy
-from rlhf_policy.sim_rollout import rollout
+from rlhf_policy.sim_rollout import ActuationDelay, rollout
 from rlhf_training.export import export_policy
 from rlhf_training.models import GaussianPolicy
 
@@ -68,3 +68,23 @@ def test_evaluate_offline_cli(policy_and_contract, tmp_path, capsys):
     assert [e['commands'] for e in results['episodes']] == [8, 8]
     assert evaluate_offline_main(['--contract', str(tmp_path / 'nope.yaml')]) == 2
     assert 'nope.yaml' in capsys.readouterr().err
+
+
+def test_actuation_delay_applies_the_command_computed_ticks_ago():
+    late = ActuationDelay(2)
+    assert [late(c, hold='pose') for c in (1, 2, 3, 4)] == ['pose', 'pose', 1, 2]
+    assert [ActuationDelay(0)(c, hold='pose') for c in (1, 2)] == [1, 2]
+    with pytest.raises(ValueError, match='actuation_delay_ticks'):
+        ActuationDelay(-1)
+
+
+def test_evaluate_offline_with_an_actuation_delay(policy_and_contract, tmp_path, capsys):
+    _, _, folder = policy_and_contract
+    out = tmp_path / 'results.json'
+    args = ['--contract', str(folder / 'contract.yaml'), '--episodes', '1', '--max-steps', '6', '--no-progress']
+    assert evaluate_offline_main(args + ['--actuation-delay-ticks', '2', '--out', str(out)]) == 0
+    results = json.loads(out.read_text())
+    assert results['info']['actuation_delay_ticks'] == 2 and results['episodes'][0]['commands'] == 6
+    with pytest.raises(SystemExit):
+        evaluate_offline_main(args + ['--actuation-delay-ticks', '-1'])
+    assert '--actuation-delay-ticks must be >= 0' in capsys.readouterr().err
