@@ -16,10 +16,12 @@ package's ``config/<node>.yaml`` (a test checks that the file and the table agre
 - a bad parameter (``bad_input`` raised while the node is built) prints one line and exits 2.
 """
 
+import faulthandler
 import signal
 import sys
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+SHUTDOWN_STACKS_AFTER_S = 8.0   # below the test supervisor's 10 s SIGINT grace (rlhf_common.testing)
 
 
 def declare_parameters(node, parameters):
@@ -192,12 +194,16 @@ def run_node(make_node, args=None, *, prog='', description='', parameters=None, 
             code = EXIT_BAD_INPUT
     finally:
         signals.ignore_all()   # from here on every signal is ignored: shutdown always completes
+        # a shutdown this slow is stuck: the stacks of every thread go to stderr (the node's log) before a
+        # supervisor's SIGKILL, so the log says where
+        faulthandler.dump_traceback_later(SHUTDOWN_STACKS_AFTER_S, exit=False)
         if node is not None:
             close = getattr(node, 'close', None)
             if close is not None:
                 close()
             node.destroy_node()
         rclpy.try_shutdown()
+        faulthandler.cancel_dump_traceback_later()
     return code
 
 
