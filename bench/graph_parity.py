@@ -14,29 +14,25 @@ difference of the final task progress, and the policy node's missed ticks. Usage
 """
 
 import argparse
-import json
 import multiprocessing
 from pathlib import Path
-import subprocess
 import sys
-import tempfile
 
+from manipulation import evaluate_exported
 import numpy as np
 
 
 def offline(contract_path, args):
+    """(success, final progress) per episode of the ONNX model through the control loop, without ROS."""
     from rlhf_policy.contract import PolicyContract
     from rlhf_policy.inference import OnnxPolicy
     from rlhf_policy.sim_rollout import rollout
     contract = PolicyContract.load(contract_path)
     policy = OnnxPolicy(contract.model_path(contract_path), contract, 'cpu')
     results = rollout(contract, policy.run, task=args.task, episodes=args.episodes, seed=args.seed,
-                      max_steps=args.max_steps, loop_settings=loop_settings(args), progress=False)
-    return [(r.success, r.final_progress) for r in results], None
-
-
-def loop_settings(args):
-    return {} if args.ramp_duration_s is None else {'ramp_duration_s': args.ramp_duration_s}
+                      max_steps=args.max_steps, loop_settings={'ramp_duration_s': args.ramp_duration_s},
+                      progress=False)
+    return [(r.success, r.final_progress) for r in results]
 
 
 def spin():
@@ -45,26 +41,17 @@ def spin():
 
 
 def graph(contract_path, args, busy):
+    """(success, final progress) per episode through the graph, and the policy node's missed ticks."""
     spinners = [multiprocessing.Process(target=spin, daemon=True) for _ in range(busy)]
     for p in spinners:
         p.start()
     try:
-        with tempfile.TemporaryDirectory(prefix='graph_parity_') as tmp:
-            report, params = Path(tmp) / 'evaluation.json', Path(tmp) / 'policy_params.yaml'
-            params.write_text(json.dumps({'policy': {'ros__parameters': loop_settings(args)}}))
-            cmd = [sys.executable, '-c', 'import sys; from rlhf_policy.cli import evaluate_main; '
-                   'sys.exit(evaluate_main())', '--contract', str(contract_path), '--task', args.task,
-                   '--episodes', str(args.episodes), '--seed', str(args.seed),
-                   '--timeout-s', str(args.max_steps / 30.0), '--output', str(report), '--config', str(params)]
-            done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-            if done.returncode != 0 or not report.is_file():
-                raise SystemExit(f'graph evaluation of {contract_path} failed ({done.returncode}):\n'
-                                 f'{done.stdout[-3000:]}')
-            data = json.loads(report.read_text())
+        report = evaluate_exported(contract_path, args.task, args.episodes, args.max_steps / 30.0,
+                                   {'ramp_duration_s': args.ramp_duration_s}, seed=args.seed)
     finally:
         for p in spinners:
             p.terminate()
-    return [(e['success'], e['final_progress']) for e in data['episodes']], data['info'].get('missed_ticks')
+    return [(e['success'], e['final_progress']) for e in report['episodes']], report['info'].get('missed_ticks')
 
 
 def main(argv=None):
@@ -83,7 +70,7 @@ def main(argv=None):
     print(header)
     print('-' * len(header))
     for path in args.contract:
-        ref, _ = offline(path, args)
+        ref = offline(path, args)
         name = path.parent.name
         print(f'{name:<28} {"offline":<10} {np.mean([s for s, _ in ref]):>8.2f}', flush=True)
         for busy in args.busy:

@@ -158,17 +158,23 @@ def graph_evaluation(policy, contract, task, episodes, timeout_s, loop_settings)
     from rlhf_training.export import export_policy
     with tempfile.TemporaryDirectory(prefix='manipulation_graph_') as tmp:
         export_policy(policy, contract, tmp)
+        return evaluate_exported(Path(tmp) / 'contract.yaml', task, episodes, timeout_s, loop_settings)['summary']
+
+
+def evaluate_exported(contract_path, task, episodes, timeout_s, loop_settings, seed=0):
+    """The ``evaluate`` report (summary, episodes, info) of an exported policy on seeds seed .. seed+episodes-1."""
+    with tempfile.TemporaryDirectory(prefix='manipulation_graph_') as tmp:
         report = Path(tmp) / 'evaluation.json'
         params = Path(tmp) / 'policy_params.yaml'   # the loop settings as the policy node's parameters
         params.write_text(json.dumps({'policy': {'ros__parameters': loop_settings}}))
         cmd = [sys.executable, '-c', 'import sys; from rlhf_policy.cli import evaluate_main; sys.exit(evaluate_main())',
-               '--contract', str(Path(tmp) / 'contract.yaml'), '--task', task, '--episodes', str(episodes),
-               '--seed', '0', '--timeout-s', str(timeout_s), '--output', str(report), '--config', str(params)]
+               '--contract', str(contract_path), '--task', task, '--episodes', str(episodes),
+               '--seed', str(seed), '--timeout-s', str(timeout_s), '--output', str(report), '--config', str(params)]
         done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         if done.returncode != 0 or not report.is_file():
-            raise RuntimeError(f'graph evaluation failed ({done.returncode}):\n{done.stdout[-3000:]}')
-        summary = json.loads(report.read_text())['summary']
-    return summary
+            raise RuntimeError(f'graph evaluation of {contract_path} failed ({done.returncode}):\n'
+                               f'{done.stdout[-3000:]}')
+        return json.loads(report.read_text())
 
 
 # ------------------------------------------------------------------------------------------ main
