@@ -194,15 +194,16 @@ def mean_of_finite(values):
 
 
 def print_table(rows, names):
-    header = (f'{"policy":<16} {"success":>8} {"per seed":<24} {"graph":>6} {"time s":>7} {"progress":>9} '
-              f'{"agree":>6} {"change":>7}')
+    header = (f'{"policy":<16} {"success":>8} {"per seed":<24} {"graph":>6} {"per seed":<24} {"time s":>7} '
+              f'{"progress":>9} {"agree":>6} {"change":>7}')
     print(header)
     print('-' * len(header))
     for name in names:
         mine = [r for r in rows if r['policy'] == name]
-        per_seed = ' '.join(f'{r["success_rate"]:.2f}' for r in mine)
-        graph = ' '.join(f'{r["graph_success_rate"]:.2f}' for r in mine if np.isfinite(r['graph_success_rate']))
-        print(f'{name:<16} {np.mean([r["success_rate"] for r in mine]):>8.2f} {per_seed:<24} {graph or "":>6} '
+        offline = [r['success_rate'] for r in mine]
+        graph = [r['graph_success_rate'] for r in mine if np.isfinite(r['graph_success_rate'])]
+        print(f'{name:<16} {np.mean(offline):>8.2f} {" ".join(f"{v:.2f}" for v in offline):<24} '
+              f'{mean_of_finite(graph):>6.2f} {" ".join(f"{v:.2f}" for v in graph):<24} '
               f'{mean_of_finite([r["completion_time_s"] for r in mine]):>7.2f} '
               f'{np.mean([r["final_progress"] for r in mine]):>9.2f} {np.mean([r["agreement"] for r in mine]):>6.2f} '
               f'{np.mean([r["chunk_change"] for r in mine]):>7.3f}')
@@ -240,7 +241,13 @@ def main(argv=None):
     parser.add_argument('--threads', type=int, default=1)
     parser.add_argument('--cache-dir', type=Path, default=Path('runs/manipulation_demos'))
     parser.add_argument('--json', type=Path, default=None)
+    parser.add_argument('--merge', type=Path, nargs='+', default=None,
+                        help="print one table over the rows of these --json files (runs split across processes)")
     args = parser.parse_args(argv)
+    if args.merge:
+        rows = [row for path in args.merge for row in json.loads(path.read_text())['rows']]
+        print_table(rows, list(dict.fromkeys(r['policy'] for r in rows)))
+        return 0
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
     scenes = demonstrations(args)
@@ -248,8 +255,7 @@ def main(argv=None):
     for seed in args.seeds:
         rows += run_seed(scenes, args, seed)
     print()
-    names = list(dict.fromkeys(r['policy'] for r in rows))
-    print_table(rows, names)
+    print_table(rows, list(dict.fromkeys(r['policy'] for r in rows)))
     print(f'{len(args.seeds)} seeds x {args.eval_episodes} episodes, {args.task}, {args.scenes} scenes x 2 operators '
           f'(aim offset {args.aim_offset} m), {time.perf_counter() - t0:.0f} s')
     if args.json is not None:

@@ -6,13 +6,16 @@ proprio, or state only), default model size (hidden 256x2, the default CNN, 3 re
 warm-up step. Reward/CPL samples are frames (pairs x 2 segments x segment length); pairs/s are shown too.
 With cameras the timed batch is smaller than the config default (BC 64 frames, reward/CPL 8 pairs) to keep the
 run short on a CPU; per-frame cost of a conv net hardly depends on the batch at these sizes.
+CPL's fine-tuning step (Trainer + CPLLoss, the piano preset) is also timed against the same loss written plainly
+in this file, in alternating rounds on the same batch size and thread count (issue 14's floor: >= 1.0x).
 
-    python bench/train_bench.py [--threads 1] [--steps 3] [--device cpu|cuda]
+    python bench/train_bench.py [--threads 1] [--steps 3] [--rounds 7] [--device cpu|cuda]
 """
 
 import argparse
 import copy
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -82,12 +85,11 @@ def bench_cpl(shapes, steps, device, out):
     return cfg.batch_size * 2 * SEGMENT_LEN / sec, cfg.batch_size / sec, sec, cfg.batch_size
 
 
-def minimal_cpl_step_s(shapes, steps, device, batch):
-    """Seconds per step of the same CPL loss (piano preset) written plainly, timed like ``time_trainer``.
+def minimal_cpl_step(shapes, device, batch):
+    """One step of the same CPL loss (piano preset) written plainly: a closure to time beside the product's.
 
     One forward pass of both segments, torch.distributions, AdamW, gradient clipping.
     """
-    device = torch.device('cuda' if device == 'cuda' else 'cpu')
     policy = GaussianPolicy(shapes).to(device)
     reference = copy.deepcopy(policy).requires_grad_(False)
     optimizer = torch.optim.AdamW(policy.parameters(), lr=1e-4)
@@ -110,13 +112,31 @@ def minimal_cpl_step_s(shapes, steps, device, batch):
         loss.backward()
         torch.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
         optimizer.step()
-    step()
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    if device.type == 'cuda':
-        torch.cuda.synchronize()
-    return (time.perf_counter() - start) / steps
+    return step
+
+
+def cpl_against_minimal(shapes, steps, rounds, device, out):
+    """(product s/step, minimal s/step, per-round ratios): the two timed in alternating rounds, medians.
+
+    Alternating rounds of ``steps`` steps each put both under the same load on this shared machine.
+    """
+    batch = 8 if images(shapes) else 32
+    cfg = CPLConfig(batch_size=batch, out_dir=out, device=device, **QUIET)
+    trainer = Trainer(CPLLoss(GaussianPolicy(shapes)), pair_data(shapes, 256), cfg)
+    minimal = minimal_cpl_step(shapes, trainer.device, batch)
+    times = {'product': [], 'minimal': []}
+    trainer.train_step()   # warm-up (allocations, first-call overheads)
+    minimal()
+    for _ in range(rounds):
+        for name, step in (('product', trainer.train_step), ('minimal', minimal)):
+            start = time.perf_counter()
+            for _ in range(steps):
+                step()
+            if trainer.device.type == 'cuda':
+                torch.cuda.synchronize()
+            times[name].append((time.perf_counter() - start) / steps)
+    ratios = [m / p for p, m in zip(times['product'], times['minimal'])]
+    return statistics.median(times['product']), statistics.median(times['minimal']), ratios, batch
 
 
 def bt_accuracy(out):
@@ -147,7 +167,8 @@ def ddp_difference(out):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--threads', type=int, default=1, help='torch CPU threads (the machine is shared)')
-    parser.add_argument('--steps', type=int, default=3, help='timed optimiser steps per entry')
+    parser.add_argument('--steps', type=int, default=3, help='timed optimiser steps per entry (and per round)')
+    parser.add_argument('--rounds', type=int, default=7, help='alternating rounds of the CPL vs minimal timing')
     parser.add_argument('--device', default='cpu')
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -158,10 +179,9 @@ def main():
         for name, fn in (('BC', bench_bc), ('reward (BT, 3 members)', bench_reward), ('CPL', bench_cpl)):
             for obs_name, shapes in (('2 cams 64x64 + proprio', {**CAMERAS, **PROPRIO}), ('state only', PROPRIO)):
                 rows.append((name, obs_name, *fn(shapes, args.steps, args.device, out)))
+        against = {}
         for obs_name, shapes in (('2 cams 64x64 + proprio', {**CAMERAS, **PROPRIO}), ('state only', PROPRIO)):
-            batch = 8 if images(shapes) else 32
-            sec = minimal_cpl_step_s(shapes, args.steps, args.device, batch)
-            rows.append(('CPL, minimal (in bench)', obs_name, batch * 2 * SEGMENT_LEN / sec, batch / sec, sec, batch))
+            against[obs_name] = cpl_against_minimal(shapes, args.steps, args.rounds, args.device, out)
         acc, n_val, n_train = bt_accuracy(os.path.join(out, 'bt'))
         ddp = ddp_difference(os.path.join(out, 'ddp'))
     print(f'\nTraining throughput on {args.device} ({torch.get_num_threads()} torch threads, '
@@ -171,6 +191,14 @@ def main():
         pairs_text = f'{pairs:10.1f}' if pairs is not None else f'{"-":>10}'
         print(f'{name:<24}{obs_name:<26}{batch:6d}{frames:10.0f}{pairs_text}{sec:9.3f}')
     print(f'(batch: frames for BC, pairs for reward/CPL; segments of {SEGMENT_LEN} frames)')
+    print(f'\nCPL fine-tuning, product (Trainer + CPLLoss) vs a minimal loop of the same loss written in this bench, '
+          f'{args.rounds} alternating rounds of {args.steps} steps, medians:')
+    print(f'{"observation":<26}{"batch":>6}{"product s/step":>16}{"minimal s/step":>16}{"product/minimal":>17}'
+          f'{"rounds (min-max)":>18}')
+    for obs_name, (product, minimal, ratios, batch) in against.items():
+        print(f'{obs_name:<26}{batch:6d}{product:16.4f}{minimal:16.4f}{minimal / product:16.2f}x'
+              f'{f"{min(ratios):.2f}-{max(ratios):.2f}x":>18}')
+    print('(product/minimal = steps/s of the product over steps/s of the minimal loop; floor >= 1.0x)')
     print(f'\nBradley-Terry ensemble, known linear reward: held-out accuracy {acc:.3f} on {n_val} pairs '
           f'({n_train} training pairs, 400 steps)')
     print(f'DDP 2 gloo processes (grad_accum 2) vs 1 process, global batch 32, {ddp[3]} steps: '

@@ -66,16 +66,16 @@ class PianoLoop:
     def performances(self):
         from rlhf_training.piano_performances import record_performances
         segments = record_performances(self.path('sac'), self.path('perf'), self.s['noise_levels'],
-                                       self.s['repeats'], camera_size=self.s['clip_size'], source='sac')
+                                       self.s['repeats'], camera_size=self.s['clip_size'], source='sac',
+                                       smoothing_levels=self.s['smoothing_levels'], window_s=self.s['window_s'])
         self.path('segments.json').write_text(json.dumps([s.to_dict() for s in segments], indent=1))
 
     def ratings(self):
         if self.human:
-            print(f'[piano] rate the clips on the page, then run the preferences stage:\n'
+            print(f'[piano] rate the clips on the page, then run the remaining stages (they read the database):\n'
                   f'  server --pairs {self.path("perf", "pairs.json")} --db {self.path("labels.sqlite")} '
                   f'--mode rating --annotators <names>\n'
-                  f'  ratings_to_preferences --db {self.path("labels.sqlite")} --output '
-                  f'{self.path("preferences.json")}')
+                  f'  scripts/piano_loop.sh --only preferences cpl evaluate report')
             raise SystemExit(0)
         from rlhf_training.piano_cpl import ScriptedPianoRater, rate_performances
         rater = ScriptedPianoRater(**self.s['rater'])
@@ -85,7 +85,8 @@ class PianoLoop:
         from rlhf_preference.ratings import main as ratings_main
         source = (['--db', str(self.path('labels.sqlite'))] if self.path('labels.sqlite').is_file()
                   else ['--ratings', str(self.path('ratings.json'))])
-        if ratings_main([*source, '--output', str(self.path('preferences.json'))]) != 0:
+        pairs = 'all' if self.s['window_s'] is None else 'same_window'   # windows: one passage, two performances
+        if ratings_main([*source, '--output', str(self.path('preferences.json')), '--pairs', pairs]) != 0:
             raise SystemExit('[piano] preferences: the ratings could not be read (see above)')
 
     def cpl(self):

@@ -10,6 +10,9 @@ Votes are ``'a'`` (segment_a better), ``'b'`` (segment_b better) or ``'equal'``.
   clips of the same task that annotator rated: higher rating wins, equal ratings give ``'equal'``. Such a
   unit's segments are in segment-id order, its id is ``rating:<segment_id_a>|<segment_id_b>``. n rated
   clips give n(n-1)/2 units, most of them of clips never shown side by side.
+- ``rating_pairs='same_window'``: as ``'all'``, but only clips of the same time range of their episodes
+  (same ``start_s`` and ``end_s``: the same bars of a song played by different performances), so that a vote
+  compares how a passage was played, not which passage was harder.
 - ``rating_pairs='shown'``: only the two clips rated side by side are compared; the unit is the stored
   pair (its id and segment order), with origin ``'rating'``.
 
@@ -26,7 +29,7 @@ from rlhf_preference.segments import Segment
 from rlhf_preference.stats import majority, pair_agreement
 
 VOTE_VALUE = {'a': 1.0, 'b': 0.0, 'equal': 0.5}
-RATING_PAIRS = ('all', 'shown')
+RATING_PAIRS = ('all', 'same_window', 'shown')
 _PAIRWISE_VOTE = {'left': 'a', 'right': 'b', 'equal': 'equal'}
 
 
@@ -70,6 +73,11 @@ def rating_votes(ratings):
     return {(x, y): rating_vote(ratings[x], ratings[y]) for x, y in itertools.combinations(sorted(ratings), 2)}
 
 
+def rating_group(segment: Segment, rating_pairs: str) -> tuple:
+    """The clips whose ratings are compared with each other: one task, and one time range with 'same_window'."""
+    return (segment.task, segment.start_s, segment.end_s) if rating_pairs == 'same_window' else (segment.task,)
+
+
 def rating_vote(rating_x, rating_y):
     return 'a' if rating_x > rating_y else 'b' if rating_x < rating_y else 'equal'
 
@@ -86,8 +94,8 @@ def collect_units(store, rating_pairs='all') -> list[PreferenceUnit]:
             units[pair_id] = PreferenceUnit(pair_id, origin, task, segment_a, segment_b)
         return units[pair_id]
 
-    ratings = defaultdict(lambda: defaultdict(list))   # (annotator, task) -> segment_id -> [ratings]
-    rating_labels = defaultdict(lambda: defaultdict(list))   # (annotator, task) -> segment_id -> [label ids]
+    ratings = defaultdict(lambda: defaultdict(list))   # (annotator, group) -> segment_id -> [ratings]
+    rating_labels = defaultdict(lambda: defaultdict(list))   # (annotator, group) -> segment_id -> [label ids]
     segments = {}
     for label in store.labels(include_gold=False):
         pair = pairs[label.pair_id]
@@ -99,8 +107,9 @@ def collect_units(store, rating_pairs='all') -> list[PreferenceUnit]:
                 continue
             for segment, rating in ((pair.segment_a, label.rating_a), (pair.segment_b, label.rating_b)):
                 segments[segment.segment_id] = segment
-                ratings[(label.annotator, pair.task)][segment.segment_id].append(rating)
-                rating_labels[(label.annotator, pair.task)][segment.segment_id].append(label.label_id)
+                group = (label.annotator, rating_group(segment, rating_pairs))
+                ratings[group][segment.segment_id].append(rating)
+                rating_labels[group][segment.segment_id].append(label.label_id)
             continue
         if label.choice not in _PAIRWISE_VOTE and label.choice != 'cant_tell':
             continue   # skip
@@ -110,11 +119,11 @@ def collect_units(store, rating_pairs='all') -> list[PreferenceUnit]:
         else:
             unit.votes[label.annotator] = _PAIRWISE_VOTE[label.choice]
             unit.label_ids[label.annotator] = [label.label_id]
-    for (annotator, task), by_segment in sorted(ratings.items()):
+    for (annotator, group), by_segment in sorted(ratings.items()):
         mean = {seg_id: sum(values) / len(values) for seg_id, values in by_segment.items()}
-        ids = rating_labels[(annotator, task)]
+        ids = rating_labels[(annotator, group)]
         for (x, y), vote in rating_votes(mean).items():
-            unit = unit_of(f'rating:{x}|{y}', 'rating', task, segments[x], segments[y])
+            unit = unit_of(f'rating:{x}|{y}', 'rating', group[0], segments[x], segments[y])
             unit.votes[annotator] = vote
             unit.label_ids[annotator] = sorted(set(ids[x]) | set(ids[y]))
     return list(units.values())

@@ -10,7 +10,7 @@ File format (JSON, ``version`` 1; fields marked "new" were added later and are o
       "label_mode": "soft" | "majority",
       "min_annotations_per_pair": 2,
       "agreement_threshold": 0.0,
-      "rating_pairs": "all" | "shown",      # new: how rating-mode labels became pairs (aggregate module doc)
+      "rating_pairs": "all" | "same_window" | "shown",  # new: how rating labels became pairs (aggregate doc)
       "krippendorff_alpha": 0.41 | null,   # new: nominal alpha over every record with >= 2 votes (null: undefined)
       "alpha_units": 12,                   # new: records that entered alpha
       "records": [
@@ -230,8 +230,8 @@ def export_options(args=None):
     parser.add_argument('--agreement-threshold', type=float, default=config['agreement_threshold'])
     parser.add_argument('--label-mode', choices=LABEL_MODES, default=config['label_mode'])
     parser.add_argument('--rating-pairs', choices=RATING_PAIRS, default=config['rating_pairs'],
-                        help='rating mode: all = every two clips of a task one annotator rated; shown = only the '
-                             'two rated side by side')
+                        help='rating mode: all = every two clips of a task one annotator rated; same_window = '
+                             'only those of the same time range; shown = only the two rated side by side')
     parser.add_argument('--include-excluded', action='store_true',
                         help='also write pairs that fail the filters (marked "included": false)')
     opts = parser.parse_args(args)

@@ -4,6 +4,8 @@
 Each clip's ratings are pooled over annotators (their mean); then every unordered pair of rated clips of the same
 task becomes one preference record: label 1.0 when segment_a's mean rating is higher, 0.0 when lower, 0.5 when
 equal. n rated clips give n (n - 1) / 2 records, whether or not the two clips were ever shown side by side.
+With ``pairs='same_window'`` only clips of the same time range are paired (the same bars of a song played by
+different performances; ``aggregate.rating_group``).
 (``aggregate.collect_units`` instead compares the clips each annotator rated, one vote per annotator.)
 
 Ratings come from the page's rating mode (``ratings_from_store``: both clips of every rating label) or from a
@@ -26,7 +28,7 @@ import math
 import os
 from pathlib import Path
 
-from rlhf_preference.aggregate import rating_votes
+from rlhf_preference.aggregate import rating_group, rating_votes
 from rlhf_preference.export import FORMAT, VERSION
 from rlhf_preference.segments import Segment, SegmentError
 
@@ -101,15 +103,20 @@ def write_ratings_file(path, clips) -> Path:
     return _write_json(path, document)
 
 
-def rating_records(segments, ratings) -> list[dict]:
-    """Preference records (export format) of every pair of rated clips of one task (see the module doc)."""
-    by_task = defaultdict(dict)
+PAIRS = ('all', 'same_window')
+
+
+def rating_records(segments, ratings, pairs='all') -> list[dict]:
+    """Preference records (export format) of every pair of rated clips of one task, or one window of one task."""
+    if pairs not in PAIRS:
+        raise ValueError(f'pairs: expected one of {PAIRS}, got {pairs!r}')
+    by_group = defaultdict(dict)
     for sid, given in ratings.items():
         if given:
-            by_task[segments[sid].task][sid] = sum(given.values()) / len(given)
+            by_group[rating_group(segments[sid], pairs)][sid] = sum(given.values()) / len(given)
     records = []
-    for task in sorted(by_task):
-        means = by_task[task]
+    for group in sorted(by_group):
+        task, means = group[0], by_group[group]
         for (x, y), vote in rating_votes(means).items():
             count = min(len(ratings[x]), len(ratings[y]))
             records.append({'pair_id': f'rating:{x}|{y}', 'origin': 'rating', 'task': task,
@@ -120,12 +127,13 @@ def rating_records(segments, ratings) -> list[dict]:
     return records
 
 
-def write_rating_preferences(path, segments, ratings) -> dict:
-    """Write the preference file of every pair of rated clips; returns {'path', 'clips', 'records'}."""
-    records = rating_records(segments, ratings)
+def write_rating_preferences(path, segments, ratings, pairs='all') -> dict:
+    """Write the preference file of every pair of rated clips (``pairs``); returns {'path', 'clips', 'records'}."""
+    records = rating_records(segments, ratings, pairs)
     document = {'format': FORMAT, 'version': VERSION, 'created_at': datetime.now(timezone.utc).isoformat(),
                 'label_mode': 'rating_order', 'min_annotations_per_pair': 1, 'agreement_threshold': 0.0,
-                'pairs_from': 'all pairs of rated clips', 'records': records}
+                'pairs_from': 'all pairs of rated clips' + (' of the same window' if pairs == 'same_window' else ''),
+                'rating_pairs': pairs, 'records': records}
     _write_json(path, document)
     return {'path': str(path), 'clips': sum(1 for r in ratings.values() if r), 'records': len(records)}
 
@@ -145,6 +153,8 @@ def main(args=None):
     source.add_argument('--ratings', help='ratings file (rlhf_preference.ratings JSON)')
     source.add_argument('--db', help="label database of the page's rating mode")
     parser.add_argument('--output', required=True, help='preference file to write (JSON)')
+    parser.add_argument('--pairs', choices=PAIRS, default='all',
+                        help='all: every two rated clips of a task; same_window: only clips of the same time range')
     opts = parser.parse_args(args)
     try:
         if opts.ratings:
@@ -157,7 +167,7 @@ def main(args=None):
     except RatingsError as err:
         print(f'error: {err}')
         return 2
-    summary = write_rating_preferences(opts.output, segments, ratings)
+    summary = write_rating_preferences(opts.output, segments, ratings, opts.pairs)
     print(f'wrote {summary["records"]} preference records from {summary["clips"]} rated clips to {summary["path"]}')
     return 0
 

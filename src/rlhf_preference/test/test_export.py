@@ -220,11 +220,36 @@ def test_rating_pairs_all_or_only_those_shown_side_by_side(tmp_path):
     out = tmp_path / 'prefs.json'
     assert export_preferences(store, out)['records'] == 6           # 4 rated clips: every two of them
     assert json.loads(out.read_text())['rating_pairs'] == 'all'
+    assert export_preferences(store, out, rating_pairs='same_window')['records'] == 6   # all clips span 0-2.5 s
     export_preferences(store, out, rating_pairs='shown')
     document = json.loads(out.read_text())
     assert document['rating_pairs'] == 'shown'
     assert {(r['pair_id'], r['origin'], r['label']) for r in document['records']} == {('p000', 'rating', 1.0),
                                                                                       ('p001', 'rating', 0.0)}
+
+
+def test_same_window_ratings_compare_one_passage_across_performances(tmp_path):
+    from rlhf_preference.ratings import rating_records
+    from rlhf_preference.segments import Segment
+    # three performances of one song, each cut into two windows; window 1 is harder, so it is rated lower
+    segments = {}
+    ratings = {}
+    for perf, quality in enumerate([70, 50, 60]):
+        for window in range(2):
+            s = Segment(f'perf{perf}', str(tmp_path), 2.0 * window, 2.0 * window + 2.0, 'song')
+            segments[s.segment_id] = s
+            ratings[s.segment_id] = {'alice': quality - 30 * window}
+    every = rating_records(segments, ratings)
+    assert len(every) == 15    # 6 clips: every two of them, across windows too
+    same = rating_records(segments, ratings, pairs='same_window')
+    assert len(same) == 6      # 2 windows x 3 pairs of performances
+    for record in same:
+        a, b = record['segment_a'], record['segment_b']
+        assert (a['start_s'], a['end_s']) == (b['start_s'], b['end_s'])
+        better = max((a, b), key=lambda x: [70, 50, 60][int(x['episode_id'][-1])])
+        assert record['label'] == (1.0 if better is a else 0.0)
+    with pytest.raises(ValueError, match='pairs: expected one of'):
+        rating_records(segments, ratings, pairs='shown')
 
 
 def test_a_file_without_the_newer_fields_still_reads(tmp_path):

@@ -4,9 +4,9 @@
 - ``ScriptedPianoRater``: rates a performance 1-100 from what a listener and a teacher notice: the key-press F1,
   minus wrong keys per frame and finger motion (mean absolute change of the finger joints per step, rad), with
   Gaussian noise per annotator. At the same F1 it prefers fewer wrong keys and calmer fingers.
-- ``rate_performances``: the ratings file (``rlhf_preference.ratings``) of recorded performances.
-- ``performance_pairs``: a preference export over performances -> a ``SegmentPairDataset`` of whole performances
-  (the policy's observation vectors and normalised actions from each ``performance.npz``).
+- ``rate_performances``: the ratings file (``rlhf_preference.ratings``) of recorded performances (or windows).
+- ``performance_pairs``: a preference export over performances -> a ``SegmentPairDataset`` of the rated segments
+  (the policy's observation vectors and normalised actions over each segment, from ``performance.npz``).
 - ``run_piano_cpl``: CPL (the piano project's preset: ``CPLConfig``'s defaults) of a piano SAC checkpoint's actor;
   the Trainer's checkpoint of the fine-tuned policy goes to ``out_dir``.
 - ``compare``: F1 and rated quality of policies on the song, beside the zero-action and random baselines.
@@ -16,13 +16,12 @@ Console script: ``piano_cpl --checkpoint runs/piano_sac --preferences prefs.json
 
 import argparse
 import copy
-from pathlib import Path
 import sys
 
 import numpy as np
 
 from rlhf_training.piano_eval import score_performance
-from rlhf_training.piano_performances import PERFORMANCE_FILE
+from rlhf_training.piano_performances import clip_name, load_performance
 
 FINGER_JOINTS = slice(2, 21)   # a hand's joints after the two wrist joints, before the two forearm slides
 
@@ -52,43 +51,39 @@ class ScriptedPianoRater:
 
 
 def rate_performances(segments, out_path, annotators=3, rater=None, seed=0):
-    """Every annotator rates every performance; writes the ratings file and returns its path."""
+    """Every annotator rates every segment (a performance or a window of one); writes the ratings file."""
     from rlhf_preference.ratings import write_ratings_file
     rater = rater or ScriptedPianoRater(seed=seed)
     clips = []
     for segment in segments:
-        perf = np.load(Path(segment.episode_path) / PERFORMANCE_FILE)
-        clips.append((segment, f'{segment.episode_id}.mp4',
-                      {f'scripted_{i}': rater.rate(perf) for i in range(annotators)}))
+        perf = load_performance(segment)
+        clips.append((segment, clip_name(segment), {f'scripted_{i}': rater.rate(perf) for i in range(annotators)}))
     return write_ratings_file(out_path, clips)
 
 
 def performance_pairs(preferences_path):
-    """(SegmentPairDataset of whole performances, number of pairs) from a preference export over performances."""
+    """(SegmentPairDataset of the rated segments, number of pairs) from a preference export over performances.
+
+    A segment is a performance or a window of one: the policy's observation vectors and normalised actions.
+    """
     from rlhf_preference.export import load_preferences
     from rlhf_training.datasets import SegmentPairDataset
     records = load_preferences(preferences_path)
     if not records:
         raise ValueError(f'{preferences_path}: no preference records')
-    cache = {}
+    index, segments = {}, []
 
-    def arrays(segment):
-        if segment.episode_path not in cache:
-            path = Path(segment.episode_path) / PERFORMANCE_FILE
-            if not path.is_file():
-                raise FileNotFoundError(f'{preferences_path}: segment {segment.segment_id}: no {PERFORMANCE_FILE} in '
-                                        f'{segment.episode_path} (not a recorded piano performance)')
-            data = np.load(path)
-            cache[segment.episode_path] = (data['obs'].astype(np.float32), data['action'].astype(np.float32))
-        return cache[segment.episode_path]
-    sides = {side: [arrays(getattr(r, f'segment_{side}')) for r in records] for side in 'ab'}
-    lengths = {len(o) for side in sides.values() for o, _ in side}
-    if len(lengths) != 1:
-        raise ValueError(f'{preferences_path}: performances of different lengths {sorted(lengths)} (one song only)')
-    stack = {side: (np.stack([o for o, _ in v]), np.stack([a for _, a in v])) for side, v in sides.items()}
-    dataset = SegmentPairDataset.from_arrays({'proprio': stack['a'][0]}, stack['a'][1], {'proprio': stack['b'][0]},
-                                             stack['b'][1], np.array([r.label for r in records], dtype=np.float32))
-    return dataset, len(records)
+    def position(segment):
+        if segment.segment_id not in index:
+            try:
+                perf = load_performance(segment)
+            except FileNotFoundError as err:
+                raise FileNotFoundError(f'{preferences_path}: {err}') from None
+            index[segment.segment_id] = len(segments)
+            segments.append(({'proprio': perf['obs'].astype(np.float32)}, perf['action'].astype(np.float32)))
+        return index[segment.segment_id]
+    pairs = [(position(r.segment_a), position(r.segment_b)) for r in records]
+    return SegmentPairDataset(segments, pairs, [r.label for r in records]), len(records)
 
 
 def run_piano_cpl(checkpoint, preferences, out_dir, overrides=()):

@@ -1,19 +1,24 @@
 # Copyright 2026 RLHF Robotics contributors. Apache-2.0.
 """Performances of a piano policy for people to rate: bags, clips with sound, the rating page's pairs file.
 
-``record_performances`` plays the song with a SAC checkpoint's actor (and with extra action noise, for a
-range of quality) and writes, per performance:
+``record_performances`` plays the song with a SAC checkpoint's actor (and with extra action noise, or with its
+actions smoothed, for a range of quality) and writes, per performance:
 
 - ``<data_dir>/episodes/<id>/``: a rosbag2 (MCAP) with the topics the piano node publishes and takes
   (``/joint_states``, ``/hand_controller/commands``, ``/piano/keys``, ``/<camera>/color``), in the catalog;
 - ``<data_dir>/episodes/<id>/performance.npz``: the policy's observation vectors and normalised actions per step,
   the key states and the song's goal (what CPL and the scripted rater read);
-- ``<clip_dir>/<id>.mp4``: H.264 video of the camera at the control rate with the performance's sound (AAC),
+- ``<clip_dir>/<id>_<start>ms.mp4``: H.264 video of the camera at the control rate with the performance's sound (AAC),
   rendered without shadows or reflections;
 - a pairs file (``rlhf_preference.pairs``) for the page's 1-100 rating mode: every clip appears in
   ``pairs_per_clip`` pairs with other performances of the song.
 
-Console script: ``piano_performances --checkpoint runs/piano_sac --out perf/ [--noise 0 0.1 0.2 0.3] [--repeats 2]``.
+With ``window_s`` the clips (and the segments to rate) are windows of that length at the same times of every
+performance, so that ratings compare how one passage was played (``ratings_to_preferences --pairs
+same_window``) rather than whole performances, which differ mostly in how noisy they are.
+
+Console script: ``piano_performances --checkpoint runs/piano_sac --out perf/ [--noise 0 0.1 0.2 0.3] [--repeats 2]
+[--smoothing 0 0.5] [--window-s 2]``.
 """
 
 import argparse
@@ -38,15 +43,26 @@ def load_piano_actor(checkpoint):
     return actor, dict(options)
 
 
-def actor_policy(actor, noise=0.0, seed=0):
-    """Obs vector -> deterministic action tanh(mean), plus Gaussian ``noise`` (clipped to [-1, 1])."""
+def actor_policy(actor, noise=0.0, seed=0, smoothing=0.0):
+    """Obs vector -> deterministic action tanh(mean), plus Gaussian ``noise`` (clipped to [-1, 1]).
+
+    ``smoothing`` s in [0, 1): the action played is s * the previous one + (1 - s) * this one (calmer fingers,
+    later keys): a systematic change of the actions, unlike noise. One policy per performance (it keeps the
+    previous action).
+    """
+    if not 0.0 <= smoothing < 1.0:
+        raise ValueError(f'smoothing: expected a number in [0, 1), got {smoothing!r}')
     rng = np.random.default_rng(seed)
+    previous = []
 
     @torch.no_grad()
     def policy(obs):
         action = actor.deterministic({'proprio': torch.as_tensor(obs, dtype=torch.float32)[None]})[0].numpy()
         if noise > 0:
             action = np.clip(action + noise * rng.standard_normal(action.shape), -1.0, 1.0)
+        if smoothing > 0 and previous:
+            action = smoothing * previous[0] + (1.0 - smoothing) * action
+        previous[:] = [action]
         return action.astype(np.float32)
     return policy
 
@@ -145,6 +161,45 @@ def write_performance(data_dir, episode_id, env, perf, frames, messages, camera=
     return path
 
 
+def segment_steps(segment, perf) -> slice:
+    """The control steps of ``segment`` (a time range of the performance) in a performance's arrays."""
+    n = len(perf['action'])
+    # files written before the timestep was stored hold whole performances only: end_s / n is their timestep
+    dt = float(perf['control_timestep']) if 'control_timestep' in perf else segment.end_s / n
+    start, stop = int(round(segment.start_s / dt)), min(n, int(round(segment.end_s / dt)))
+    if not 0 <= start < stop:
+        raise ValueError(f'segment {segment.segment_id}: {segment.start_s}-{segment.end_s} s is outside the '
+                         f'performance ({n} steps of {dt} s)')
+    return slice(start, stop)
+
+
+def load_performance(segment) -> dict:
+    """The arrays of ``performance.npz`` over the segment's time range (what a rater saw in its clip)."""
+    path = Path(segment.episode_path) / PERFORMANCE_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f'segment {segment.segment_id}: no {PERFORMANCE_FILE} in {segment.episode_path} '
+                                f'(not a recorded piano performance)')
+    with np.load(path) as data:
+        perf = {k: data[k] for k in data.files}
+    steps = segment_steps(segment, perf)
+    return {k: v[steps] if v.ndim and len(v) == len(perf['action']) else v for k, v in perf.items()}
+
+
+def clip_name(segment) -> str:
+    """The clip file of a segment: its performance and its start (windows of one performance never overlap)."""
+    return f'{segment.episode_id}_{round(segment.start_s * 1000):06d}ms.mp4'
+
+
+def windows(n_steps, dt, window_s):
+    """[(start_s, end_s)] of the whole windows of ``window_s`` in a performance of ``n_steps``; None: the whole."""
+    if window_s is None:
+        return [(0.0, round(n_steps * dt, 3))]
+    size = int(round(window_s / dt))
+    if size < 1:
+        raise ValueError(f'window_s: expected at least one control step ({dt} s), got {window_s!r}')
+    return [(round(k * size * dt, 3), round((k + 1) * size * dt, 3)) for k in range(n_steps // size)]
+
+
 def write_clip(clip_dir, name, env, perf, frames):
     """MP4 (H.264 + AAC) of the frames at the control rate with the performance's sound."""
     from rlhf_recorder.video import write_mp4
@@ -156,53 +211,70 @@ def write_clip(clip_dir, name, env, perf, frames):
 
 
 def rating_pairs(segments, clips, pairs_per_clip=2, seed=0):
-    """Pairs for the rating page: each clip beside ``pairs_per_clip`` others (shuffled rings), never itself."""
+    """Pairs for the rating page: each clip beside ``pairs_per_clip`` others of its time range, never itself.
+
+    Shuffled rings within each time range (one range for whole performances).
+    """
+    from collections import defaultdict
+
     from rlhf_preference.pairs import pair_id_of
     from rlhf_preference.store import PairRecord
     rng = np.random.default_rng(seed)
-    n = len(segments)
+    groups = defaultdict(list)
+    for i, segment in enumerate(segments):
+        groups[(segment.start_s, segment.end_s)].append(i)
     seen, pairs = set(), []
-    for _ in range(pairs_per_clip if n > 2 else 1):
-        order = rng.permutation(n)
-        for i in range(n):
-            a, b = int(order[i]), int(order[(i + 1) % n])
-            if a == b or (min(a, b), max(a, b)) in seen:
-                continue
-            seen.add((min(a, b), max(a, b)))
-            sa, sb = segments[a], segments[b]
-            pairs.append(PairRecord(pair_id_of(sa, sb), sa.task, sa, sb, clips[a], clips[b]))
+    for members in groups.values():
+        n = len(members)
+        for _ in range(pairs_per_clip if n > 2 else 1):
+            order = [members[j] for j in rng.permutation(n)]
+            for i in range(n):
+                a, b = order[i], order[(i + 1) % n]
+                if a == b or (min(a, b), max(a, b)) in seen:
+                    continue
+                seen.add((min(a, b), max(a, b)))
+                sa, sb = segments[a], segments[b]
+                pairs.append(PairRecord(pair_id_of(sa, sb), sa.task, sa, sb, clips[a], clips[b]))
     return pairs
 
 
 def record_performances(checkpoint, out_dir, noise_levels=(0.0, 0.1, 0.2, 0.3), repeats=2, render=True,
-                        camera_size=(320, 240), progress=True, source=None):
-    """Performances of ``checkpoint`` at each noise level (``repeats`` seeds each); returns their Segments."""
+                        camera_size=(320, 240), progress=True, source=None, smoothing_levels=(0.0,), window_s=None):
+    """Performances of ``checkpoint`` at each noise and smoothing level (``repeats`` seeds each).
+
+    Returns the Segments to rate: whole performances, or their windows of ``window_s`` seconds.
+    """
     from rlhf_preference.pairs import write_pairs_file
     from rlhf_preference.segments import Segment
     from rlhf_training.envs import make_piano_env
     actor, options = load_piano_actor(checkpoint)
     env = make_piano_env(**options)
     env.render_size = tuple(camera_size)
+    dt = env.task.control_timestep
     out = Path(out_dir)
     data_dir, clip_dir = out / 'data', out / 'clips'
     messages = BagMessages()
     segments, clips = [], []
-    jobs = [(noise, r) for noise in noise_levels for r in range(repeats)]
+    jobs = [(noise, smooth, r) for noise in noise_levels for smooth in smoothing_levels for r in range(repeats)]
     source = source or Path(checkpoint).name
     try:
-        for noise, r in tqdm(jobs, desc='performances', disable=not progress):
-            episode_id = f'{source}_noise{noise:.2f}_{r}'
+        for noise, smooth, r in tqdm(jobs, desc='performances', disable=not progress):
+            episode_id = f'{source}_noise{noise:.2f}' + (f'_smooth{smooth:.2f}' if smooth else '') + f'_{r}'
             path = Path(data_dir) / 'episodes' / episode_id
-            clip = f'{episode_id}.mp4'
+            perf = frames = None
             if not (path / PERFORMANCE_FILE).is_file():
-                perf, frames = perform(env, actor_policy(actor, noise, seed=1000 * r + int(100 * noise)), seed=r,
-                                       render=render)
+                policy = actor_policy(actor, noise, seed=1000 * r + int(100 * noise), smoothing=smooth)
+                perf, frames = perform(env, policy, seed=r, render=render)
+                perf['control_timestep'] = np.float64(dt)
                 write_performance(data_dir, episode_id, env, perf, frames, messages, source=source)
-                if render:
-                    write_clip(clip_dir, clip, env, perf, frames)
-            duration = len(np.load(path / PERFORMANCE_FILE)['action']) * env.task.control_timestep
-            segments.append(Segment(episode_id, str(path), 0.0, round(duration, 3), env.task.song, source))
-            clips.append(clip)
+            n_steps = len(np.load(path / PERFORMANCE_FILE)['action'])
+            for start, end in windows(n_steps, dt, window_s):
+                segments.append(Segment(episode_id, str(path), start, end, env.task.song, source))
+                clips.append(clip_name(segments[-1]))
+                if render and frames is not None:   # clips of a performance recorded now
+                    steps = segment_steps(segments[-1], perf)
+                    write_clip(clip_dir, clips[-1], env, {k: perf[k][steps] for k in ('pressed', 'sustain')},
+                               frames[steps])
     finally:
         env.close()
     if render:
@@ -218,11 +290,16 @@ def main(args=None):
     parser.add_argument('--out', required=True, help='folder for data/ (bags), clips/ and pairs.json')
     parser.add_argument('--noise', type=float, nargs='+', default=[0.0, 0.1, 0.2, 0.3],
                         help='extra Gaussian action noise per performance (spreads the quality)')
-    parser.add_argument('--repeats', type=int, default=2, help='performances per noise level')
+    parser.add_argument('--repeats', type=int, default=2, help='performances per noise and smoothing level')
+    parser.add_argument('--smoothing', type=float, nargs='+', default=[0.0],
+                        help='action smoothing per performance, in [0, 1) (a systematic change of the play)')
+    parser.add_argument('--window-s', type=float, default=None,
+                        help='rate windows of this length at the same times of every performance (default: whole)')
     parser.add_argument('--no-clips', action='store_true', help='skip rendering (bags and arrays only)')
     ns = parser.parse_args(args)
     try:
-        segments = record_performances(ns.checkpoint, ns.out, ns.noise, ns.repeats, render=not ns.no_clips)
+        segments = record_performances(ns.checkpoint, ns.out, ns.noise, ns.repeats, render=not ns.no_clips,
+                                       smoothing_levels=ns.smoothing, window_s=ns.window_s)
     except (FileNotFoundError, KeyError, ValueError) as err:
         print(f'error: {err}', file=sys.stderr)
         return 2

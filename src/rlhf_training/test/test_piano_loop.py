@@ -27,23 +27,69 @@ def test_rater_prefers_fewer_wrong_keys_and_calmer_fingers_at_the_same_f1():
     assert rater.features(busy)['finger_motion'] == pytest.approx(0.2)
 
 
-def test_performances_ratings_and_cpl_from_a_sac_checkpoint(tmp_path):
+@pytest.fixture(scope='module')
+def sac_run(tmp_path_factory):
+    """A piano SAC checkpoint trained for 30 steps (the loop's stages only need its shapes)."""
+    from rlhf_training.config import SACConfig
+    from rlhf_training.sac import run as run_sac
+    out = tmp_path_factory.mktemp('piano') / 'sac'
+    options = {'preset': 'cpu', 'song': 'CMajorScaleOneHand'}
+    sac = SACConfig(env='piano', env_options=options, steps=30, warmup_steps=10, batch_size=8, hidden_dims=[16],
+                    eval_every=0, eval_episodes=1, progress=False, out_dir=str(out))
+    summary = run_sac(sac)
+    assert 0.0 <= summary['final_eval_f1'] <= 1.0
+    return out
+
+
+def test_smoothing_plays_a_running_mean_of_the_actions():
+    from rlhf_training.piano_performances import actor_policy
+
+    class Alternating:      # deterministic actions +1, -1, +1, ...
+        sign = -1.0
+
+        def deterministic(self, obs):
+            self.sign = -self.sign
+            return torch.full((1, 2), self.sign)
+    policy = actor_policy(Alternating(), smoothing=0.5)
+    played = [float(policy(np.zeros(3))[0]) for _ in range(4)]
+    assert played == pytest.approx([1.0, 0.0, 0.5, -0.25])
+    with pytest.raises(ValueError, match='smoothing'):
+        actor_policy(Alternating(), smoothing=1.0)
+
+
+def test_windows_of_performances_are_rated_and_paired_within_one_passage(sac_run, tmp_path):
+    from rlhf_preference.pairs import load_pairs_file
+    from rlhf_preference.ratings import main as ratings_main
+    from rlhf_training.piano_cpl import performance_pairs, rate_performances
+    from rlhf_training.piano_performances import record_performances
+    segments = record_performances(sac_run, tmp_path / 'perf', noise_levels=(0.0,), smoothing_levels=(0.0, 0.5),
+                                   repeats=1, camera_size=(64, 48), progress=False, window_s=2.0)
+    # 151 steps of 0.05 s: three whole 2 s windows (40 steps) per performance, at the same times in both
+    assert [(s.start_s, s.end_s) for s in segments] == [(0.0, 2.0), (2.0, 4.0), (4.0, 6.0)] * 2
+    pairs, clip_dir = load_pairs_file(tmp_path / 'perf' / 'pairs.json')
+    assert len(pairs) == 3 and all(p.segment_a.start_s == p.segment_b.start_s for p in pairs)
+    with av.open(str(clip_dir / pairs[0].clip_a)) as container:
+        assert container.streams.video[0].frames == 40
+    ratings = rate_performances(segments, tmp_path / 'ratings.json', annotators=1)
+    prefs = tmp_path / 'prefs.json'
+    assert ratings_main(['--ratings', str(ratings), '--output', str(prefs), '--pairs', 'same_window']) == 0
+    dataset, n = performance_pairs(prefs)
+    assert n == 3 and dataset.actions.shape[:2] == (6, 40)
+    # a window's rows are the performance's steps 40-80 (2-4 s), nothing of the neighbouring windows
+    perf = np.load(f'{segments[4].episode_path}/performance.npz')
+    assert sum(np.array_equal(dataset.actions[i], perf['action'][40:80]) for i in range(6)) == 1
+
+
+def test_performances_ratings_and_cpl_from_a_sac_checkpoint(sac_run, tmp_path):
     from rlhf_preference.pairs import load_pairs_file
     from rlhf_preference.ratings import main as ratings_main
     from rlhf_preference.ratings import read_ratings_file
     from rlhf_recorder.reader import read_episode
     from rlhf_training.checkpoint import load_policy
-    from rlhf_training.config import SACConfig
     from rlhf_training.piano_cpl import rate_performances, run_piano_cpl
     from rlhf_training.piano_performances import record_performances
-    from rlhf_training.sac import run as run_sac
 
-    options = {'preset': 'cpu', 'song': 'CMajorScaleOneHand'}
-    sac = SACConfig(env='piano', env_options=options, steps=30, warmup_steps=10, batch_size=8, hidden_dims=[16],
-                    eval_every=0, eval_episodes=1, progress=False, out_dir=str(tmp_path / 'sac'))
-    summary = run_sac(sac)
-    assert 0.0 <= summary['final_eval_f1'] <= 1.0
-    segments = record_performances(tmp_path / 'sac', tmp_path / 'perf', noise_levels=(0.0, 0.5), repeats=1,
+    segments = record_performances(sac_run, tmp_path / 'perf', noise_levels=(0.0, 0.5), repeats=1,
                                    camera_size=(64, 48), progress=False)
     assert len(segments) == 2 and segments[0].duration_s == pytest.approx(151 * 0.05)
     # the bag has the piano node's topics; the clip has video and sound
@@ -62,11 +108,11 @@ def test_performances_ratings_and_cpl_from_a_sac_checkpoint(tmp_path):
     ratings = rate_performances(segments, tmp_path / 'ratings.json', annotators=2)
     assert len(read_ratings_file(ratings)[1]) == 2
     assert ratings_main(['--ratings', str(ratings), '--output', str(tmp_path / 'prefs.json')]) == 0
-    out = run_piano_cpl(tmp_path / 'sac', tmp_path / 'prefs.json', tmp_path / 'cpl',
+    out = run_piano_cpl(sac_run, tmp_path / 'prefs.json', tmp_path / 'cpl',
                         ['steps=2', 'batch_size=2', 'progress=false', 'lr=1e-9'])
     assert out['steps'] == 2 and out['pairs'] == 1
     tuned, _ = load_policy(tmp_path / 'cpl')
-    sac_actor, _ = load_policy(tmp_path / 'sac')
+    sac_actor, _ = load_policy(sac_run)
     for name, p in sac_actor.state_dict().items():   # CPL started from the SAC weights (lr 1e-9: still them)
         torch.testing.assert_close(tuned.state_dict()[name], p, atol=1e-6, rtol=0)
 
