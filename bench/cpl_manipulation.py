@@ -25,6 +25,9 @@ squared error ranks the windows like the labels) and how far the executed chunk 
 windows (RMS, standardised units). Usage:
 
     python bench/cpl_manipulation.py [--scenes 40] [--seeds 0 1 2 3] [--eval-episodes 50] [--json out.json]
+    python bench/cpl_manipulation.py --merge a.json b.json     # one table over runs split across processes
+
+Runs side by side need their own ROS_DOMAIN_ID each (their graphs would otherwise see each other).
 """
 
 import argparse
@@ -183,7 +186,8 @@ def run_seed(scenes, args, seed):
                      'graph_success_rate': float('nan')})
         if seed in args.graph_seeds and name in args.graph_policies:
             graph = graph_evaluation(policy, contract, args.task, args.eval_episodes, MAX_STEPS / 30.0, LOOP)
-            rows[-1]['graph_success_rate'] = graph['success_rate']
+            rows[-1].update(graph_success_rate=graph['success_rate'], graph_missed_ticks=graph['missed_ticks'],
+                            load_avg_graph=load_avg())
         print(json.dumps(rows[-1]), flush=True)
     return rows
 

@@ -154,11 +154,15 @@ def offline_evaluation(policy, contract, task, episodes, loop_settings, actuatio
 
 
 def graph_evaluation(policy, contract, task, episodes, timeout_s, loop_settings):
-    """Export the policy and run rlhf_policy's ``evaluate`` (sim + policy node over DDS) on seeds 0 .. episodes-1."""
+    """Export the policy and run rlhf_policy's ``evaluate`` (sim + policy node over DDS) on seeds 0 .. episodes-1.
+
+    Returns the report's summary with the policy node's missed ticks over the run (``missed_ticks``).
+    """
     from rlhf_training.export import export_policy
     with tempfile.TemporaryDirectory(prefix='manipulation_graph_') as tmp:
         export_policy(policy, contract, tmp)
-        return evaluate_exported(Path(tmp) / 'contract.yaml', task, episodes, timeout_s, loop_settings)['summary']
+        report = evaluate_exported(Path(tmp) / 'contract.yaml', task, episodes, timeout_s, loop_settings)
+        return {**report['summary'], 'missed_ticks': report['info'].get('missed_ticks')}
 
 
 def evaluate_exported(contract_path, task, episodes, timeout_s, loop_settings, seed=0):
