@@ -230,7 +230,8 @@ def main(argv=None):
     parser.add_argument('--horizon', type=int, default=20)
     parser.add_argument('--mlp-steps', type=int, default=BCConfig.steps, help='single-step BC steps (config default)')
     parser.add_argument('--state-steps', type=int, default=3000, help='chunk BC steps with state observations')
-    parser.add_argument('--image-steps', type=int, default=4000, help='chunk BC steps with camera observations')
+    parser.add_argument('--image-steps', type=int, default=15000,
+                        help='chunk BC steps with camera observations (about 20 min here)')
     parser.add_argument('--graph', action='store_true', help='also evaluate through the graph (sim + policy node)')
     parser.add_argument('--graph-demos', nargs='*', type=int, default=[],
                         help='with --graph: only these demonstration counts (default: all)')
