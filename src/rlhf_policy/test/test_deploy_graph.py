@@ -44,12 +44,16 @@ def test_deploy_drives_the_simulated_arm(tmp_path):
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=os.environ.copy())
     try:
         end = time.monotonic() + 90
-        while time.monotonic() < end and not (seen['status'] and seen['status'].safety_state == RUNNING):
+        # Discovery is pairwise: the policy node may run on the sim's joint states before this node has
+        # matched the sim's publisher, so wait for both (CI once saw 30 commands and no joint state).
+        while time.monotonic() < end and not (seen['status'] and seen['status'].safety_state == RUNNING
+                                              and seen['q']):
             time.sleep(0.1)
         assert seen['status'] is not None and seen['status'].safety_state == RUNNING
+        assert seen['q'], 'no /joint_states from the sim reached the test node'
         start, first_cmd = len(seen['q']), len(seen['commands'])
         end = time.monotonic() + 90   # however slow the machine: 30 more commands, then the arm must have followed
-        while time.monotonic() < end and len(seen['commands']) - first_cmd <= 30:
+        while time.monotonic() < end and (len(seen['commands']) - first_cmd <= 30 or len(seen['q']) <= start + 1):
             time.sleep(0.1)
         commands = seen['commands'][first_cmd:]
         assert len(commands) > 30 and np.max(np.abs(commands[-1] - commands[0])) > 0.01
