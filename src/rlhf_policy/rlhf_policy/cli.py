@@ -94,11 +94,14 @@ def evaluate_offline_main(argv=None):
     parser.add_argument('--no-progress', action='store_true')
     parser.add_argument('--actuation-delay-ticks', type=int, default=0,
                         help='commands reach the simulation this many control ticks late (default 0)')
+    parser.add_argument('--camera-delay-ticks', type=int, default=0,
+                        help='camera frames are this many control ticks older than the joint states (default 0)')
     args = parser.parse_args(argv)
     if args.episodes < 1 or args.max_steps < 1:
         parser.error(f'--episodes and --max-steps must be >= 1, got {args.episodes} and {args.max_steps}')
-    if args.actuation_delay_ticks < 0:
-        parser.error(f'--actuation-delay-ticks must be >= 0, got {args.actuation_delay_ticks}')
+    for flag in ('actuation_delay_ticks', 'camera_delay_ticks'):
+        if getattr(args, flag) < 0:
+            parser.error(f'--{flag.replace("_", "-")} must be >= 0, got {getattr(args, flag)}')
     from rlhf_policy.inference import OnnxPolicy
     from rlhf_policy.sim_rollout import rollout
     try:
@@ -110,9 +113,11 @@ def evaluate_offline_main(argv=None):
     results = rollout(contract, policy.run, task=args.task, episodes=args.episodes, seed=args.seed,
                       max_steps=args.max_steps, video_dir=args.video_dir,
                       video_episodes=args.video_episodes if args.video_dir else 0, video_camera=args.video_camera,
-                      progress=not args.no_progress, actuation_delay_ticks=args.actuation_delay_ticks)
+                      progress=not args.no_progress, actuation_delay_ticks=args.actuation_delay_ticks,
+                      camera_delay_ticks=args.camera_delay_ticks)
     info = {'task': args.task, 'first_seed': args.seed, 'max_steps': args.max_steps, 'offline': True,
-            'actuation_delay_ticks': args.actuation_delay_ticks, 'contract': str(args.contract)}
+            'actuation_delay_ticks': args.actuation_delay_ticks, 'camera_delay_ticks': args.camera_delay_ticks,
+            'contract': str(args.contract)}
     report = write_report(args.out, results, info) if args.out is not None else report_dict(results, info)
     print(format_table(report))
     videos = [r.video for r in results if r.video]

@@ -77,8 +77,15 @@ class PolicyLoop:
         return self._after_external(self.safety.take_pending())
 
     def resume(self):
-        """Leave the e-stop (the next ticks ramp from the measured pose); (resumed?, transition)."""
+        """Leave the e-stop; (resumed?, transition).
+
+        The policy starts again once every stream has delivered a message after the resume, then ramps from the
+        measured pose: what arrived before may show a world that is gone (a simulator reset, an operator moving the
+        object during the stop), and a chunk planned from it would steer the first second of the episode.
+        """
         resumed = self.safety.resume()
+        if resumed:
+            self.assembler.forget_arrivals()
         return resumed, self._after_external(self.safety.take_pending())
 
     def _after_external(self, transition):

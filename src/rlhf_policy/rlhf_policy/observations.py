@@ -131,6 +131,11 @@ class ObservationAssembler:
         """Start over (e-stop): until the next published command, the previous command is the measured pose."""
         self.commanded = False
 
+    def forget_arrivals(self):
+        """Not ready until every stream arrives again (after a resume: nothing older is acted on)."""
+        self.arrival = dict.fromkeys(self.arrival)
+        self.stamps = dict.fromkeys(self.arrival)
+
     @property
     def ready(self):
         """Every needed stream arrived at least once."""

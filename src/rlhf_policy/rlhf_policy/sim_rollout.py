@@ -8,7 +8,9 @@ to the simulation. Start-up ramp, limiter and previous-command rule are the node
 evaluation through the graph (``rlhf_policy.evaluator_node``) is where the observations come from: the rows are the
 same ``EpisodeResult`` with the same metrics. An episode ends at the first task success (the completion time) or
 after ``max_steps`` ticks. A few episodes can be rendered to MP4. ``actuation_delay_ticks`` makes the commands
-reach the simulation that many ticks late, as the graph's asynchronous topics and a robot's driver do.
+reach the simulation that many ticks late, as the graph's asynchronous topics and a robot's driver do;
+``camera_delay_ticks`` feeds camera frames rendered that many ticks before the joint states they come with, as a
+camera pipeline (or the simulator node's renderer, out of phase with the control tick) delivers them.
 """
 
 from collections import deque
@@ -21,30 +23,34 @@ from rlhf_policy.control_loop import PolicyLoop
 from rlhf_policy.episode_metrics import EpisodeResult, mean_action_change, mean_squared_jerk
 
 
-def feed_observation(assembler, obs, task_state, cameras, now):
-    """Hand one ``ManipulationEnv`` observation (and its task state) to the assembler at time ``now``."""
+def feed_observation(assembler, obs, task_state, cameras, now, camera_obs=None):
+    """Hand one ``ManipulationEnv`` observation (and its task state) to the assembler at time ``now``.
+
+    ``camera_obs``: the observation whose camera frames to hand over (an earlier one, for a camera delay).
+    """
     from rlhf_common.robot import JOINT_NAMES
+    frames = obs if camera_obs is None else camera_obs
     for camera in cameras:
-        assembler.on_color(camera, obs[f'{camera}/color'], now)
-        if f'{camera}/depth' in obs:
-            assembler.on_depth(camera, obs[f'{camera}/depth'], now)
+        assembler.on_color(camera, frames[f'{camera}/color'], now)
+        if f'{camera}/depth' in frames:
+            assembler.on_depth(camera, frames[f'{camera}/depth'], now)
     assembler.on_joint_state(JOINT_NAMES, obs['joint_positions'], obs['joint_velocities'], now)
     if task_state is not None and assembler.contract.observation.uses_task_state:
         assembler.on_task_state(np.asarray(task_state.object_poses)[:, :3], np.asarray(task_state.target_pose)[:3],
                                 now)
 
 
-class ActuationDelay:
-    """The command computed ``ticks`` control ticks ago; until there is one, the pose to hold."""
+class TickDelay:
+    """What was handed in ``ticks`` control ticks ago (a command, a camera frame); until then, ``before``."""
 
-    def __init__(self, ticks: int):
+    def __init__(self, ticks: int, name: str = 'actuation_delay_ticks'):
         if ticks < 0:
-            raise ValueError(f'actuation_delay_ticks must be >= 0, got {ticks}')
+            raise ValueError(f'{name} must be >= 0, got {ticks}')
         self.pending = deque(maxlen=ticks + 1)
 
-    def __call__(self, command, hold):
-        self.pending.append(command)
-        return self.pending[0] if len(self.pending) == self.pending.maxlen else hold
+    def __call__(self, value, before):
+        self.pending.append(value)
+        return self.pending[0] if len(self.pending) == self.pending.maxlen else before
 
 
 def smoothness_joints(action):
@@ -54,7 +60,7 @@ def smoothness_joints(action):
 
 def rollout(contract, runner, task='pick_place', episodes=10, seed=0, max_steps=300, loop_settings=None,
             video_dir=None, video_episodes=0, video_camera='scene_camera', video_size=(320, 240), progress=True,
-            actuation_delay_ticks=0):
+            actuation_delay_ticks=0, camera_delay_ticks=0):
     """``episodes`` offline episodes of ``runner`` (model inputs -> normalised action); a list of EpisodeResult."""
     from rlhf_common.robot import JOINT_NAMES
     from rlhf_recorder.video import write_mp4
@@ -76,7 +82,8 @@ def rollout(contract, runner, task='pick_place', episodes=10, seed=0, max_steps=
             ep_seed = seed + index
             obs, info = env.reset(seed=ep_seed)
             loop = PolicyLoop(contract, runner, **(loop_settings or {}))
-            delay = ActuationDelay(actuation_delay_ticks)
+            delay = TickDelay(actuation_delay_ticks)
+            camera_delay, first_obs = TickDelay(camera_delay_ticks, 'camera_delay_ticks'), obs
             frames = [] if video_renderer is not None and index < video_episodes else None
             times, positions, commands = [], [], []
             success_time = float('nan')
@@ -84,7 +91,8 @@ def rollout(contract, runner, task='pick_place', episodes=10, seed=0, max_steps=
                 now = step * dt
                 if frames is not None:
                     frames.append(video_renderer.render(env.data)[f'{video_camera}/color'])
-                feed_observation(loop.assembler, obs, info['task_state'], cameras, now)
+                feed_observation(loop.assembler, obs, info['task_state'], cameras, now,
+                                 camera_delay(obs, first_obs))
                 times.append(now)
                 positions.append(np.asarray(obs['joint_positions'], dtype=np.float64)[measured])
                 tick = loop.tick(now)

@@ -116,6 +116,10 @@ def test_nan_output_holds_and_estop_commands_nothing_until_resume():
     runner.action = np.zeros(8, np.float32)
     resumed, transition = loop.resume()
     assert resumed and transition.state == STARTING
+    # what arrived before the resume is not acted on: the camera frame of tick 5 must be followed by a new one
+    loop.assembler.on_joint_state(JOINT_NAMES, POSE, np.zeros(9), 5.5 / RATE)
+    waiting = loop.tick(5.5 / RATE)
+    assert waiting.command is None and loop.safety.state == STARTING and loop.assembler.missing() == ['/cam/color']
     observe(loop, 6 / RATE)
     tick = loop.tick(6 / RATE)
     assert tick.transition.state == RAMPING and tick.transition.reset_from_pose
