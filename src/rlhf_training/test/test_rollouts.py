@@ -10,9 +10,9 @@ import torch
 
 from rlhf_policy.actions import ActionSpec
 from rlhf_policy.cli import evaluate_offline_main
-from rlhf_policy.contract import ObservationSpec, PolicyContract
+from rlhf_policy.contract import CameraSpec, ObservationSpec, PolicyContract
 from rlhf_policy.inference import OnnxPolicy
-from rlhf_policy.sim_rollout import ActuationDelay, rollout
+from rlhf_policy.sim_rollout import TickDelay, rollout
 from rlhf_training.export import export_policy
 from rlhf_training.models import GaussianPolicy
 
@@ -71,11 +71,32 @@ def test_evaluate_offline_cli(policy_and_contract, tmp_path, capsys):
 
 
 def test_actuation_delay_applies_the_command_computed_ticks_ago():
-    late = ActuationDelay(2)
-    assert [late(c, hold='pose') for c in (1, 2, 3, 4)] == ['pose', 'pose', 1, 2]
-    assert [ActuationDelay(0)(c, hold='pose') for c in (1, 2)] == [1, 2]
+    late = TickDelay(2)
+    assert [late(c, before='pose') for c in (1, 2, 3, 4)] == ['pose', 'pose', 1, 2]
+    assert [TickDelay(0)(c, before='pose') for c in (1, 2)] == [1, 2]
     with pytest.raises(ValueError, match='actuation_delay_ticks'):
-        ActuationDelay(-1)
+        TickDelay(-1)
+
+
+def test_camera_delay_feeds_the_frames_of_ticks_ago():
+    """A policy that moves the arm whatever it sees: with a delay of 2 it sees, at tick t, the frame of tick t - 2."""
+    contract = PolicyContract(ObservationSpec([CameraSpec('wrist_camera', 16, 16)], JOINTS),
+                              ActionSpec.for_panda(0.05), rate_hz=30.0)
+
+    def frames_seen(delay):
+        seen = []
+
+        def runner(inputs):
+            seen.append(inputs['wrist_camera'].copy())
+            return np.full(8, 0.8, np.float32)
+        rollout(contract, runner, episodes=1, seed=3, max_steps=8, progress=False, camera_delay_ticks=delay,
+                loop_settings={'ramp_duration_s': 0.034})
+        return seen
+
+    fresh, late = frames_seen(0), frames_seen(2)
+    assert not np.array_equal(fresh[0], fresh[-1])   # the wrist camera moves with the arm
+    for t in range(8):
+        np.testing.assert_array_equal(late[t], fresh[max(0, t - 2)])
 
 
 def test_evaluate_offline_with_an_actuation_delay(policy_and_contract, tmp_path, capsys):
