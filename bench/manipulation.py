@@ -126,10 +126,10 @@ def train_mlp(episodes, observation, seed, steps):
     return policy.eval(), contract, time.perf_counter() - t0
 
 
-def train_chunk(episodes, observation, seed, steps, horizon, ema_decay=0.0):
+def train_chunk(episodes, observation, seed, steps, horizon):
     images = bool(OBSERVATIONS[observation]['cameras'])
     config = ChunkBCConfig(seed=seed, out_dir=tempfile.mkdtemp(dir=RUNS.name), horizon=horizon, steps=steps,
-                           batch_size=64 if images else 256, ema_decay=ema_decay,
+                           batch_size=64 if images else 256,
                            **OBSERVATIONS[observation], **QUIET)
     contract = make_contract(config, episodes)
     contract.chunk = ChunkExecution(horizon=horizon)
@@ -189,7 +189,7 @@ def run_cell(task, observation, demos, policy_kind, args, cache_dir):
         policy, contract, train_s = train_mlp(episodes, observation, args.seed, args.mlp_steps)
     else:
         steps = args.image_steps if cameras else args.state_steps
-        policy, contract, train_s = train_chunk(episodes, observation, args.seed, steps, args.horizon, args.ema_decay)
+        policy, contract, train_s = train_chunk(episodes, observation, args.seed, steps, args.horizon)
     load_train = load_avg()
     loop_settings = {} if args.ramp_duration_s is None else {'ramp_duration_s': args.ramp_duration_s}
     offline = offline_evaluation(policy, contract, task, args.episodes, loop_settings)
@@ -232,8 +232,6 @@ def main(argv=None):
     parser.add_argument('--state-steps', type=int, default=3000, help='chunk BC steps with state observations')
     parser.add_argument('--image-steps', type=int, default=15000,
                         help='chunk BC steps with camera observations (about 20 min here)')
-    parser.add_argument('--ema-decay', type=float, default=0.0,
-                        help='chunk BC exports the moving average of its weights (ChunkBCConfig.ema_decay)')
     parser.add_argument('--graph', action='store_true', help='also evaluate through the graph (sim + policy node)')
     parser.add_argument('--graph-demos', nargs='*', type=int, default=[],
                         help='with --graph: only these demonstration counts (default: all)')

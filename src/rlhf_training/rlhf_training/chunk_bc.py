@@ -10,12 +10,9 @@ labels useless (bench/manipulation.py).
 
 Loss: mean squared (or absolute) error between the network output and the targets standardised per row and
 dimension (statistics from the training set, stored in the model). Images get a random shift of up to
-``shift_pad`` pixels per sample during training (DrQ-style augmentation; replicate padding). With ``ema_decay``
-the policy that is checkpointed and exported is an exponential moving average of the trained weights (as
-diffusion-policy and ACT-style trainers keep): the last steps' noise averages out of the deployed model.
+``shift_pad`` pixels per sample during training (DrQ-style augmentation; replicate padding).
 """
 
-import copy
 
 import numpy as np
 import torch
@@ -59,37 +56,15 @@ def random_shift(images: torch.Tensor, pad: int, generator: torch.Generator | No
 
 
 class ChunkBCLoss(nn.Module):
-    """Error of the chunk against targets standardised per row and value (``policy.action_mean/std``).
+    """Error of the chunk against targets standardised per row and value (``policy.action_mean/std``)."""
 
-    With ``ema_decay`` > 0 it also holds ``ema``, a frozen copy of the policy that ``update_ema`` moves towards the
-    trained weights after each step; being part of this module, it is checkpointed and resumed with it.
-    """
-
-    def __init__(self, policy: ChunkPolicy, loss: str = 'mse', shift_pad: int = 0, ema_decay: float = 0.0):
+    def __init__(self, policy: ChunkPolicy, loss: str = 'mse', shift_pad: int = 0):
         super().__init__()
         if loss not in CHUNK_LOSSES:
             raise ValueError(f'chunk_bc loss must be one of {CHUNK_LOSSES}, got {loss!r}')
-        if not 0.0 <= ema_decay < 1.0:
-            raise ValueError(f'chunk_bc ema_decay must be in [0, 1), got {ema_decay!r}')
         self.policy = policy
         self.loss = loss
         self.shift_pad = int(shift_pad)
-        self.ema_decay = float(ema_decay)
-        self.ema = None
-        if ema_decay > 0:
-            self.ema = copy.deepcopy(policy).requires_grad_(False)
-            self.register_buffer('ema_updates', torch.zeros((), dtype=torch.long))
-
-    @torch.no_grad()
-    def update_ema(self) -> None:
-        """One step of the average; its decay ramps up as (1 + n) / (10 + n) so early weights fade fast."""
-        if self.ema is None:
-            return
-        self.ema_updates += 1
-        n = float(self.ema_updates)
-        decay = min(self.ema_decay, (1.0 + n) / (10.0 + n))
-        for avg, current in zip(self.ema.parameters(), self.policy.parameters()):
-            avg.lerp_(current, 1.0 - decay)
 
     def forward(self, batch):
         obs = batch['obs']
@@ -146,25 +121,20 @@ def train_chunk_bc(policy: ChunkPolicy, dataset: TransitionDataset, config: Chun
     config = config or ChunkBCConfig()
     targets = torch.from_numpy(dataset.actions).reshape(-1, policy.horizon, policy.action_dim)
     policy.set_action_statistics(targets.mean(0), targets.std(0) + 1e-3)
-    loss = ChunkBCLoss(policy, config.loss, config.shift_pad, config.ema_decay)
-    deployed = loss.ema if loss.ema is not None else policy   # what checkpoints hold and evaluation measures
-    models = {'policy': (deployed, build_info)} if build_info is not None else None
-    evaluate = ((lambda step: evaluate_chunk_bc(deployed, val_dataset))
+    models = {'policy': (policy, build_info)} if build_info is not None else None
+    evaluate = ((lambda step: evaluate_chunk_bc(policy, val_dataset))
                 if val_dataset is not None and len(val_dataset) else None)
-    trainer = Trainer(loss, dataset, config, models=models, evaluate=evaluate, extra=extra)
+    trainer = Trainer(ChunkBCLoss(policy, config.loss, config.shift_pad), dataset, config, models=models,
+                      evaluate=evaluate, extra=extra)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(trainer.optimizer, max(1, config.steps))
     step = trainer.train_step
 
-    def train_step():   # cosine decay of the learning rate over the run, and the moving average
+    def train_step():   # cosine decay of the learning rate over the run
         metrics = step()
         scheduler.step()
-        loss.update_ema()
         return metrics
     trainer.train_step = train_step
-    summary = trainer.train()
-    if loss.ema is not None:   # the caller's policy becomes the average: that is what gets exported
-        policy.load_state_dict(loss.ema.state_dict())
-    return summary
+    return trainer.train()
 
 
 
