@@ -231,7 +231,7 @@ def main(argv=None):
     parser.add_argument('--mlp-steps', type=int, default=BCConfig.steps, help='single-step BC steps (config default)')
     parser.add_argument('--state-steps', type=int, default=3000, help='chunk BC steps with state observations')
     parser.add_argument('--image-steps', type=int, default=15000,
-                        help='chunk BC steps with camera observations (about 20 min here)')
+                        help='chunk BC steps with camera observations (14 min on a quiet 2-core machine)')
     parser.add_argument('--graph', action='store_true', help='also evaluate through the graph (sim + policy node)')
     parser.add_argument('--graph-demos', nargs='*', type=int, default=[],
                         help='with --graph: only these demonstration counts (default: all)')
