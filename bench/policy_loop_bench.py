@@ -5,9 +5,10 @@
     python bench/policy_loop_bench.py --ticks 3000
 
 The model is the training package's default image policy, untrained, exported with rlhf_training.export:
-``--policy chunk`` (default) the ChunkPolicy of rlhf_training.chunk_bc (two 64x64 RGB cameras, 4-layer CNN
-encoders, 512x512x512 MLP, horizon 20, temporal ensembling: one inference every tick), ``--policy gaussian``
-the single-step GaussianPolicy (256x256 MLP); without rlhf_training a comparable CNN built by
+``--policy chunk`` (default) the ChunkPolicy of rlhf_training.chunk_bc (two 64x64 RGB cameras, the chunk BC
+config's image encoder (spatial-softmax keypoints), 512x512x512 MLP, horizon 20, temporal ensembling: one
+inference every tick), ``--policy gaussian`` the single-step GaussianPolicy (256x256 MLP); without rlhf_training
+a comparable CNN built by
 rlhf_policy.onnx_models is used (the table says which). Both nodes start from
 rlhf_policy.graph.deploy_graph with the same --ros-args as the deploy launcher. The policy node writes
 every tick's timing to a CSV at shutdown; the table summarises the measured ticks (after a warm-up).
@@ -61,7 +62,8 @@ def default_model(out_dir, kind='chunk'):
         if kind == 'chunk':
             config = ChunkBCConfig()
             contract.chunk = ChunkExecution(horizon=config.horizon)
-            policy = ChunkPolicy(contract.observation, horizon=config.horizon, hidden_dims=config.hidden_dims)
+            policy = ChunkPolicy(contract.observation, horizon=config.horizon, hidden_dims=config.hidden_dims,
+                                 encoder=config.encoder)
             stats = torch.zeros(config.horizon, 8), torch.full((config.horizon, 8), 0.01)
             policy.set_action_statistics(*stats)   # small offsets around the measured pose
         else:
