@@ -15,7 +15,7 @@ kinematics of the measured joints; no task state).
 Policies: ``mlp`` = rlhf_training.bc (GaussianPolicy, the config defaults: NLL, hidden 256x256, 2000 steps,
 single-step joint deltas of max_delta_rad); ``chunk`` = rlhf_training.chunk_bc (ChunkPolicy, horizon 20,
 temporal ensembling, gripper threshold; images: ``--encoder``, default the config's spatial-softmax keypoints,
-with random-shift augmentation).
+with random-shift augmentation; ``--history N``: observation history of N control ticks).
 
 With ``--graph`` every trained policy is also exported (ONNX + contract) and evaluated through the graph on the
 same seeds: the ``evaluate`` command of rlhf_policy.cli (simulator node + policy node over DDS, real time, each
@@ -127,10 +127,10 @@ def train_mlp(episodes, observation, seed, steps):
     return policy.eval(), contract, time.perf_counter() - t0
 
 
-def train_chunk(episodes, observation, seed, steps, horizon, encoder=ChunkBCConfig.encoder):
+def train_chunk(episodes, observation, seed, steps, horizon, encoder=ChunkBCConfig.encoder, history=1):
     images = bool(OBSERVATIONS[observation]['cameras'])
     config = ChunkBCConfig(seed=seed, out_dir=tempfile.mkdtemp(dir=RUNS.name), horizon=horizon, steps=steps,
-                           batch_size=64 if images else 256, encoder=encoder,
+                           batch_size=64 if images else 256, encoder=encoder, observation_history=history,
                            **OBSERVATIONS[observation], **QUIET)
     contract = make_contract(config, episodes)
     contract.chunk = ChunkExecution(horizon=horizon)
@@ -190,12 +190,13 @@ def run_cell(task, observation, demos, policy_kind, args, cache_dir):
         policy, contract, train_s = train_mlp(episodes, observation, args.seed, args.mlp_steps)
     else:
         steps = args.image_steps if cameras else args.state_steps
-        policy, contract, train_s = train_chunk(episodes, observation, args.seed, steps, args.horizon, args.encoder)
+        policy, contract, train_s = train_chunk(episodes, observation, args.seed, steps, args.horizon, args.encoder,
+                                                args.history)
     load_train = load_avg()
     loop_settings = {} if args.ramp_duration_s is None else {'ramp_duration_s': args.ramp_duration_s}
     offline = offline_evaluation(policy, contract, task, args.episodes, loop_settings)
     row = {'task': task, 'observation': observation, 'demos': demos, 'policy': policy_kind,
-           'ramp_duration_s': args.ramp_duration_s,
+           'ramp_duration_s': args.ramp_duration_s, 'history': args.history if policy_kind == 'chunk' else 1,
            'episodes': offline['episodes'], 'success_rate': offline['success_rate'],
            'completion_time_s': offline['mean_completion_time_s'], 'train_s': train_s,
            'load_avg_train': load_train, 'load_avg_eval': load_avg(),
@@ -233,6 +234,8 @@ def main(argv=None):
     parser.add_argument('--state-steps', type=int, default=3000, help='chunk BC steps with state observations')
     parser.add_argument('--image-steps', type=int, default=15000,
                         help='chunk BC steps with camera observations (14 min on a quiet 2-core machine)')
+    parser.add_argument('--history', type=int, default=1,
+                        help='observation history of the chunk policy (frames: this tick and N-1 before it)')
     parser.add_argument('--encoder', default=ChunkBCConfig.encoder,
                         help='image encoder of the chunk policy (cnn measured 0.62 where spatial_softmax gave 0.78)')
     parser.add_argument('--graph', action='store_true', help='also evaluate through the graph (sim + policy node)')

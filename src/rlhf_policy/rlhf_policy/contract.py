@@ -20,6 +20,9 @@ YAML layout (``PolicyContract.save`` writes exactly this, ``PolicyContract.load`
       task_state_topic: /rlhf_sim/task_state   # rlhf_msgs/TaskState source of object/target positions
       proprio_mean: [...]             # len(proprio_fields) * len(joint_names) + state feature sizes
       proprio_std: [...]
+      history: 1                      # optional (default 1): frames the model sees, this control tick's and the
+                                      # history - 1 ticks before it, stacked oldest first along the channel axis
+                                      # of every camera input and along the proprio vector
     action:                           # rlhf_policy.actions: one group per forward command controller
       groups:
         - {controller: arm_controller, joints: [panda_joint1, ..., panda_joint7], mode: delta,
@@ -163,6 +166,7 @@ class ObservationSpec:
     state_features: list = field(default_factory=list)  # names of STATE_FEATURES, appended in this order
     task_state_topic: str = DEFAULT_TASK_STATE_TOPIC
     command_dim: int = robot.COMMAND_DIM   # size of previous_command: the action's command (the contract checks)
+    history: int = 1   # frames per model input: this tick's and history - 1 before it (rlhf_policy.preprocess)
 
     def __post_init__(self):
         if not isinstance(self.cameras, (list, tuple)):
@@ -196,6 +200,7 @@ class ObservationSpec:
             _fail('state_features', 'unique names', list(feats))
         self.state_features = list(feats)
         self.command_dim = _positive(self.command_dim, 'command_dim', integer=True)
+        self.history = _positive(self.history, 'history', integer=True)
         if 'end_effector_position' in feats:
             missing = [n for n in robot.ARM_JOINT_NAMES if n not in self.joint_names]
             if missing:
@@ -277,11 +282,12 @@ class PolicyContract:
             _fail('metadata', 'plain YAML values (str, int, float, bool, list, dict)', str(err).splitlines()[0])
 
     def input_shapes(self):
-        """Model inputs without the batch dim: {name: (C, H, W) or (P,)} in ``onnx_inputs`` order."""
+        """Model inputs without the batch dim: {name: (history * C, H, W) or (history * P,)}, ``onnx_inputs`` order."""
+        obs = self.observation
         shapes = {}
         for name in self.onnx_inputs:
-            shapes[name] = ((self.observation.proprio_dim,) if name == PROPRIO_INPUT
-                            else self.observation.camera(name).shape)
+            frame = (obs.proprio_dim,) if name == PROPRIO_INPUT else obs.camera(name).shape
+            shapes[name] = (obs.history * frame[0],) + tuple(frame[1:])
         return shapes
 
     @property
@@ -314,6 +320,8 @@ class PolicyContract:
                 'proprio_mean': [float(x) for x in obs.proprio_mean],
                 'proprio_std': [float(x) for x in obs.proprio_std],
                 'command_dim': int(obs.command_dim),
+                # written only when used, so contracts without history stay readable by earlier nodes
+                **({'history': obs.history} if obs.history != 1 else {}),
             },
             'action': act.to_dict(),
             **({} if self.chunk is None else {'chunk': asdict(self.chunk)}),
@@ -330,7 +338,8 @@ class PolicyContract:
             _fail('format_version', f'one of {list(READABLE_VERSIONS)} (the versions this rlhf_policy reads)', version)
         obs_data = data['observation']
         _check_keys(obs_data, 'observation.', {'cameras', 'joint_names', 'proprio_fields', 'proprio_mean',
-                                               'proprio_std', 'state_features', 'task_state_topic', 'command_dim'},
+                                               'proprio_std', 'state_features', 'task_state_topic', 'command_dim',
+                                               'history'},
                     {'cameras', 'joint_names'})
         cams_data = obs_data['cameras']
         if not isinstance(cams_data, list):
@@ -346,7 +355,8 @@ class PolicyContract:
                               proprio_mean=obs_data.get('proprio_mean'), proprio_std=obs_data.get('proprio_std'),
                               state_features=obs_data.get('state_features', []),
                               task_state_topic=obs_data.get('task_state_topic', DEFAULT_TASK_STATE_TOPIC),
-                              command_dim=obs_data.get('command_dim', robot.COMMAND_DIM))
+                              command_dim=obs_data.get('command_dim', robot.COMMAND_DIM),
+                              history=obs_data.get('history', 1))
         action = (_action_v1 if version == 1 else _action)(data['action'])
         kwargs = {k: data[k] for k in ('rate_hz', 'model_file', 'onnx_inputs', 'onnx_output', 'metadata')
                   if k in data}

@@ -90,8 +90,11 @@ class PolicyLoop:
 
     def _after_external(self, transition):
         if transition is not None and transition.state == ESTOP:
-            # nothing is commanded until resume, which ramps from the measured pose: so is the previous command
+            # nothing is commanded until resume, which ramps from the measured pose: so is the previous command,
+            # and a chunk planned before the stop is not played after it (even with no tick in between)
             self.assembler.forget_command()
+            if self.chunks is not None:
+                self.chunks.reset()
         return transition
 
     def _fault(self, now):
@@ -114,8 +117,12 @@ class PolicyLoop:
         result = Tick(detail=detail, observation_age_ms=age_ms)
         action = None
         chunks = self.chunks
-        if fault is None and ready and safety.state != ESTOP and (chunks is None or chunks.needs_chunk()):
+        driving = fault is None and ready and safety.state != ESTOP
+        run_model = driving and (chunks is None or chunks.needs_chunk())
+        if run_model or (driving and assembler.history is not None):
+            # with observation history, every driving tick appends its frame, even while a chunk plays out
             inputs = assembler.assemble()
+        if run_model:
             start = self.clock()
             action = self.runner(inputs)
             result.inference_ms = (self.clock() - start) * 1e3

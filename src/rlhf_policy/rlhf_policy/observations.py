@@ -10,13 +10,17 @@ State features (``observation.state_features``): object/target positions come fr
 arrival counts like every other observation); ``previous_command`` is the last command published
 (``on_command``), and until the first one -- or after an e-stop -- the measured pose in command layout
 (``ActionSpec.measured_command``), the same rule training data follows.
+
+Observation history (``observation.history`` > 1): ``assemble`` appends the tick's frame to a
+``preprocess.HistoryStack`` and returns the stacked inputs, so the control loop calls it on every tick the policy
+drives, whether or not the model runs; the history starts over after a resume (``forget_arrivals``).
 """
 
 import numpy as np
 
 from rlhf_common import topics
 from rlhf_policy.contract import DERIVED_FEATURES, PROPRIO_INPUT
-from rlhf_policy.preprocess import ProprioNormaliser, preprocess_color, preprocess_depth
+from rlhf_policy.preprocess import HistoryStack, ProprioNormaliser, preprocess_color, preprocess_depth
 
 
 class ObservationAssembler:
@@ -52,6 +56,8 @@ class ObservationAssembler:
         self.stamps = dict.fromkeys(self.arrival)   # header stamp (ns) of the message in each buffer, when given
         self._joint_maps = {}   # tuple(names) -> (observation indices, measurement matrix) or error text
         self.joint_error = None  # why the last joint state could not be used
+        self.history = (HistoryStack({k: v.shape for k, v in self.inputs.items()}, obs.history)
+                        if obs.history > 1 else None)
 
     @property
     def cameras(self):
@@ -135,6 +141,8 @@ class ObservationAssembler:
         """Not ready until every stream arrives again (after a resume: nothing older is acted on)."""
         self.arrival = dict.fromkeys(self.arrival)
         self.stamps = dict.fromkeys(self.arrival)
+        if self.history is not None:
+            self.history.reset()
 
     @property
     def ready(self):
@@ -155,11 +163,14 @@ class ObservationAssembler:
         return stream, age
 
     def assemble(self):
-        """Normalise the latest joint state into the proprio buffer; returns the model inputs (buffers)."""
+        """Normalise the latest joint state into the proprio buffer; returns the model inputs (buffers).
+
+        With observation history this is the tick's frame appended to the history: call it once per tick.
+        """
         if self.uses_proprio:
             previous = self.state.get('previous_command')
             if previous is not None and not self.commanded:
                 previous[:] = self.measured_command
             self._normalise(self.joint_positions, self.joint_velocities, out=self.inputs[PROPRIO_INPUT][0],
                             state=self.state)
-        return self.inputs
+        return self.inputs if self.history is None else self.history.push(self.inputs)

@@ -17,6 +17,12 @@ positions, then all joint velocities, joints in ``joint_names`` order), then the
 
 ``preprocess`` (one frame, batch dim 1) and ``preprocess_batch`` (T frames) run the same per-frame
 code, so they give identical tensors for the same inputs.
+
+Observation history (the contract's ``observation.history`` = h > 1): every model input holds the frames of
+this control tick and the h - 1 ticks before it, stacked oldest first along its first axis (camera channels,
+the proprio vector); before an episode has h frames, its first frame fills the older slots. ``preprocess_batch``
+stacks the T frames it is given (``stack_history``); a running policy feeds ``HistoryStack`` one frame per tick,
+which gives the same arrays for the same frames (tested).
 """
 
 from functools import lru_cache
@@ -223,6 +229,47 @@ def proprio_statistics(joint_positions, joint_velocities, proprio_fields=('posit
     return raw.mean(axis=0), np.maximum(raw.std(axis=0), std_floor)
 
 
+def stack_history(frames, history):
+    """(T, D, ...) consecutive frames -> (T, history * D, ...): row t holds frames t - history + 1 .. t, oldest first.
+
+    Slots before the first frame repeat it (the running policy's ``HistoryStack`` does the same).
+    """
+    frames = np.asarray(frames)
+    if history == 1:
+        return frames
+    idx = np.maximum(np.arange(len(frames))[:, None] + np.arange(1 - history, 1)[None], 0)   # (T, history)
+    stacked = frames[idx]                                                                   # (T, history, D, ...)
+    return stacked.reshape((len(frames), history * frames.shape[1]) + frames.shape[2:])
+
+
+class HistoryStack:
+    """The last ``history`` frames of every model input, for a running policy (batch dim 1, oldest first)."""
+
+    def __init__(self, frame_shapes, history):
+        """``frame_shapes``: {input: shape of one frame with batch dim 1, e.g. (1, 3, 64, 64)}."""
+        self.history = int(history)
+        self.inputs = {name: np.zeros((1, self.history * shape[1]) + tuple(shape[2:]), dtype=np.float32)
+                       for name, shape in frame_shapes.items()}
+        self.empty = True
+
+    def reset(self):
+        """Start a new history: the next frame fills every slot."""
+        self.empty = True
+
+    def push(self, frame):
+        """Append this tick's frame {input: (1, D, ...)}; returns the stacked inputs {input: (1, history * D, ...)}."""
+        for name, stacked in self.inputs.items():
+            current = frame[name]
+            size = current.shape[1]
+            if self.empty:
+                stacked[0] = np.concatenate([current[0]] * self.history)
+            else:
+                stacked[0, :-size] = stacked[0, size:].copy()
+                stacked[0, -size:] = current[0]
+        self.empty = False
+        return self.inputs
+
+
 def _camera_frames(contract, images, depths, cam):
     if cam.name not in images:
         raise PreprocessError(f'camera {cam.name!r}: missing from the images (have {sorted(images)})')
@@ -235,7 +282,7 @@ def _camera_frames(contract, images, depths, cam):
 
 
 def preprocess(contract, images, depths, joint_positions, joint_velocities, state=None):
-    """One observation -> {onnx input name: float32 array with batch dim 1}.
+    """One observation -> {onnx input name: float32 array with batch dim 1}, one frame (no history stacking).
 
     ``state``: {feature: (D,)} for the contract's ``observation.state_features`` (None when it lists none).
     """
@@ -257,9 +304,10 @@ def preprocess(contract, images, depths, joint_positions, joint_velocities, stat
 
 
 def preprocess_batch(contract, images, depths, joint_positions, joint_velocities, state=None):
-    """T observations -> {onnx input name: float32 array (T, ...)}; frame t equals ``preprocess`` of frame t.
+    """T consecutive observations -> {onnx input name: float32 array (T, ...)}.
 
-    ``state``: {feature: (T, D)} for the contract's ``observation.state_features``.
+    Frame t equals ``preprocess`` of frame t, stacked with the frames before it when the contract has observation
+    history (``stack_history``). ``state``: {feature: (T, D)} for the contract's ``observation.state_features``.
     """
     batch = {}
     num_frames = None
@@ -289,4 +337,4 @@ def preprocess_batch(contract, images, depths, joint_positions, joint_velocities
         if num_frames is not None and pos.shape[0] != num_frames:
             raise PreprocessError(f'joint_positions: expected {num_frames} frames like the images, got {pos.shape[0]}')
         batch[PROPRIO_INPUT] = preprocess_proprio(contract.observation, pos, vel, state)
-    return {name: batch[name] for name in contract.onnx_inputs}
+    return {name: stack_history(batch[name], contract.observation.history) for name in contract.onnx_inputs}

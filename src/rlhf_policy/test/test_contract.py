@@ -32,6 +32,15 @@ def test_round_trip(tmp_path):
     assert loaded.model_path(path) == (tmp_path / 'm' / 'policy.onnx').resolve()
 
 
+def test_observation_history_round_trip_and_shapes(tmp_path):
+    contract = make_contract()
+    assert 'history' not in contract.to_dict()['observation']   # contracts without history read as before
+    contract.observation.history = 2
+    loaded = PolicyContract.load(contract.save(tmp_path / 'contract.yaml'))
+    assert loaded.observation.history == 2
+    assert loaded.input_shapes() == {'scene_camera': (6, 24, 32), 'wrist_camera': (8, 16, 16), 'proprio': (36,)}
+
+
 def _write(tmp_path, mutate):
     data = make_contract().to_dict()
     mutate(data)
@@ -50,6 +59,7 @@ def _write(tmp_path, mutate):
     (lambda d: d['action']['groups'][1].update(lower=[0.0, 0.0]), 'action.groups[1].lower', '1 finite numbers'),
     (lambda d: d.update(onnx_inputs=['scene_camera', 'top_camera']), 'onnx_inputs[1]', 'a camera of'),
     (lambda d: d.update(rate_hz='fast'), 'rate_hz', 'positive number'),
+    (lambda d: d['observation'].update(history=0), 'observation.history', 'positive integer'),
     (lambda d: d.update(colour='red'), 'colour', 'unknown field'),
     (lambda d: d['action']['groups'][0].pop('upper'), 'action.groups[0].upper', 'missing'),
     (lambda d: d['observation'].update(proprio_fields=['position', 'torque']), 'observation.proprio_fields[1]',

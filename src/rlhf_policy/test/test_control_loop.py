@@ -203,3 +203,24 @@ def test_chunks_are_forgotten_on_hold_and_replanned_after():
         observe(loop, now)
         loop.tick(now)
     assert runner.calls == 2                         # a fresh chunk as soon as the policy drives again
+
+
+def test_observation_history_advances_every_tick_while_a_chunk_plays():
+    """Receding horizon runs the model every 3rd tick; its history still holds the last 3 control ticks."""
+    from rlhf_policy.chunking import ChunkExecution
+    obs = ObservationSpec([], list(JOINT_NAMES), proprio_fields=['position'], history=3)
+    contract = PolicyContract(obs, ActionSpec.for_panda(max_delta_rad=0.05), rate_hz=RATE,
+                              chunk=ChunkExecution(4, execution='receding_horizon', replan_every=3))
+    seen = []
+    loop = PolicyLoop(contract, lambda inputs: seen.append(inputs['proprio'][0].copy()) or known_chunk(),
+                      max_observation_age_ms=100.0, ramp_duration_s=1 / RATE)
+    for k in range(7):
+        pose = POSE + k                              # joint 0 reads the tick number
+        loop.assembler.on_joint_state(JOINT_NAMES, pose, np.zeros(9), k / RATE)
+        loop.tick(k / RATE)
+    assert [list(s[::9] - POSE[0]) for s in seen] == [[0, 0, 0], [1, 2, 3], [4, 5, 6]]   # ticks 0, 3, 6
+    loop.estop('test')
+    loop.resume()
+    loop.assembler.on_joint_state(JOINT_NAMES, POSE + 10, np.zeros(9), 1.0)
+    loop.tick(1.0)
+    assert list(seen[-1][::9] - POSE[0]) == [10, 10, 10]   # after a resume the history starts over

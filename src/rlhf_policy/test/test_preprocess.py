@@ -7,21 +7,23 @@ import pytest
 from rlhf_policy.actions import ActionGroup, ActionSpec
 from rlhf_policy.contract import CameraSpec, ObservationSpec, PolicyContract
 from rlhf_policy.preprocess import (
+    HistoryStack,
     PreprocessError,
     area_weights,
     preprocess,
     preprocess_batch,
     proprio_statistics,
     resize_area,
+    stack_history,
 )
 
 JOINTS = ['j1', 'j2', 'j3', 'panda_joint1', 'panda_joint2', 'panda_joint3', 'panda_joint4', 'panda_joint5',
           'panda_joint6', 'panda_joint7']
 
 
-def make_contract(mean=None, std=None):
+def make_contract(mean=None, std=None, history=1):
     obs = ObservationSpec(cameras=[CameraSpec('scene_camera', 20, 15), CameraSpec('wrist_camera', 8, 6, True, 2.0)],
-                          joint_names=JOINTS, proprio_mean=mean, proprio_std=std)
+                          joint_names=JOINTS, proprio_mean=mean, proprio_std=std, history=history)
     return PolicyContract(obs, ActionSpec.for_panda())
 
 
@@ -81,6 +83,36 @@ def test_preprocess_and_batch_identical():
             assert single[name].dtype == np.float32 and single[name].shape == (1,) + batch[name].shape[1:]
             np.testing.assert_array_equal(single[name][0], batch[name][t])
     assert 0.0 <= batch['wrist_camera'].min() and batch['wrist_camera'].max() <= 1.0
+
+
+def test_stack_history_by_hand():
+    frames = np.arange(4)[:, None] * 10 + np.arange(2)[None]          # frame t: [10t, 10t + 1]
+    np.testing.assert_array_equal(stack_history(frames, 3), [[0, 1, 0, 1, 0, 1], [0, 1, 0, 1, 10, 11],
+                                                             [0, 1, 10, 11, 20, 21], [10, 11, 20, 21, 30, 31]])
+    assert stack_history(frames, 1) is not None and stack_history(frames, 1).shape == (4, 2)
+
+
+def test_history_batch_equals_the_running_stack():
+    """What training stacks from an episode is what the running policy stacks one tick at a time."""
+    rng = np.random.default_rng(5)
+    contract = make_contract(history=3)
+    assert contract.input_shapes() == {'scene_camera': (9, 15, 20), 'wrist_camera': (12, 6, 8), 'proprio': (60,)}
+    images, depths, pos, vel = _frames(5, rng)
+    batch = preprocess_batch(contract, images, depths, pos, vel)
+    assert {k: v.shape[1:] for k, v in batch.items()} == contract.input_shapes()
+    stack = None
+    for t in range(5):
+        frame = preprocess(contract, {k: v[t] for k, v in images.items()}, {k: v[t] for k, v in depths.items()},
+                           pos[t], vel[t])
+        stack = stack or HistoryStack({k: v.shape for k, v in frame.items()}, 3)
+        stacked = stack.push(frame)
+        for name in batch:
+            np.testing.assert_array_equal(stacked[name][0], batch[name][t])
+        # the newest frame is last: the model sees the present at the same place whatever the history
+        np.testing.assert_array_equal(stacked['proprio'][0, -20:], frame['proprio'][0])
+    stack.reset()
+    first = stack.push(frame)['scene_camera'][0]
+    np.testing.assert_array_equal(first, np.concatenate([frame['scene_camera'][0]] * 3))
 
 
 def test_proprio_statistics_normalise_to_unit():

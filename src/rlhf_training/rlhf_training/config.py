@@ -44,6 +44,7 @@ class TrainConfig:
     image_height: int = 64
     use_depth: bool = False         # 4th channel = depth / max_depth_m
     max_depth_m: float = 2.0
+    observation_history: int = 1    # frames per observation: this tick's and N-1 before it (contract history)
     rate_hz: float = 10.0           # sampling rate of frames read from the bags
     control_hz: float = 30.0        # rate the exported policy runs at (contract rate_hz)
     max_delta_rad: float = 0.05     # contract: joint target change per control tick at action +-1

@@ -90,6 +90,9 @@ def make_contract(config: TrainConfig, episodes: Sequence, metadata: dict | None
     from rlhf_policy.preprocess import proprio_statistics, with_derived_state
     if not episodes:
         raise DataError('empty dataset: no episodes to compute normalisation statistics from')
+    if config.observation_history != 1 and config.rate_hz != config.control_hz:
+        raise DataError(f'observation_history={config.observation_history}: history frames are control ticks, so '
+                        f'rate_hz ({config.rate_hz}) must equal control_hz ({config.control_hz})')
     joint_names = list(episodes[0].joint_names)
     for ep in episodes[1:]:
         if list(ep.joint_names) != joint_names:
@@ -115,9 +118,10 @@ def make_contract(config: TrainConfig, episodes: Sequence, metadata: dict | None
                for name in config.cameras]
     try:
         observation = ObservationSpec(cameras, joint_names, proprio_mean=mean, proprio_std=std,
-                                      state_features=features, command_dim=action.command_dim)
+                                      state_features=features, command_dim=action.command_dim,
+                                      history=config.observation_history)
     except ValueError as err:
-        raise DataError(f'state_features: {err}') from None
+        raise DataError(f'state_features / observation_history: {err}') from None
     return PolicyContract(observation, action, rate_hz=config.control_hz, metadata=dict(metadata or {}))
 
 
@@ -161,18 +165,23 @@ def episode_arrays(contract, episode, start_s: float | None = None, end_s: float
     """(observations {input: (T, ...)}, actions (T, A)) of an episode (or of its frames in [start_s, end_s)).
 
     A chunk contract's actions are the chunk targets (T, horizon * command_dim) of ``chunk_bc.chunk_targets``,
-    from the commands of the whole episode: a chunk looks past the end of the window.
+    from the commands of the whole episode: a chunk looks past the end of the window. So does observation history:
+    the first frames of a window see the frames before it, as the policy did.
     """
     from rlhf_policy.preprocess import preprocess_batch
     from rlhf_preference.segments import in_window
     valid = np.isfinite(episode.actions).all(axis=1)  # frames before the first command, or a stream never recorded
     window = in_window(episode.times, -np.inf if start_s is None else start_s, np.inf if end_s is None else end_s)
     idx = np.flatnonzero(window & valid)
-    images = {k: v[idx] for k, v in episode.images.items()}
-    depths = {k: v[idx] for k, v in episode.depth.items()}
-    state = episode_state(contract.observation.state_features, episode, idx, contract.action)
-    obs = preprocess_batch(contract, images, depths, episode.joint_positions[idx], episode.joint_velocities[idx],
+    rows = np.flatnonzero(valid)
+    first = np.searchsorted(rows, idx[0]) if len(idx) else 0
+    read = rows[max(0, first - contract.observation.history + 1):first + len(idx)]   # idx plus its history
+    images = {k: v[read] for k, v in episode.images.items()}
+    depths = {k: v[read] for k, v in episode.depth.items()}
+    state = episode_state(contract.observation.state_features, episode, read, contract.action)
+    obs = preprocess_batch(contract, images, depths, episode.joint_positions[read], episode.joint_velocities[read],
                            state=state)
+    obs = {k: v[len(read) - len(idx):] for k, v in obs.items()}
     if contract.chunk is None:
         actions = contract.action.from_commands(episode.actions[idx], measured_commands(episode, idx, contract.action))
     else:

@@ -188,6 +188,9 @@ def contract_obs_fn(contract):
     """
     from rlhf_common.robot import JOINT_NAMES
     from rlhf_policy.preprocess import preprocess
+    if contract.observation.history != 1:
+        raise ValueError(f'contract observation.history={contract.observation.history}: environment rollouts here '
+                         f'feed one frame per step; train the policy with observation_history: 1')
     names = list(JOINT_NAMES)
     missing = [n for n in contract.observation.joint_names if n not in names]
     if missing:

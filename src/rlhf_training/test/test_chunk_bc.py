@@ -67,6 +67,29 @@ def test_chunk_bc_recovers_an_open_loop_trajectory(tmp_path):
     np.testing.assert_array_equal(gripper_closed, commands[:, 7] < 0.02)
 
 
+def test_observation_history_tells_the_direction_of_motion(tmp_path):
+    """The arm swings along one line; where it goes next depends on its direction, which one frame cannot show."""
+    from rlhf_policy.preprocess import stack_history
+    t = np.arange(400)
+    swing = np.sin(2 * np.pi * t / 100)                        # four swings, each position passed both ways
+    arm = (0.3 * swing[:, None] * np.linspace(0.5, 1.0, 7)[None]).astype(np.float32)
+    commands = np.concatenate([arm[np.minimum(t + 5, len(t) - 1)], np.zeros((len(t), 1))], axis=1)  # 5 ticks ahead
+    measured = np.concatenate([arm, np.zeros((len(t), 1))], axis=1)
+    targets = chunk_targets(commands, measured, 4, DELTA)
+    errors = {}
+    for history in (1, 2):
+        seed_everything(0)
+        obs = stack_history(arm / 0.3, history)
+        policy = ChunkPolicy({'proprio': (obs.shape[1],)}, horizon=4, hidden_dims=(128, 128), proprio_feature_dim=64)
+        config = ChunkBCConfig(steps=1500, batch_size=64, lr=3e-3, out_dir=str(tmp_path / str(history)), **QUIET)
+        train_chunk_bc(policy, chunk_dataset({'proprio': obs}, targets), config)
+        with torch.no_grad():
+            chunks = policy({'proprio': torch.from_numpy(obs)}).numpy()
+        errors[history] = float(np.abs(chunks[10:-10, :, :7] - targets[10:-10, :, :7]).mean())
+    assert errors[2] < 0.01, errors                           # two frames show the direction
+    assert errors[1] > 5 * errors[2], errors                  # one frame averages both directions
+
+
 def square_images(n, size, rng):
     """Dark images with one bright 4x4 square at a random place; the answer is the square's centre in [-1, 1]."""
     images = np.zeros((n, 3, size, size), np.float32)

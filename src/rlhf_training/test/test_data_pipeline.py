@@ -278,3 +278,35 @@ def test_train_cli_chunk_bc_from_bags_exports_a_chunk_contract(episodes, tmp_pat
     assert 'rate_hz must equal control_hz' in capsys.readouterr().err
     assert train_main(cpl + ['likelihood=squared_error', 'rate_hz=30.0']) == 0
     assert PolicyContract.load(tmp_path / 'runs' / 'cpl' / 'export' / 'contract.yaml').chunk == ChunkExecution(5)
+
+
+def test_observation_history_from_bags_reaches_before_a_window_and_exports(episodes, tmp_path):
+    from rlhf_training.config import ChunkBCConfig
+    from rlhf_training.data import episode_arrays, make_contract, read_episodes
+    path = episodes.write('ep0', q0_offset=0.0, delta=0.02)
+    config = ChunkBCConfig(data_dir=str(episodes.data_dir), cameras=['scene_camera'], image_width=16,
+                           image_height=16, rate_hz=30.0, observation_history=3, progress=False)
+    episode = read_episodes([path], config, progress=False)[0]
+    contract = make_contract(config, [episode])
+    one = make_contract(ChunkBCConfig(**{**config.__dict__, 'observation_history': 1}), [episode])
+    frames, _ = episode_arrays(one, episode)
+    whole, _ = episode_arrays(contract, episode)
+    assert whole['scene_camera'].shape[1:] == (9, 16, 16) and whole['proprio'].shape[1:] == (54,)
+    t = 10   # row t holds frames t-2, t-1, t (oldest first)
+    np.testing.assert_array_equal(whole['proprio'][t], np.concatenate(frames['proprio'][t - 2:t + 1]))
+    np.testing.assert_array_equal(whole['scene_camera'][0], np.concatenate([frames['scene_camera'][0]] * 3))
+    # a preference segment's first frames see the frames before it, as the running policy did
+    window, _ = episode_arrays(contract, episode, 1.0, 1.5)
+    valid_times = episode.times[np.isfinite(episode.actions).all(axis=1)]
+    first = int(np.searchsorted(valid_times, 1.0))
+    np.testing.assert_array_equal(window['proprio'], whole['proprio'][first:first + len(window['proprio'])])
+    with pytest.raises(DataError, match='observation_history=3: history frames are control ticks'):
+        make_contract(ChunkBCConfig(**{**config.__dict__, 'rate_hz': 10.0}), [episode])
+
+    out = tmp_path / 'runs' / 'chunk'
+    assert train_main(['--config', str(CONFIG_DIR / 'chunk_bc.yaml'), *SMALL, f'data_dir={episodes.data_dir}',
+                       'cameras=[scene_camera]', 'rate_hz=30.0', 'val_fraction=0.0', 'steps=2', 'batch_size=8',
+                       'horizon=5', 'observation_history=2', f'out_dir={out}']) == 0
+    session = ort.InferenceSession(str(out / 'export' / 'policy.onnx'), providers=['CPUExecutionProvider'])
+    assert {i.name: i.shape[1:] for i in session.get_inputs()} == {'scene_camera': [6, 16, 16],
+                                                                       'proprio': [2 * (18 + 3)]}  # + EE position

@@ -96,23 +96,25 @@ def observation_shapes(spec) -> dict[str, tuple[int, ...]]:
     """Input shapes (without batch) of an observation spec.
 
     `spec` is an `rlhf_policy.contract.ObservationSpec` (cameras with name/width/height/use_depth, and the
-    proprioception size from proprio_mean or joint_names x proprio_fields), or a plain mapping
-    `{'proprio': (P,), '<camera>': (C, H, W)}` for data that does not come from a contract.
+    proprioception size from proprio_mean or joint_names x proprio_fields; with observation history, each input
+    holds ``history`` frames along its first axis), or a plain mapping `{'proprio': (P,), '<camera>': (C, H, W)}`
+    for data that does not come from a contract.
     """
     if isinstance(spec, Mapping):
         shapes = {str(k): tuple(int(d) for d in v) for k, v in spec.items()}
         if PROPRIO_KEY not in shapes:
             raise ValueError(f'observation shapes need a {PROPRIO_KEY!r} entry, got {sorted(shapes)}')
         return shapes
+    frames = int(getattr(spec, 'history', 1))
     shapes = {}
     for cam in spec.cameras:
-        shapes[cam.name] = (4 if getattr(cam, 'use_depth', False) else 3, int(cam.height), int(cam.width))
+        shapes[cam.name] = (frames * (4 if getattr(cam, 'use_depth', False) else 3), int(cam.height), int(cam.width))
     mean = getattr(spec, 'proprio_mean', None)
     if mean is not None and len(mean) > 0:
         proprio = len(mean)
     else:
         proprio = len(spec.joint_names) * len(getattr(spec, 'proprio_fields', ('position', 'velocity')))
-    shapes[PROPRIO_KEY] = (int(proprio),)
+    shapes[PROPRIO_KEY] = (frames * int(proprio),)
     return shapes
 
 
