@@ -88,9 +88,9 @@ class StillRobot:
         rclpy.try_shutdown(context=self.context)
 
 
-def export_known_chunk_policy(out_dir, execution):
+def export_known_chunk_policy(out_dir, execution, history=1):
     obs = ObservationSpec([CameraSpec('scene_camera', 16, 12)], JOINTS, proprio_fields=('position',),
-                          proprio_mean=Q0, proprio_std=np.full(9, 0.1))
+                          proprio_mean=Q0, proprio_std=np.full(9, 0.1), history=history)
     contract = PolicyContract(obs, ActionSpec.for_panda(0.05), rate_hz=30.0, chunk=execution)
     policy = ChunkPolicy(observation_shapes(obs), horizon=HORIZON, hidden_dims=(16,), image_feature_dim=8)
     with torch.no_grad():
@@ -128,11 +128,13 @@ def stop_node(proc, log):
     log.close()
 
 
-@pytest.mark.parametrize('execution', [ChunkExecution(HORIZON, 'temporal_ensemble', ensemble_decay=0.5),
-                                       ChunkExecution(HORIZON, 'receding_horizon', replan_every=3)],
-                         ids=['temporal_ensemble', 'receding_horizon'])
-def test_policy_node_executes_an_exported_chunk_policy(tmp_path, robot, execution):
-    contract_path = export_known_chunk_policy(tmp_path / 'model', execution)
+@pytest.mark.parametrize('execution, history', [
+    (ChunkExecution(HORIZON, 'temporal_ensemble', ensemble_decay=0.5), 1),
+    (ChunkExecution(HORIZON, 'receding_horizon', replan_every=3), 1),
+    (ChunkExecution(HORIZON, 'receding_horizon', replan_every=3), 3)],   # inputs of 3 stacked frames
+    ids=['temporal_ensemble', 'receding_horizon', 'receding_horizon_history'])
+def test_policy_node_executes_an_exported_chunk_policy(tmp_path, robot, execution, history):
+    contract_path = export_known_chunk_policy(tmp_path / 'model', execution, history)
     proc, log = run_node(contract_path, tmp_path / 'policy.log')
     try:
         arm, gripper = robot.wait_for_commands(60)
