@@ -222,8 +222,7 @@ def cpl(args):
     report = json.loads((Path(args.loop_dir) / 'report.json').read_text())
     print(f'CPL from ratings ({report.get("rated_clips")} rated clips, {report.get("pairs")} pairs); {load_line()}')
     print(f'{"policy":<14}{"F1":>7}{"rated quality":>15}{"wrong keys/frame":>18}{"action change":>15}')
-    for name in ('pretrained', 'cpl'):
-        s = report['evaluation'][name]
+    for name, s in report['evaluation'].items():   # baselines, pretrained, SFT and CPL per seed and their means
         print(f'{name:<14}{s["f1"]:>7.3f}{s["rating"]:>15.1f}{s["wrong_presses"]:>18.3f}{s["action_change"]:>15.4f}')
     return 0
 

@@ -8,8 +8,10 @@
 
 Stages: pretrain (SAC (DroQ) on the song, `train --config piano_sac.yaml`; resumes from its checkpoint) ->
 performances (bags, clips with sound, the rating page's pairs file) -> ratings (scripted annotators, or people
-on the page) -> preferences (every pair of rated clips) -> cpl (CPL of the SAC actor) -> evaluate (F1 and rated
-quality of both policies beside the zero-action and random baselines) -> report (report.md, report.json, plots).
+on the page) -> preferences (pairs of rated clips) -> cpl (per seed of cpl_seeds: CPL of the SAC actor, the SFT
+baseline, and CPL on the same pairs with labels flipped at random, which shows what fine-tuning alone does) ->
+evaluate (F1 and rated quality of every policy beside the zero-action and random baselines) -> report
+(report.md, report.json, plots).
 A finished stage leaves <stage>.done and is skipped on the next run, so an interrupted run resumes.
 """
 
@@ -20,10 +22,13 @@ from pathlib import Path
 import sys
 import time
 
+import numpy as np
 import yaml
 
 WS = Path(__file__).resolve().parents[1]
 CONFIG_DIR = WS / 'src' / 'rlhf_training' / 'config'
+# fine-tuning of the SAC actor on the preferences: SFT, CPL, and CPL on randomly flipped labels (a control)
+FINE_TUNING = ('sft', 'cpl', 'cpl shuffled')
 STAGES = ('pretrain', 'performances', 'ratings', 'preferences', 'cpl', 'evaluate', 'report')
 
 
@@ -89,24 +94,45 @@ class PianoLoop:
         if ratings_main([*source, '--output', str(self.path('preferences.json')), '--pairs', pairs]) != 0:
             raise SystemExit('[piano] preferences: the ratings could not be read (see above)')
 
+    def fine_tuned(self):
+        """{name: run directory} of the fine-tuning runs, one per method and seed."""
+        return {f'{method} seed {seed}': self.path(method.replace(' ', '_'), f'seed{seed}')
+                for method in FINE_TUNING for seed in self.s['cpl_seeds']}
+
     def cpl(self):
         from rlhf_training.piano_cpl import run_piano_cpl
         from rlhf_training.trainer import print_summary
-        overrides = [f'{k}={json.dumps(v)}' for k, v in self.s['cpl'].items()]
-        print_summary(run_piano_cpl(self.path('sac'), self.path('preferences.json'), self.path('cpl'), overrides))
+        prefs = json.loads(self.path('preferences.json').read_text())
+        flip = np.random.default_rng(0).random(len(prefs['records'])) < 0.5
+        for record, flipped in zip(prefs['records'], flip):
+            record['label'] = 1.0 - record['label'] if flipped else record['label']
+        self.path('preferences_shuffled.json').write_text(json.dumps(prefs))
+        # SFT: the same fine-tuning with only the imitation of each pair's preferred clip (no preference term)
+        settings = {'cpl': self.s['cpl'], 'cpl shuffled': self.s['cpl'],
+                    'sft': {**self.s['cpl'], 'alpha': 0.0, 'bc_weight': 1.0}}
+        for name, out in self.fine_tuned().items():
+            method, seed = name.split(' seed ')
+            overrides = [f'{k}={json.dumps(v)}' for k, v in {**settings[method], 'seed': int(seed)}.items()]
+            labels = 'preferences_shuffled.json' if method == 'cpl shuffled' else 'preferences.json'
+            print(f'[piano] {name}', flush=True)
+            print_summary(run_piano_cpl(self.path('sac'), self.path(labels), out, overrides))
 
     def evaluate(self):
         from rlhf_training.envs import make_piano_env
         from rlhf_training.piano_cpl import ScriptedPianoRater, compare
         from rlhf_training.piano_performances import actor_policy, load_piano_actor
         pretrained, options = load_piano_actor(self.path('sac'))
-        tuned, _ = load_piano_actor(self.path('cpl'))
+        policies = {'pretrained': actor_policy(pretrained)}
+        policies.update({name: actor_policy(load_piano_actor(out)[0]) for name, out in self.fine_tuned().items()})
         env = make_piano_env(**options)
         rater = ScriptedPianoRater(**{**self.s['rater'], 'noise': 0.0})
         try:
-            rows = compare({'pretrained': actor_policy(pretrained), 'cpl': actor_policy(tuned)}, env, rater)
+            rows = compare(policies, env, rater)
         finally:
             env.close()
+        for method in FINE_TUNING:   # the mean over seeds
+            runs = [r for name, r in rows.items() if name.startswith(f'{method} seed')]
+            rows[f'{method} mean'] = {k: float(np.mean([r[k] for r in runs])) for k in runs[0]}
         prefs = json.loads(self.path('preferences.json').read_text())
         report = {'song': self.s['song'], 'evaluation': rows, 'rated_clips': len(self.segments()),
                   'pairs': len(prefs['records']), 'load_average': os.getloadavg()}
@@ -132,19 +158,30 @@ class PianoLoop:
             axes[0].axhline(rows[name]['f1'], color='gray', ls=style, lw=1, label=name)
         axes[0].set(xlabel='environment steps', ylabel='key-press F1', ylim=(0, 1), title='SAC (DroQ) pretraining')
         axes[0].legend(fontsize=8)
-        names = list(rows)
+        names = [n for n in rows if ' seed ' not in n]   # the seeds show as dots on their mean's bars
         x = range(len(names))
         axes[1].bar([i - 0.2 for i in x], [rows[n]['f1'] for n in names], 0.4, label='F1')
         axes[1].bar([i + 0.2 for i in x], [rows[n]['rating'] / 100 for n in names], 0.4, label='rating / 100')
+        for i, name in enumerate(names):
+            seeds = [r for n, r in rows.items() if name.endswith(' mean') and n.startswith(name[:-4] + 'seed')]
+            axes[1].plot([i - 0.2] * len(seeds), [r['f1'] for r in seeds], 'k.', ms=4)
+            axes[1].plot([i + 0.2] * len(seeds), [r['rating'] / 100 for r in seeds], 'k.', ms=4)
         axes[1].set_xticks(list(x), names, fontsize=8)
         axes[1].set(ylim=(0, 1), title='policies on the song')
         axes[1].legend(fontsize=8)
         fig.tight_layout()
         fig.savefig(self.path('report.png'), dpi=110)
         plt.close(fig)
+        pairing = ('pairs of windows of the same passage' if self.s['window_s'] is not None
+                   else 'every pair of rated clips')
+        base = rows['pretrained']
+        change = {m: (rows[f'{m} mean']['rating'] - base['rating'], rows[f'{m} mean']['f1'] - base['f1'])
+                  for m in FINE_TUNING}
         lines = [f'# Robot pianist: {report["song"]}', '',
-                 f'{report["rated_clips"]} rated performances, {report["pairs"]} preference pairs (every pair of '
-                 f'rated clips). Load average at evaluation: {", ".join(f"{v:.2f}" for v in report["load_average"])}.',
+                 f'{report["rated_clips"]} rated clips, {report["pairs"]} preference pairs ({pairing}). Load average '
+                 f'at evaluation: {", ".join(f"{v:.2f}" for v in report["load_average"])}.', '',
+                 *(f'- {m} (mean of {len(self.s["cpl_seeds"])} seeds) against the pretrained policy: rating '
+                   f'{rating:+.1f}, F1 {f1:+.3f}' for m, (rating, f1) in change.items()),
                  '', '![curves](report.png)', '',
                  '| policy | F1 | precision | recall | wrong keys / frame | finger motion (rad/step) | rating |',
                  '|---|---|---|---|---|---|---|']
