@@ -127,21 +127,23 @@ class PianoLoop:
         env = make_piano_env(**options)
         rater = ScriptedPianoRater(**{**self.s['rater'], 'noise': 0.0})
         try:
-            rows = compare(policies, env, rater)
+            rows = compare(policies, env, rater, repeats=self.s['eval_repeats'], noise=self.s['eval_noise'])
         finally:
             env.close()
-        for method in FINE_TUNING:   # the mean over seeds
+        for method in FINE_TUNING:   # the mean over seeds, +- the spread of the seeds' means
             runs = [r for name, r in rows.items() if name.startswith(f'{method} seed')]
             rows[f'{method} mean'] = {k: float(np.mean([r[k] for r in runs])) for k in runs[0]}
+            rows[f'{method} mean'].update({f'{k}_std': float(np.std([r[k] for r in runs])) for k in ('f1', 'rating')})
         prefs = json.loads(self.path('preferences.json').read_text())
         report = {'song': self.s['song'], 'evaluation': rows, 'rated_clips': len(self.segments()),
                   'pairs': len(prefs['records']), 'load_average': os.getloadavg()}
         self.path('report.json').write_text(json.dumps(report, indent=1))
-        print(f'{"policy":<15}{"F1":>7}{"prec":>7}{"recall":>7}{"wrong/frame":>13}{"finger motion":>15}'
-              f'{"rating":>8}')
+        print(f'mean of {self.s["eval_repeats"]} performances with action noise {self.s["eval_noise"]} each')
+        print(f'{"policy":<20}{"F1":>7}{"prec":>7}{"recall":>7}{"wrong/frame":>13}{"finger motion":>15}'
+              f'{"rating":>14}')
         for name, r in rows.items():
-            print(f'{name:<15}{r["f1"]:>7.3f}{r["precision"]:>7.3f}{r["recall"]:>7.3f}{r["wrong_presses"]:>13.3f}'
-                  f'{r["finger_motion"]:>15.4f}{r["rating"]:>8.1f}')
+            print(f'{name:<20}{r["f1"]:>7.3f}{r["precision"]:>7.3f}{r["recall"]:>7.3f}{r["wrong_presses"]:>13.3f}'
+                  f'{r["finger_motion"]:>15.4f}{r["rating"]:>8.1f} +-{r.get("rating_std", 0.0):>4.1f}')
 
     def report(self):
         import matplotlib
@@ -166,8 +168,8 @@ class PianoLoop:
             seeds = [r for n, r in rows.items() if name.endswith(' mean') and n.startswith(name[:-4] + 'seed')]
             axes[1].plot([i - 0.2] * len(seeds), [r['f1'] for r in seeds], 'k.', ms=4)
             axes[1].plot([i + 0.2] * len(seeds), [r['rating'] / 100 for r in seeds], 'k.', ms=4)
-        axes[1].set_xticks(list(x), names, fontsize=8)
-        axes[1].set(ylim=(0, 1), title='policies on the song')
+        axes[1].set_xticks(list(x), [n.replace(' mean', '').replace(' ', '\n') for n in names], fontsize=8)
+        axes[1].set(ylim=(0, 1), title=f'policies on the song (mean of {self.s["eval_repeats"]} performances)')
         axes[1].legend(fontsize=8)
         fig.tight_layout()
         fig.savefig(self.path('report.png'), dpi=110)
@@ -183,11 +185,14 @@ class PianoLoop:
                  *(f'- {m} (mean of {len(self.s["cpl_seeds"])} seeds) against the pretrained policy: rating '
                    f'{rating:+.1f}, F1 {f1:+.3f}' for m, (rating, f1) in change.items()),
                  '', '![curves](report.png)', '',
+                 f'Each policy: the mean of {self.s["eval_repeats"]} performances with action noise '
+                 f'{self.s["eval_noise"]} (+- their standard deviation; mean rows: +- the spread over seeds).', '',
                  '| policy | F1 | precision | recall | wrong keys / frame | finger motion (rad/step) | rating |',
                  '|---|---|---|---|---|---|---|']
         for name, r in rows.items():
             lines.append(f'| {name} | {r["f1"]:.3f} | {r["precision"]:.3f} | {r["recall"]:.3f} | '
-                         f'{r["wrong_presses"]:.3f} | {r["finger_motion"]:.4f} | {r["rating"]:.1f} |')
+                         f'{r["wrong_presses"]:.3f} | {r["finger_motion"]:.4f} | '
+                         f'{r["rating"]:.1f} +- {r.get("rating_std", 0.0):.1f} |')
         last = history[-1] if history else {}
         lines += ['', f'SAC: {last.get("step", 0)} environment steps, {last.get("wall_s", 0):.0f} s wall, '
                       f'{last.get("cpu_s", 0):.0f} s CPU (load {last.get("load_1min", float("nan")):.1f} at the end).',

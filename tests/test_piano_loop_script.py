@@ -10,7 +10,7 @@ from piano_loop import main  # noqa: E402
 
 TINY = ['song=CMajorScaleOneHand', 'pretrain_steps=30', 'noise_levels=[0.0, 0.5]', 'smoothing_levels=[0.0]',
         'repeats=1', 'window_s=2.0', 'clip_size=[64, 48]', 'annotators=1',
-        'cpl={steps: 2, batch_size: 2}', 'cpl_seeds=[0, 1]']
+        'cpl={steps: 2, batch_size: 2}', 'cpl_seeds=[0, 1]', 'eval_repeats=2']
 
 
 def test_the_loop_fine_tunes_with_sft_cpl_and_shuffled_labels_and_resumes(tmp_path, capsys):
@@ -24,6 +24,8 @@ def test_the_loop_fine_tunes_with_sft_cpl_and_shuffled_labels_and_resumes(tmp_pa
                                           *(f'{m} mean' for m in methods)]
     rows = report['evaluation']
     assert rows['cpl mean']['f1'] == (rows['cpl seed 0']['f1'] + rows['cpl seed 1']['f1']) / 2
+    # two performances per policy, with action noise: their mean and spread (the deterministic song varies)
+    assert all(0.0 <= r['f1'] <= 1.0 and r['rating_std'] >= 0.0 for r in rows.values())
     # 151 steps of 0.05 s: three 2 s windows per performance, paired within each passage
     assert report['pairs'] == 3
     prefs = json.loads((out / 'preferences.json').read_text())['records']

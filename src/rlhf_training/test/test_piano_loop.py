@@ -138,3 +138,27 @@ def test_the_piano_action_is_a_contract_action_spec():
         np.testing.assert_allclose(env.joint_state()[0], before, atol=0.02)
     finally:
         env.close()
+
+
+def test_compare_averages_noisy_performances_and_noise_changes_the_actions():
+    from rlhf_training.piano_cpl import compare, with_noise
+    calls = []
+
+    def still(obs):
+        calls.append(1)
+        return np.zeros(3, np.float32)
+    noisy = with_noise(still, 0.1, seed=4)
+    first, second = noisy(None), noisy(None)
+    assert first.dtype == np.float32 and np.all(np.abs(first) > 0) and not np.array_equal(first, second)
+    assert with_noise(still, 0.0, seed=4) is still
+    np.testing.assert_array_equal(with_noise(still, 5.0, seed=1)(None) ** 2, 1.0)   # clipped to the action range
+
+    from rlhf_sim.piano import PianoEnv, PianoTask
+    env = PianoEnv(PianoTask(song='CMajorScaleOneHand'))
+    try:
+        rows = compare({}, env, repeats=2, noise=0.05)
+    finally:
+        env.close()
+    # the zero action, made noisy, presses nothing either: F1 of the silent frames alone, the same both times
+    assert rows['zero action']['f1_std'] == 0.0 and rows['zero action']['recall'] < 0.1
+    assert rows['random action']['action_change'] > rows['zero action']['action_change'] > 0.0
