@@ -224,3 +224,13 @@ def test_observation_history_advances_every_tick_while_a_chunk_plays():
     loop.assembler.on_joint_state(JOINT_NAMES, POSE + 10, np.zeros(9), 1.0)
     loop.tick(1.0)
     assert list(seen[-1][::9] - POSE[0]) == [10, 10, 10]   # after a resume the history starts over
+
+
+def test_the_default_ramp_is_one_second_for_single_step_policies_and_one_tick_for_chunks():
+    from rlhf_policy.chunking import ChunkExecution
+    obs = ObservationSpec([], list(JOINT_NAMES))
+    single = PolicyContract(obs, ActionSpec.for_panda(), rate_hz=RATE)
+    chunked = PolicyContract(obs, ActionSpec.for_panda(), rate_hz=RATE, chunk=ChunkExecution(4))
+    assert PolicyLoop(single, None).safety.ramp_ticks == 30
+    assert PolicyLoop(chunked, None).safety.ramp_ticks == 1
+    assert PolicyLoop(chunked, None, ramp_duration_s=0.5).safety.ramp_ticks == 15   # a set duration is kept
