@@ -162,6 +162,11 @@ class ObservationAssembler:
                 stream, age = key, a
         return stream, age
 
+    @property
+    def model_inputs(self):
+        """What the last ``assemble`` returned: the buffers, or the stacked history (the contract's input shapes)."""
+        return self.inputs if self.history is None else self.history.inputs
+
     def assemble(self):
         """Normalise the latest joint state into the proprio buffer; returns the model inputs (buffers).
 

@@ -184,7 +184,7 @@ class PolicyNode(Node):
         self._last_age_ms = tick.observation_age_ms
         latency_ms = float('nan')
         if self.inputs_file and math.isfinite(tick.inference_ms):
-            self.inputs_log.append((start, {k: v.copy() for k, v in self.assembler.inputs.items()},
+            self.inputs_log.append((start, {k: v.copy() for k, v in self.assembler.model_inputs.items()},
                                     dict(self.assembler.stamps), self.published))
         if tick.command is not None:
             for (pub, msg), (_, values) in zip(self._command_msgs, self.contract.action.split(tick.command)):

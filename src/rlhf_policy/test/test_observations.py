@@ -84,3 +84,13 @@ def test_assembler_previous_command_only_needs_no_task_state():
     obs = ObservationSpec([], JOINTS, state_features=['previous_command'])
     asm = ObservationAssembler(PolicyContract(obs, ActionSpec.for_panda()))
     assert asm.missing() == ['/joint_states']
+
+
+def test_model_inputs_are_the_stacked_history_the_model_ran_on():
+    obs = ObservationSpec([], JOINTS, proprio_fields=['position'], history=2)
+    asm = ObservationAssembler(PolicyContract(obs, ActionSpec.for_panda()))
+    for k in (1.0, 2.0):
+        asm.on_joint_state(JOINTS, np.full(9, k), np.zeros(9), k)
+        ran_on = asm.assemble()
+    assert asm.model_inputs is ran_on and ran_on['proprio'].shape == (1, 18)    # what the inputs_file records
+    np.testing.assert_array_equal(asm.model_inputs['proprio'][0], [1.0] * 9 + [2.0] * 9)
