@@ -259,13 +259,12 @@ class HistoryStack:
     def push(self, frame):
         """Append this tick's frame {input: (1, D, ...)}; returns the stacked inputs {input: (1, history * D, ...)}."""
         for name, stacked in self.inputs.items():
-            current = frame[name]
-            size = current.shape[1]
-            if self.empty:
-                stacked[0] = np.concatenate([current[0]] * self.history)
-            else:
-                stacked[0, :-size] = stacked[0, size:].copy()
-                stacked[0, -size:] = current[0]
+            current = frame[name][0]
+            size = current.shape[0]
+            for slot in range(self.history - 1):   # oldest first; slot by slot, so no copy is allocated per tick
+                start = slot * size
+                stacked[0, start:start + size] = current if self.empty else stacked[0, start + size:start + 2 * size]
+            stacked[0, -size:] = current
         self.empty = False
         return self.inputs
 

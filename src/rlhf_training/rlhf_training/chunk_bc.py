@@ -13,7 +13,6 @@ dimension (statistics from the training set, stored in the model). Images get a 
 ``shift_pad`` pixels per sample during training (DrQ-style augmentation; replicate padding).
 """
 
-
 import numpy as np
 import torch
 from torch import nn
@@ -135,7 +134,6 @@ def train_chunk_bc(policy: ChunkPolicy, dataset: TransitionDataset, config: Chun
         return metrics
     trainer.train_step = train_step
     return trainer.train()
-
 
 
 def run(config: ChunkBCConfig) -> dict:
