@@ -111,7 +111,7 @@ def compare(policies, env, rater=None, seed=10_000, repeats=1, noise=0.0):
     poor measure of a policy, since an action noise of 0.01 alone moves the rated quality of one by +-8 (README).
     """
     from rlhf_training.piano_eval import random_policy, zero_policy
-    from rlhf_training.piano_performances import perform
+    from rlhf_training.piano_performances import perform, with_noise
     rater = rater or ScriptedPianoRater(noise=0.0)
     rows = {}
     for name, policy in {'zero action': zero_policy(env), 'random action': random_policy(env), **policies}.items():
@@ -125,18 +125,6 @@ def compare(policies, env, rater=None, seed=10_000, repeats=1, noise=0.0):
         if repeats > 1:
             rows[name].update({f'{k}_std': float(np.std([run[k] for run in runs])) for k in runs[0]})
     return rows
-
-
-def with_noise(policy, noise, seed):
-    """``policy`` with Gaussian action noise (clipped to [-1, 1]); itself when ``noise`` is 0."""
-    if noise == 0:
-        return policy
-    rng = np.random.default_rng(seed)
-
-    def noisy(obs):
-        action = np.asarray(policy(obs))
-        return np.clip(action + noise * rng.standard_normal(action.shape), -1.0, 1.0).astype(action.dtype)
-    return noisy
 
 
 def main(args=None):

@@ -52,19 +52,32 @@ def actor_policy(actor, noise=0.0, seed=0, smoothing=0.0):
     """
     if not 0.0 <= smoothing < 1.0:
         raise ValueError(f'smoothing: expected a number in [0, 1), got {smoothing!r}')
-    rng = np.random.default_rng(seed)
-    previous = []
 
     @torch.no_grad()
+    def deterministic(obs):
+        return actor.deterministic({'proprio': torch.as_tensor(obs, dtype=torch.float32)[None]})[0].numpy()
+    noisy = with_noise(deterministic, noise, seed)
+    previous = []
+
     def policy(obs):
-        action = actor.deterministic({'proprio': torch.as_tensor(obs, dtype=torch.float32)[None]})[0].numpy()
-        if noise > 0:
-            action = np.clip(action + noise * rng.standard_normal(action.shape), -1.0, 1.0)
+        action = noisy(obs)
         if smoothing > 0 and previous:
             action = smoothing * previous[0] + (1.0 - smoothing) * action
         previous[:] = [action]
         return action.astype(np.float32)
     return policy
+
+
+def with_noise(policy, noise, seed):
+    """``policy`` with Gaussian action noise (clipped to [-1, 1]); itself when ``noise`` is 0."""
+    if noise == 0:
+        return policy
+    rng = np.random.default_rng(seed)
+
+    def noisy(obs):
+        action = np.asarray(policy(obs))
+        return np.clip(action + noise * rng.standard_normal(action.shape), -1.0, 1.0).astype(action.dtype)
+    return noisy
 
 
 def perform(env, policy, seed=0, render=True):

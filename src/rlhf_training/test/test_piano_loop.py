@@ -141,7 +141,8 @@ def test_the_piano_action_is_a_contract_action_spec():
 
 
 def test_compare_averages_noisy_performances_and_noise_changes_the_actions():
-    from rlhf_training.piano_cpl import compare, with_noise
+    from rlhf_training.piano_cpl import compare
+    from rlhf_training.piano_performances import with_noise
     calls = []
 
     def still(obs):
