@@ -16,6 +16,8 @@ POLICY_STATUS = '/policy/status'
 RECORDER_STATUS = '/recorder/status'
 POLICY_ESTOP = '/policy/estop'
 POLICY_RESUME = '/policy/resume'
+PIANO_KEYS = '/piano/keys'      # rlhf_msgs/PianoKeys: keys and pedal as the piano reports them
+PIANO_SCORE = '/piano/score'    # rlhf_msgs/PianoScore: what the song asks for next
 
 CAMERA_STREAMS = ('color', 'depth', 'camera_info')
 

@@ -35,7 +35,7 @@ class PianoTaskError(ValueError):
 
 @dataclass
 class PianoTask:
-    """Options of one piano task. Defaults: the CPU preset (one hand, one step of lookahead)."""
+    """Options of one piano task. Defaults: one hand, one step of lookahead (the CPU preset observes no reward)."""
 
     song: str = 'TwinkleTwinkleLittleStar'  # a bundled song (bundled_songs()) or the path of a .mid file
     hands: str = 'right'                    # right | left (one hand) | both
@@ -76,10 +76,12 @@ class PianoTask:
         return asdict(self)
 
 
-# The seed's full preset (two hands, ten frames of lookahead; a GPU job) and the one that learns on a CPU.
+# The seed's full preset (two hands, ten frames of lookahead; a GPU job) and the one that learns on a CPU. The CPU
+# preset leaves out the previous action and reward, which a robot cannot observe: its policy runs on the piano
+# node's topics (rlhf_training.envs.PianoContractEnv).
 PRESETS = {
     'seed': PianoTask(hands='both', n_steps_lookahead=10),
-    'cpu': PianoTask(),
+    'cpu': PianoTask(action_reward_observation=False),
 }
 
 
@@ -175,6 +177,7 @@ class PianoEnv(gym.Env):
         self._prev_action = np.zeros(spec.shape, dtype=np.float32)
         self._prev_reward = 0.0
         self._started = False
+        self._observation = None   # the task's observables of the last timestep
 
     # -- layout --------------------------------------------------------------------------------------
     def observation_layout(self) -> dict:
@@ -267,6 +270,18 @@ class PianoEnv(gym.Env):
                 'key_positions': np.asarray(piano.normalized_state, dtype=np.float64).copy(),
                 'step': int(t._t_idx)}
 
+    def score(self):
+        """What the song asks for from the next step on (rlhf_msgs/PianoScore): goal, fingers, frame, lookahead.
+
+        ``goal``: (lookahead + 1) * 89 bools, per frame the 88 keys then the pedal; ``fingers``: 5 bools per hand,
+        the fingers that should press now. Exactly the task's ``goal`` and ``fingering`` observables.
+        """
+        if self._observation is None:
+            raise RuntimeError('PianoEnv: call reset() before score()')
+        return {'goal': np.asarray(self._observation['goal']).reshape(-1) > 0.5,
+                'fingers': np.asarray(self._observation['fingering']).reshape(-1) > 0.5,
+                'frame': int(self._composer_task._t_idx), 'lookahead': int(self.task.n_steps_lookahead)}
+
     def reset(self, seed=None, options=None):
         super().reset(seed=seed)
         if seed is not None:
@@ -274,6 +289,7 @@ class PianoEnv(gym.Env):
         self._prev_action[:] = 0.0
         self._prev_reward = 0.0
         timestep = self._env.reset()
+        self._observation = timestep.observation
         self._started = True
         return self._vector(timestep), self.key_state(first=True)
 
@@ -282,6 +298,7 @@ class PianoEnv(gym.Env):
             raise RuntimeError('PianoEnv: call reset() before step()')
         command = self.to_command(action)
         timestep = self._env.step(command)
+        self._observation = timestep.observation
         reward = float(timestep.reward or 0.0)
         self._prev_action = np.asarray(np.clip(action, -1.0, 1.0), dtype=np.float32).reshape(-1)
         self._prev_reward = reward

@@ -3,7 +3,9 @@
 
 Publishes the hand joints on ``/joint_states`` (sensor_msgs/JointState, position + velocity; after the joints,
 the coupled distal joints ``rh_FFJ0`` .. (J1 + J2) and the ``sustain`` pedal the command drives), the keys and
-sustain pedal on ``/piano/keys`` (rlhf_msgs/PianoKeys, with the keys the song wants down now), a camera
+sustain pedal on ``/piano/keys`` (rlhf_msgs/PianoKeys, with the keys the song wants down now), what the song asks
+for next on ``/piano/score`` (rlhf_msgs/PianoScore: the goal frames of the next step and the lookahead, the
+fingers; what a piano policy observes besides its joints and the keys), a camera
 (``/<camera>/color`` rgb8 and ``/<camera>/camera_info``); listens to ``/hand_controller/commands``
 (std_msgs/Float64MultiArray: one absolute position target per actuator in ``actuator_names`` order, the
 sustain pedal 0..1 last), what a ros2_control forward_command_controller takes; serves ``/rlhf_sim/reset``
@@ -23,7 +25,7 @@ from sensor_msgs.msg import CameraInfo, Image, JointState
 from std_msgs.msg import Float64MultiArray
 
 from rlhf_common.node import declare_parameters, run_node
-from rlhf_msgs.msg import PianoKeys
+from rlhf_msgs.msg import PianoKeys, PianoScore
 from rlhf_msgs.srv import ResetSim
 from rlhf_sim.cameras import camera_intrinsics
 from rlhf_sim.piano import DEFAULT_CAMERA, PianoEnv, PianoTask, PianoTaskError
@@ -44,6 +46,7 @@ PARAMETERS = {
     'joint_states_topic': '/joint_states',
     'command_topic': '/hand_controller/commands',
     'keys_topic': '/piano/keys',
+    'score_topic': '/piano/score',
     'reset_service': '/rlhf_sim/reset',
 }
 
@@ -71,6 +74,7 @@ class PianoNode(Node):
         reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
         self.joint_pub = self.create_publisher(JointState, p['joint_states_topic'], reliable)
         self.keys_pub = self.create_publisher(PianoKeys, p['keys_topic'], reliable)
+        self.score_pub = self.create_publisher(PianoScore, p['score_topic'], reliable)
         if self.camera is not None:
             self.image_pub = self.create_publisher(Image, f'{self.camera}/color', QoSProfile(depth=5))
             self.info_pub = self.create_publisher(CameraInfo, f'{self.camera}/camera_info', reliable)
@@ -141,6 +145,15 @@ class PianoNode(Node):
         msg.song = self.p['song']
         msg.frame = int(k['step'])
         self.keys_pub.publish(msg)
+        score = self.env.score()
+        msg = PianoScore()
+        msg.header.stamp = stamp
+        msg.header.frame_id = 'piano'
+        msg.song = self.p['song']
+        msg.frame, msg.lookahead = score['frame'], score['lookahead']
+        msg.goal = [bool(v) for v in score['goal']]
+        msg.fingers = [bool(v) for v in score['fingers']]
+        self.score_pub.publish(msg)
 
     def _publish_camera(self, stamp) -> None:
         image = self.env.render()

@@ -15,7 +15,7 @@ from sensor_msgs.msg import CameraInfo, Image, JointState
 from std_msgs.msg import Float64MultiArray
 
 from rlhf_common.node import call_service
-from rlhf_msgs.msg import PianoKeys
+from rlhf_msgs.msg import PianoKeys, PianoScore
 from rlhf_msgs.srv import ResetSim
 
 SONG = 'CMajorScaleOneHand'
@@ -54,11 +54,12 @@ class Probe:
         self.node = rclpy.create_node('piano_probe', context=self.context)
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
-        self.latest, self.keys = {}, []
+        self.latest, self.keys, self.scores = {}, [], []
         for topic, msg_type in [('/joint_states', JointState), ('/piano_camera/color', Image),
                                 ('/piano_camera/camera_info', CameraInfo)]:
             self.node.create_subscription(msg_type, topic, lambda m, t=topic: self.latest.__setitem__(t, m), 10)
         self.node.create_subscription(PianoKeys, '/piano/keys', self.keys.append, 100)
+        self.node.create_subscription(PianoScore, '/piano/score', self.scores.append, 100)
         self.command_pub = self.node.create_publisher(Float64MultiArray, '/hand_controller/commands', 10)
         self.reset_client = self.node.create_client(ResetSim, '/rlhf_sim/reset')
 
@@ -99,6 +100,10 @@ def test_topics_have_the_documented_layout(probe, piano_process):
     keys = probe.keys[-1]
     assert len(keys.pressed) == len(keys.key_positions) == len(keys.goal) == 88
     assert keys.song == SONG
+    probe.spin_until(lambda: probe.scores, 30.0, '/piano/score', piano_process)
+    score = probe.scores[-1]
+    # lookahead 1: this step's and the next frame's 88 keys + pedal; the right hand's five fingers
+    assert (score.song, score.lookahead, len(score.goal), len(score.fingers)) == (SONG, 1, 178, 5)
     probe.spin_until(lambda: '/piano_camera/color' in probe.latest and '/piano_camera/camera_info' in probe.latest,
                      30.0, 'camera topics', piano_process)
     image = probe.latest['/piano_camera/color']
@@ -108,7 +113,9 @@ def test_topics_have_the_documented_layout(probe, piano_process):
 
 def test_the_song_is_played_frame_by_frame_and_reset_restarts_it(probe, piano_process):
     client = probe.reset_client
-    probe.keys.clear()   # before the reset: the frames right after it must all be kept, however late the answer
+    # before the reset: the frames right after it must all be kept, however late the answer
+    probe.keys.clear()
+    probe.scores.clear()
     reply = call_service(client, ResetSim.Request(task='', seed=3), lambda: probe.executor.spin_once(timeout_sec=0.02),
                          timeout_s=30.0)
     assert reply is not None and reply.success and reply.seed == 3, reply
@@ -123,6 +130,14 @@ def test_the_song_is_played_frame_by_frame_and_reset_restarts_it(probe, piano_pr
                      piano_process)
     first = next(k for k in probe.keys[restart:] if any(k.goal))
     assert list(first.goal).index(True) == 51        # the scale starts on C5
+    # the score after frame f asks for what frame f + 1 then wants: its first goal frame is that frame's keys
+    keys = {k.frame: k for k in probe.keys[restart:]}
+    frames = [s.frame for s in probe.scores]
+    restart = max([i for i in range(1, len(frames)) if frames[i] < frames[i - 1]], default=0)
+    scores = [s for s in probe.scores[restart:] if s.frame + 1 in keys and s.frame < first.frame + 5]
+    assert any(any(s.goal[:88]) for s in scores)
+    for score in scores:
+        assert list(score.goal[:88]) == list(keys[score.frame + 1].goal), score.frame
     bad = client.call_async(ResetSim.Request(task='NocturneRousseau', seed=0))
     probe.spin_until(bad.done, 10.0, 'the refused reset', piano_process)
     assert not bad.result().success and 'NocturneRousseau' in bad.result().message
