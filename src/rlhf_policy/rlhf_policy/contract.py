@@ -16,7 +16,9 @@ YAML layout (``PolicyContract.save`` writes exactly this, ``PolicyContract.load`
       joint_names: [panda_joint1, ..., panda_finger_joint2]
       proprio_fields: [position, velocity]
       state_features: []              # optional, appended to proprio: object_position, target_position,
-                                      # previous_command, end_effector_position (see STATE_FEATURES)
+                                      # previous_command, end_effector_position, piano_keys, ... (STATE_FEATURES)
+      feature_sizes: {}               # sizes of the state features whose size depends on the task, e.g.
+                                      # {piano_goal: 178, piano_fingers: 5}
       task_state_topic: /rlhf_sim/task_state   # rlhf_msgs/TaskState source of object/target positions
       proprio_mean: [...]             # len(proprio_fields) * len(joint_names) + state feature sizes
       proprio_std: [...]
@@ -70,10 +72,16 @@ PROPRIO_FIELDS = ('position', 'velocity')
 #     first command, the measured pose: ActionSpec.measured_command)
 #   end_effector_position: tool centre point (world frame, m), forward kinematics of the measured arm joints;
 #     derived inside preprocessing (rlhf_policy.kinematics), so callers never pass it
-# Sizes; previous_command's is the action's command size (ObservationSpec.command_dim).
-STATE_FEATURES = {'object_position': 3, 'target_position': 3, 'previous_command': None, 'end_effector_position': 3}
+#   piano_keys, piano_sustain: rlhf_msgs/PianoKeys key_positions (88, 0 up .. 1 down) and sustain_position (1)
+#   piano_goal, piano_fingers: rlhf_msgs/PianoScore goal ((lookahead + 1) * 89) and fingers (5 per hand), 0 or 1
+# Sizes; previous_command's is the action's command size (ObservationSpec.command_dim), None: the task's
+# (ObservationSpec.feature_sizes).
+STATE_FEATURES = {'object_position': 3, 'target_position': 3, 'previous_command': None, 'end_effector_position': 3,
+                  'piano_keys': 88, 'piano_sustain': 1, 'piano_goal': None, 'piano_fingers': None}
 DERIVED_FEATURES = ('end_effector_position',)  # computed from the joint positions, not observed
 TASK_STATE_FEATURES = ('object_position', 'target_position')  # the ones read from the task state topic
+PIANO_KEYS_FEATURES = ('piano_keys', 'piano_sustain')          # read from topics.PIANO_KEYS
+PIANO_SCORE_FEATURES = ('piano_goal', 'piano_fingers')         # read from topics.PIANO_SCORE
 DEFAULT_TASK_STATE_TOPIC = topics.TASK_STATE
 
 
@@ -167,6 +175,7 @@ class ObservationSpec:
     task_state_topic: str = DEFAULT_TASK_STATE_TOPIC
     command_dim: int = robot.COMMAND_DIM   # size of previous_command: the action's command (the contract checks)
     history: int = 1   # frames per model input: this tick's and history - 1 before it (rlhf_policy.preprocess)
+    feature_sizes: dict = field(default_factory=dict)  # sizes of the listed features whose size is the task's
 
     def __post_init__(self):
         if not isinstance(self.cameras, (list, tuple)):
@@ -200,6 +209,17 @@ class ObservationSpec:
             _fail('state_features', 'unique names', list(feats))
         self.state_features = list(feats)
         self.command_dim = _positive(self.command_dim, 'command_dim', integer=True)
+        sizes = {} if self.feature_sizes is None else self.feature_sizes
+        if not isinstance(sizes, dict):
+            _fail('feature_sizes', 'a mapping {feature: size}', sizes)
+        variable = [n for n in feats if STATE_FEATURES[n] is None and n != 'previous_command']
+        for name in sizes:
+            if name not in variable:
+                _fail(f'feature_sizes.{name}', f'a listed state feature whose size is the task\'s {variable}', name)
+        for name in variable:
+            if name not in sizes:
+                _fail(f'feature_sizes.{name}', f'the size of state feature {name!r}', 'nothing')
+        self.feature_sizes = {n: _positive(sizes[n], f'feature_sizes.{n}', integer=True) for n in variable}
         self.history = _positive(self.history, 'history', integer=True)
         if 'end_effector_position' in feats:
             missing = [n for n in robot.ARM_JOINT_NAMES if n not in self.joint_names]
@@ -218,7 +238,9 @@ class ObservationSpec:
 
     def feature_size(self, name):
         """Size of one state feature in the proprio vector."""
-        return self.command_dim if name == 'previous_command' else STATE_FEATURES[name]
+        if name == 'previous_command':
+            return self.command_dim
+        return STATE_FEATURES[name] or self.feature_sizes[name]
 
     @property
     def proprio_dim(self):
@@ -228,6 +250,14 @@ class ObservationSpec:
     def uses_task_state(self):
         """True when a state feature comes from the task state topic (object or target position)."""
         return any(n in TASK_STATE_FEATURES for n in self.state_features)
+
+    @property
+    def uses_piano_keys(self):
+        return any(n in PIANO_KEYS_FEATURES for n in self.state_features)
+
+    @property
+    def uses_piano_score(self):
+        return any(n in PIANO_SCORE_FEATURES for n in self.state_features)
 
     def camera(self, name):
         for cam in self.cameras:
@@ -316,6 +346,7 @@ class PolicyContract:
                 'joint_names': list(obs.joint_names),
                 'proprio_fields': list(obs.proprio_fields),
                 'state_features': list(obs.state_features),
+                **({'feature_sizes': dict(obs.feature_sizes)} if obs.feature_sizes else {}),
                 'task_state_topic': obs.task_state_topic,
                 'proprio_mean': [float(x) for x in obs.proprio_mean],
                 'proprio_std': [float(x) for x in obs.proprio_std],
@@ -339,7 +370,7 @@ class PolicyContract:
         obs_data = data['observation']
         _check_keys(obs_data, 'observation.', {'cameras', 'joint_names', 'proprio_fields', 'proprio_mean',
                                                'proprio_std', 'state_features', 'task_state_topic', 'command_dim',
-                                               'history'},
+                                               'history', 'feature_sizes'},
                     {'cameras', 'joint_names'})
         cams_data = obs_data['cameras']
         if not isinstance(cams_data, list):
@@ -356,7 +387,7 @@ class PolicyContract:
                               state_features=obs_data.get('state_features', []),
                               task_state_topic=obs_data.get('task_state_topic', DEFAULT_TASK_STATE_TOPIC),
                               command_dim=obs_data.get('command_dim', robot.COMMAND_DIM),
-                              history=obs_data.get('history', 1))
+                              history=obs_data.get('history', 1), feature_sizes=obs_data.get('feature_sizes', {}))
         action = (_action_v1 if version == 1 else _action)(data['action'])
         kwargs = {k: data[k] for k in ('rate_hz', 'model_file', 'onnx_inputs', 'onnx_output', 'metadata')
                   if k in data}

@@ -2,7 +2,8 @@
 """The deployment graph, described once and started two ways.
 
 ``deploy_graph(args)`` turns the documented arguments (``ARGUMENTS``) into ``rlhf_common.graph.NodeSpec``
-entries: the simulator (``sim:=true``; with ``sim:=false`` the robot's own ros2_control and camera drivers
+entries: the simulator (``sim:=true``: the Panda's, or the piano's for a policy that observes the piano, with the
+task its contract's ``metadata.piano`` names; with ``sim:=false`` the robot's own ros2_control and camera drivers
 provide the topics), the policy node, and optionally the recorder. ``launch/deploy.launch.py`` turns the
 specs into ``launch_ros`` Node actions; the ``deploy`` console script starts them with
 ``rlhf_common.supervisor.run_graph`` (one process per node). ``evaluate_graph`` adds the evaluator node
@@ -66,30 +67,64 @@ def policy_config_file():
     return package_config_file('rlhf_policy', 'policy.yaml')
 
 
-def graph_cameras(values):
-    """The cameras the graph publishes: the contract's, and the scene camera for a simulated state-only policy.
+def piano_policy_parameters():
+    """The policy node's parameters that config/policy_piano.yaml changes for a piano policy."""
+    import yaml
+    with open(package_config_file('rlhf_policy', 'policy_piano.yaml'), encoding='utf-8') as f:
+        return dict(yaml.safe_load(f)['policy']['ros__parameters'])
 
-    The scene camera lets recorded episodes of a state-only policy be shown to annotators.
+
+def piano_task(contract):
+    """The piano task (``rlhf_sim.piano.PianoTask`` fields) of a policy that observes the piano; None for the arm."""
+    obs = contract.observation
+    if not (obs.uses_piano_keys or obs.uses_piano_score):
+        return None
+    task = contract.metadata.get('piano')
+    if not isinstance(task, dict) or 'song' not in task:
+        raise ValueError('contract: the policy observes the piano but metadata.piano (the task to simulate: song, '
+                         'hands, ...) is missing; play it on the robot with sim:=false')
+    return task
+
+
+def graph_cameras(values):
+    """The cameras the graph publishes: the contract's, or the simulator's scene camera for a state-only policy.
+
+    The scene camera (the piano node's ``piano_camera``) lets recorded episodes be shown to annotators.
     """
     cameras = [c.name for c in values['contract_obj'].observation.cameras]
-    return cameras or (['scene_camera'] if values['sim'] else [])
+    if cameras or not values['sim']:
+        return cameras
+    return ['piano_camera' if piano_task(values['contract_obj']) else 'scene_camera']
+
+
+def output_topics(values):
+    """What the policy node publishes: its commands and its status."""
+    return [topic for topic, _ in values['contract_obj'].action.command_topics] + [topics.POLICY_STATUS]
 
 
 def recorded_topics(values):
     """What an evaluation episode bag holds: the same streams as a demonstration."""
-    cameras = graph_cameras(values)
-    recorded = [topics.JOINT_STATES, topics.ARM_COMMANDS, topics.GRIPPER_COMMANDS, topics.POLICY_STATUS]
-    for cam in cameras:
-        recorded += topics.camera_topics(cam)
+    piano = values['sim'] and piano_task(values['contract_obj'])
+    streams = ('color', 'camera_info') if piano else topics.CAMERA_STREAMS   # the piano node renders no depth
+    recorded = [topics.JOINT_STATES, *output_topics(values)]
+    for cam in graph_cameras(values):
+        recorded += [topics.camera_topic(cam, stream) for stream in streams]
     if values['sim']:
-        recorded.append(topics.TASK_STATE)
+        recorded += [topics.PIANO_KEYS, topics.PIANO_SCORE] if piano else [topics.TASK_STATE]
     return recorded
 
 
 def observed_topics(values):
     """The recorded streams an episode waits for (the commands and the policy's status are its output)."""
-    outputs = (topics.ARM_COMMANDS, topics.GRIPPER_COMMANDS, topics.POLICY_STATUS)
+    outputs = output_topics(values)
     return [t for t in recorded_topics(values) if t not in outputs]
+
+
+def piano_node_spec(task, seed, parameter_files):
+    """The simulated piano playing ``task`` (the piano node takes the song, hands, lookahead and control rate)."""
+    names = ('song', 'hands', 'n_steps_lookahead', 'control_timestep')
+    return NodeSpec('rlhf_sim', 'piano', 'piano', parameter_files=parameter_files,
+                    parameters={**{n: task[n] for n in names if n in task}, 'seed': seed})
 
 
 def deploy_graph(args, episodes_from_events=False):
@@ -101,11 +136,16 @@ def deploy_graph(args, episodes_from_events=False):
     v = resolve_deploy_arguments(args)
     extra = v['config_files']
     specs = []
-    if v['sim']:
+    piano = piano_task(v['contract_obj'])
+    if v['sim'] and piano:
+        specs.append(piano_node_spec(piano, v['seed'], list(extra)))
+    elif v['sim']:
         sim_parameters = {'task': v['task'], 'cameras': graph_cameras(v), 'seed': v['seed']}
         sim_parameters.update({name: v[name] for name in ('camera_width', 'camera_height') if v[name] is not None})
         specs.append(NodeSpec('rlhf_sim', 'sim', 'sim', parameter_files=list(extra), parameters=sim_parameters))
-    specs.append(NodeSpec('rlhf_policy', 'policy', 'policy', parameter_files=[policy_config_file()] + extra,
+    piano_config = [package_config_file('rlhf_policy', 'policy_piano.yaml')] if piano else []
+    specs.append(NodeSpec('rlhf_policy', 'policy', 'policy',
+                          parameter_files=[policy_config_file(), *piano_config, *extra],
                           parameters={'contract': v['contract'], 'start_in_estop': v['start_in_estop'],
                                       'execution_provider': v['execution_provider'], 'stats_file': v['stats_file'],
                                       'realtime_priority': v['realtime_priority']}))
@@ -137,6 +177,9 @@ def evaluate_graph(args):
     graph_args.update(sim='true', start_in_estop='true')
     specs = deploy_graph(graph_args, episodes_from_events=True)
     values = resolve_arguments(ARGUMENTS, graph_args)
+    if piano_task(PolicyContract.load(values['contract'])):
+        raise ValueError('the piano is scored by key-press F1, not task success: python bench/piano.py graph '
+                         '--contract ... plays it through this graph')
     specs.append(NodeSpec('rlhf_policy', 'evaluator', 'evaluate', ends_graph=True, parameters={
         'contract': values['contract'], 'episodes': options['episodes'], 'seed': values['seed'],
         'task': values['task'], 'timeout_s': options['timeout_s'], 'output': options['output'],

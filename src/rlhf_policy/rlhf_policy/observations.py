@@ -9,7 +9,8 @@ its buffer and reads the arrival times. The result equals ``preprocess(contract,
 State features (``observation.state_features``): object/target positions come from the task state stream (its
 arrival counts like every other observation); ``previous_command`` is the last command published
 (``on_command``), and until the first one -- or after an e-stop -- the measured pose in command layout
-(``ActionSpec.measured_command``), the same rule training data follows.
+(``ActionSpec.measured_command``), the same rule training data follows. A piano policy's features come from the
+piano's keys (``on_piano_keys``) and the score (``on_piano_score``), each stream counted like a camera.
 
 Observation history (``observation.history`` > 1): ``assemble`` appends the tick's frame to a
 ``preprocess.HistoryStack`` and returns the stacked inputs, so the control loop calls it on every tick the policy
@@ -44,6 +45,10 @@ class ObservationAssembler:
         self.task_state_topic = obs.task_state_topic
         if obs.uses_task_state:
             self.arrival[obs.task_state_topic] = None
+        if obs.uses_piano_keys:
+            self.arrival[topics.PIANO_KEYS] = None
+        if obs.uses_piano_score:
+            self.arrival[topics.PIANO_SCORE] = None
         # observed state features (derived ones, e.g. end_effector_position, are computed by the normaliser)
         self.state = {name: np.zeros(obs.feature_size(name)) for name in obs.state_features
                       if name not in DERIVED_FEATURES}
@@ -126,6 +131,30 @@ class ObservationAssembler:
         if 'target_position' in self.state:
             self.state['target_position'][:] = target_position
         self._arrived(self.task_state_topic, now_s, stamp_ns)
+
+    def on_piano_keys(self, key_positions, sustain_position, now_s, stamp_ns=None):
+        """The piano's keys arrived (rlhf_msgs/PianoKeys): 88 key depressions 0 .. 1 and the pedal's."""
+        self._fill(topics.PIANO_KEYS, {'piano_keys': ('key_positions', key_positions),
+                                       'piano_sustain': ('sustain_position', [sustain_position])})
+        self._arrived(topics.PIANO_KEYS, now_s, stamp_ns)
+
+    def on_piano_score(self, goal, fingers, now_s, stamp_ns=None):
+        """The score arrived (rlhf_msgs/PianoScore): the goal frames and the fingers, as 0 / 1."""
+        self._fill(topics.PIANO_SCORE, {'piano_goal': ('goal', goal), 'piano_fingers': ('fingers', fingers)})
+        self._arrived(topics.PIANO_SCORE, now_s, stamp_ns)
+
+    def _fill(self, topic, fields):
+        """Copy one message's fields {feature: (field name, values)} into the features the contract observes."""
+        arrays = {}
+        for feature, (field_name, values) in fields.items():
+            if feature in self.state:
+                arrays[feature] = np.asarray(values, dtype=np.float64).reshape(-1)
+                size = self.state[feature].shape[0]
+                if arrays[feature].shape[0] != size:   # checked before any is copied: no half-updated message
+                    raise ValueError(f'{topic}: expected {size} values in {field_name} (the contract\'s {feature}), '
+                                     f'got {arrays[feature].shape[0]}')
+        for feature, values in arrays.items():
+            self.state[feature][:] = values
 
     def on_command(self, command):
         """A command was published: the previous command of the next tick."""

@@ -2,10 +2,11 @@
 """ROS node ``policy``: runs an exported ONNX policy at its contract's rate with a safety layer.
 
 Subscribes ``/<camera>/color`` (and ``/<camera>/depth`` when the contract uses depth) for every camera
-the contract names, ``/joint_states``, and the contract's ``task_state_topic`` (rlhf_msgs/TaskState) when
-it observes ``object_position`` / ``target_position``. A timer at the contract's rate runs one tick of
-``rlhf_policy.control_loop.PolicyLoop`` (observations preprocessed on arrival, ONNX Runtime, the action's
-command, the limiter) and publishes the command on each of the action's controllers, ``/<controller>/commands``
+the contract names, ``/joint_states``, the contract's ``task_state_topic`` (rlhf_msgs/TaskState) when
+it observes ``object_position`` / ``target_position``, and ``/piano/keys`` (rlhf_msgs/PianoKeys) and
+``/piano/score`` (rlhf_msgs/PianoScore) when it observes the piano's features. A timer at the contract's rate
+runs one tick of ``rlhf_policy.control_loop.PolicyLoop`` (observations preprocessed on arrival, ONNX Runtime, the
+action's command, the limiter) and publishes the command on each of the action's controllers, ``/<controller>/commands``
 (the Panda: ``/arm_controller/commands``, 7 targets, and ``/gripper_controller/commands``, 1 opening). Safety
 (``rlhf_policy.safety``): stale/missing
 observations, NaN/inf output or a missing model input -> HOLD (repeat the last safe command);
@@ -32,7 +33,7 @@ from std_srvs.srv import Trigger
 
 from rlhf_common import topics
 from rlhf_common.node import declare_parameters, run_node
-from rlhf_msgs.msg import PolicyStatus, TaskState
+from rlhf_msgs.msg import PianoKeys, PianoScore, PolicyStatus, TaskState
 from rlhf_policy.contract import ContractError, PolicyContract
 from rlhf_policy.control_loop import LOOP_SETTINGS, PolicyLoop
 from rlhf_policy.inference import ModelError, OnnxPolicy
@@ -93,6 +94,10 @@ class PolicyNode(Node):
         self.create_subscription(JointState, topics.JOINT_STATES, self._on_joint_state, latest)
         if contract.observation.uses_task_state:
             self.create_subscription(TaskState, contract.observation.task_state_topic, self._on_task_state, latest)
+        if contract.observation.uses_piano_keys:
+            self.create_subscription(PianoKeys, topics.PIANO_KEYS, self._on_piano_keys, latest)
+        if contract.observation.uses_piano_score:
+            self.create_subscription(PianoScore, topics.PIANO_SCORE, self._on_piano_score, latest)
         self.create_subscription(Bool, topics.POLICY_ESTOP, self._on_estop_topic, 10)
         self.create_service(Trigger, topics.POLICY_ESTOP, self._on_estop_service)
         self.create_service(Trigger, topics.POLICY_RESUME, self._on_resume_service)
@@ -144,6 +149,18 @@ class PolicyNode(Node):
         try:
             self.assembler.on_task_state(np.array(objects).reshape(-1, 3), (t.x, t.y, t.z), time.monotonic(),
                                          _stamp_ns(msg))
+        except ValueError as err:
+            self.get_logger().error(str(err), throttle_duration_sec=5.0)
+
+    def _on_piano_keys(self, msg):
+        try:
+            self.assembler.on_piano_keys(msg.key_positions, msg.sustain_position, time.monotonic(), _stamp_ns(msg))
+        except ValueError as err:
+            self.get_logger().error(str(err), throttle_duration_sec=5.0)
+
+    def _on_piano_score(self, msg):
+        try:
+            self.assembler.on_piano_score(msg.goal, msg.fingers, time.monotonic(), _stamp_ns(msg))
         except ValueError as err:
             self.get_logger().error(str(err), throttle_duration_sec=5.0)
 

@@ -188,7 +188,28 @@ def test_state_features_round_trip_and_old_contracts(tmp_path):
     assert only_command.proprio_dim == 26 and not only_command.uses_task_state
 
 
+def test_piano_features_round_trip_with_their_task_sizes(tmp_path):
+    features = ['piano_keys', 'piano_sustain', 'piano_goal', 'piano_fingers']
+    obs = ObservationSpec([], JOINTS, proprio_fields=['position'], state_features=features,
+                          feature_sizes={'piano_goal': 178, 'piano_fingers': 5})
+    assert obs.proprio_dim == 9 + 88 + 1 + 178 + 5
+    assert obs.uses_piano_keys and obs.uses_piano_score and not obs.uses_task_state
+    contract = PolicyContract(obs, ActionSpec.for_panda())
+    loaded = PolicyContract.load(contract.save(tmp_path / 'contract.yaml'))
+    assert loaded.to_dict() == contract.to_dict() and loaded.observation.feature_sizes == obs.feature_sizes
+    keys_only = ObservationSpec([], JOINTS, state_features=['piano_keys'])
+    assert keys_only.uses_piano_keys and not keys_only.uses_piano_score
+    assert 'feature_sizes' not in PolicyContract(keys_only, ActionSpec.for_panda()).to_dict()['observation']
+
+
 @pytest.mark.parametrize('mutate, field, expected', [
+    (lambda d: d['observation'].update(state_features=['piano_goal'], proprio_mean=None, proprio_std=None),
+     'observation.feature_sizes.piano_goal', 'the size of state feature'),
+    (lambda d: d['observation'].update(feature_sizes={'piano_keys': 88}), 'observation.feature_sizes.piano_keys',
+     'whose size is the task'),
+    (lambda d: d['observation'].update(state_features=['piano_fingers'], feature_sizes={'piano_fingers': 0},
+                                       proprio_mean=None, proprio_std=None),
+     'observation.feature_sizes.piano_fingers', 'a positive integer'),
     (lambda d: d['observation'].update(state_features=['object_pose']), 'observation.state_features[0]', 'one of'),
     (lambda d: d['observation'].update(state_features='object_position'), 'observation.state_features', 'a list'),
     (lambda d: d['observation'].update(state_features=['object_position', 'object_position']),

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from rlhf_common.supervisor import ros_arguments
+from rlhf_policy.actions import ActionGroup
 from rlhf_policy.contract import ActionSpec, CameraSpec, ContractError, ObservationSpec, PolicyContract
-from rlhf_policy.graph import deploy_graph
+from rlhf_policy.graph import deploy_graph, evaluate_graph, piano_policy_parameters
 
 LAUNCH = Path(__file__).resolve().parents[1] / 'launch' / 'deploy.launch.py'
 
@@ -75,3 +76,36 @@ def test_foxglove_port_adds_the_live_view_of_the_deployment(contract_path):
     assert {'/policy/status', '/episode/events', '/wrist_camera/color', '/joint_states'} <= relayed
     with pytest.raises(ValueError, match='argument foxglove_port'):
         deploy_graph({'contract': contract_path, 'foxglove_port': '99999'})
+
+
+def piano_contract(tmp_path, metadata=True):
+    features = ['piano_keys', 'piano_sustain', 'piano_goal', 'piano_fingers']
+    obs = ObservationSpec([], ['rh_WRJ2', 'rh_WRJ1'], proprio_fields=['position'], state_features=features,
+                          feature_sizes={'piano_goal': 178, 'piano_fingers': 5})
+    action = ActionSpec([ActionGroup('hand_controller', ['rh_WRJ2', 'sustain'], 'absolute', [-0.5, 0.0], [0.2, 1.0])])
+    task = {'song': 'CMajorScaleOneHand', 'hands': 'right', 'n_steps_lookahead': 1, 'control_timestep': 0.05,
+            'stretch': 1.0}
+    contract = PolicyContract(obs, action, rate_hz=20.0, metadata={'piano': task} if metadata else {})
+    return str(contract.save(tmp_path / f'contract_{metadata}.yaml'))
+
+
+def test_a_piano_policy_plays_the_simulated_piano_of_its_task(tmp_path):
+    path = piano_contract(tmp_path)
+    piano, policy, recorder = deploy_graph({'contract': path, 'seed': '3', 'record': 'true',
+                                            'output_dir': str(tmp_path)})
+    assert (piano.package, piano.executable) == ('rlhf_sim', 'piano')
+    assert piano.parameters == {'song': 'CMajorScaleOneHand', 'hands': 'right', 'n_steps_lookahead': 1,
+                                'control_timestep': 0.05, 'seed': 3}
+    assert recorder.parameters['topics'] == [
+        '/joint_states', '/hand_controller/commands', '/policy/status', '/piano_camera/color',
+        '/piano_camera/camera_info', '/piano/keys', '/piano/score']
+    assert '/hand_controller/commands' not in recorder.parameters['required_topics']
+    # the hand may cross its range in a control step, as in training; the arm's defaults come first
+    assert [Path(f).name for f in policy.parameter_files] == ['policy.yaml', 'policy_piano.yaml']
+    assert piano_policy_parameters() == {'max_absolute_step_fraction': 1.0}
+    with pytest.raises(ValueError, match='key-press F1'):
+        evaluate_graph({'contract': path})
+    with pytest.raises(ValueError, match='metadata.piano'):
+        deploy_graph({'contract': piano_contract(tmp_path, metadata=False)})
+    # on the robot: no simulator, whatever the metadata says
+    assert [s.name for s in deploy_graph({'contract': path, 'sim': 'false'})] == ['policy']

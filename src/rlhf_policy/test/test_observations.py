@@ -80,6 +80,29 @@ def test_assembler_state_features_equal_preprocess():
         asm.on_task_state(np.zeros((0, 3)), target, 1.2)
 
 
+def test_assembler_piano_features_come_from_the_keys_and_the_score():
+    features = ['piano_keys', 'piano_sustain', 'piano_goal', 'piano_fingers']
+    obs = ObservationSpec([], JOINTS, proprio_fields=['position'], state_features=features,
+                          feature_sizes={'piano_goal': 178, 'piano_fingers': 5})
+    contract = PolicyContract(obs, ActionSpec.for_panda())
+    asm = ObservationAssembler(contract)
+    assert asm.missing() == ['/joint_states', '/piano/keys', '/piano/score']
+    rng = np.random.default_rng(5)
+    pos = rng.normal(size=9)
+    keys, goal, fingers = rng.uniform(size=88), rng.uniform(size=178) > 0.5, rng.uniform(size=5) > 0.5
+    assert asm.on_joint_state(JOINTS, pos, np.zeros(9), 1.0)
+    asm.on_piano_keys(list(keys), 0.25, 1.0)
+    asm.on_piano_score([bool(v) for v in goal], [bool(v) for v in fingers], 1.0)   # message fields: lists of bool
+    assert asm.ready
+    state = {'piano_keys': keys, 'piano_sustain': [0.25], 'piano_goal': goal, 'piano_fingers': fingers}
+    np.testing.assert_array_equal(asm.assemble()['proprio'], preprocess(contract, {}, {}, pos, pos, state)['proprio'])
+    # a score of another task (lookahead 2) is refused whole: neither its goal nor its fingers are taken
+    with pytest.raises(ValueError, match=r'/piano/score: expected 178 values in goal .*piano_goal.*, got 267'):
+        asm.on_piano_score([True] * 267, [True] * 5, 2.0)
+    assert asm.arrival['/piano/score'] == 1.0
+    np.testing.assert_array_equal(asm.state['piano_fingers'], fingers)
+
+
 def test_assembler_previous_command_only_needs_no_task_state():
     obs = ObservationSpec([], JOINTS, state_features=['previous_command'])
     asm = ObservationAssembler(PolicyContract(obs, ActionSpec.for_panda()))
