@@ -5,12 +5,17 @@
     python bench/piano.py curve RUN [RUN ...] [--plot curve.png]   # run dirs of train --config piano_sac*.yaml
     python bench/piano.py baselines [--song TwinkleTwinkleLittleStar]
     python bench/piano.py cpl PIANO_LOOP_DIR                                # the report of scripts/piano_loop.py
+    python bench/piano.py graph CONTRACT [CONTRACT ...] [--seeds 0 1 2]     # exported policies through the graph
 
 throughput: the product's SAC (DroQ) update (rlhf_training.sac.SACAgent.update, UTD 1) against a minimal
 re-implementation of the same update written here in plain torch (same networks, batch, optimiser, threads):
 CPU ms per update, each measured over the same number of updates, interleaved, median of rounds.
 curve: F1 (with precision, recall) against environment steps, wall and CPU seconds from each run's
 checkpoint history, printed beside the zero-action and random-action baselines of the same song.
+graph: exported piano policies (contract.yaml of a SAC or CPL export) played by the policy node: offline through
+the node's control loop (ONNX Runtime, limiter, ramp; rlhf_training.piano_eval.control_loop_policy) with the node's
+defaults and with the piano's settings (config/policy_piano.yaml), and through the real graph (piano node + policy
+node over DDS, rlhf_training.piano_graph) with the piano's settings, one performance per seed.
 Every figure is printed with the load average: this 2-core machine is shared.
 """
 
@@ -227,6 +232,33 @@ def cpl(args):
     return 0
 
 
+def graph(args):
+    from rlhf_policy.graph import piano_policy_parameters
+    from rlhf_training.envs import make_piano_env
+    from rlhf_training.piano_eval import control_loop_policy, onnx_runner, play
+    from rlhf_training.piano_graph import play_through_graph
+    piano = piano_policy_parameters()
+    print(f'piano settings of the policy node: {piano}; {load_line()}')
+    print(f'{"contract":<44}{"seed":>5}{"loop, defaults":>16}{"loop, piano":>13}{"graph":>8}{"frames lost":>13}'
+          f'{"missed ticks":>14}')
+    rows = []
+    for path in args.contracts:
+        contract, runner = onnx_runner(path)
+        env = make_piano_env(**{k: v for k, v in contract.metadata['piano'].items()})
+        for seed in args.seeds:
+            default = play(env, control_loop_policy(contract, runner, env), seed=seed)[0].f1
+            tuned = play(env, control_loop_policy(contract, runner, env, **piano), seed=seed)[0].f1
+            score, info = play_through_graph(path, seed=seed)
+            rows.append((default, tuned, score.f1))
+            label = str(Path(path).parent)[-44:]
+            print(f'{label:<44}{seed:>5}{default:>16.3f}{tuned:>13.3f}{score.f1:>8.3f}{info["frames_missing"]:>13}'
+                  f'{info["missed_ticks"]:>14}', flush=True)
+        env.close()
+    mean = np.mean(rows, axis=0)
+    print(f'{"mean":<49}{mean[0]:>16.3f}{mean[1]:>13.3f}{mean[2]:>8.3f}; {load_line()}')
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     sub = parser.add_subparsers(dest='what', required=True)
@@ -236,7 +268,7 @@ def main(argv=None):
     t.add_argument('--threads', type=int, default=1)
     t.add_argument('--updates', type=int, default=5, help='updates per round (implementations alternate by round)')
     t.add_argument('--rounds', type=int, default=16)
-    t.add_argument('--obs-dim', type=int, default=319)   # one hand, lookahead 1, action-reward observation
+    t.add_argument('--obs-dim', type=int, default=295)   # the CPU preset: one hand, lookahead 1 (its contract)
     t.add_argument('--act-dim', type=int, default=20)
     c = sub.add_parser('curve')
     c.add_argument('runs', nargs='+')
@@ -247,8 +279,12 @@ def main(argv=None):
     b.add_argument('--lookahead', type=int, default=1)
     p = sub.add_parser('cpl')
     p.add_argument('loop_dir')
+    g = sub.add_parser('graph')
+    g.add_argument('contracts', nargs='+', help='contract.yaml of exported piano policies')
+    g.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     args = parser.parse_args(argv)
-    return {'throughput': throughput, 'curve': curve, 'baselines': show_baselines, 'cpl': cpl}[args.what](args)
+    return {'throughput': throughput, 'curve': curve, 'baselines': show_baselines, 'cpl': cpl,
+            'graph': graph}[args.what](args)
 
 
 if __name__ == '__main__':

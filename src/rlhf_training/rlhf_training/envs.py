@@ -12,7 +12,8 @@
   on the robot, so the trained actor is a deployable policy (``policy_contract()``) that CPL can fine-tune on
   recorded episodes.
 - ``piano`` (``rlhf_sim.piano.PianoEnv``): a RoboPianist task; ``env_options`` are ``PianoTask`` fields, or
-  ``preset: cpu | seed`` plus fields that change it.
+  ``preset: cpu | seed`` plus fields that change it. Without ``action_reward_observation`` (the CPU preset) it is
+  observed through its policy contract (``PianoContractEnv``), so the actor runs on the piano node's topics.
 
 ``ContractActionEnv`` wraps a ``ManipulationEnv`` so that normalised actions go through a contract's
 ``ActionSpec``; ``contract_obs_fn`` turns its observations into a contract's model inputs.
@@ -23,6 +24,7 @@ policy's ``proprio`` input; SAC then saves and exports its actor with that contr
 import gymnasium as gym
 import numpy as np
 
+from rlhf_sim.piano import PianoEnv
 from rlhf_training.config import ConfigError
 
 
@@ -236,12 +238,74 @@ class ContractStateEnv(ContractActionEnv):
 
 
 def make_piano_env(preset='cpu', **options):
-    """A ``PianoEnv`` from a preset (``rlhf_sim.piano.PRESETS``) with some of its fields changed."""
-    from rlhf_sim.piano import PRESETS, PianoEnv, PianoTask
+    """A piano task from a preset (``rlhf_sim.piano.PRESETS``) with some of its fields changed.
+
+    Observed through its policy contract (``PianoContractEnv``) unless the task observes the previous action and
+    reward, which a robot cannot: then the bare ``PianoEnv`` (its actor has no contract and cannot be exported).
+    """
+    from rlhf_sim.piano import PRESETS, PianoTask
     if preset not in PRESETS:
         raise ConfigError(f"env_options.preset: expected one of {sorted(PRESETS)}, got {preset!r}")
     seed = options.pop('seed', 0)
-    return PianoEnv(PianoTask.from_dict({**PRESETS[preset].to_dict(), **options}, where='env_options'), seed=seed)
+    task = PianoTask.from_dict({**PRESETS[preset].to_dict(), **options}, where='env_options')
+    return PianoEnv(task, seed=seed) if task.action_reward_observation else PianoContractEnv(task, seed)
+
+
+def piano_contract(env, controller='hand_controller'):
+    """The policy contract of a ``PianoEnv``: what the piano node publishes in, its command out.
+
+    Observation: the hand joints' positions (``/joint_states``), then the key depressions and the pedal
+    (``/piano/keys``), the goal frames and the fingers (``/piano/score``), unnormalised; action:
+    ``piano_action_spec``; rate: the task's control rate; ``metadata.piano``: the task, for the piano node.
+    """
+    from rlhf_policy.contract import ObservationSpec, PolicyContract
+    task = env.task
+    features = ['piano_keys', 'piano_sustain', 'piano_goal', 'piano_fingers']
+    sizes = {'piano_goal': (task.n_steps_lookahead + 1) * 89, 'piano_fingers': 5 * len(env.hands)}
+    action = piano_action_spec(env, controller)
+    observation = ObservationSpec([], env.joint_names, proprio_fields=('position',), state_features=features,
+                                  feature_sizes=sizes, command_dim=action.command_dim)
+    return PolicyContract(observation, action, rate_hz=1.0 / task.control_timestep,
+                          metadata={'piano': task.to_dict()})
+
+
+class PianoContractEnv(PianoEnv):
+    """A ``PianoEnv`` observed through ``piano_contract``: its observation is the contract's ``proprio`` input.
+
+    It is made by ``rlhf_policy.preprocess`` from exactly the values the piano node publishes (``joint_state``,
+    ``key_state``, ``score``), so the actor SAC trains on it is the policy node's model. Everything else is the
+    ``PianoEnv``'s.
+    """
+
+    def __init__(self, task, seed=0):
+        from rlhf_policy.preprocess import ProprioNormaliser
+        if task.action_reward_observation:
+            raise ValueError('env_options.action_reward_observation: a robot cannot observe the previous reward; '
+                             'set it to false to observe the piano through its policy contract')
+        super().__init__(task, seed=seed)
+        self.contract = piano_contract(self)
+        self._normalise = ProprioNormaliser(self.contract.observation)
+        self._no_velocity = np.zeros(len(self.joint_names))
+        dim = self.contract.observation.proprio_dim
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, shape=(dim,), dtype=np.float32)
+
+    def policy_contract(self):
+        return self.contract
+
+    def contract_observation(self, keys):
+        """The contract's proprio vector now (``keys``: the step's info, ``PianoEnv.key_state``)."""
+        score = self.score()
+        state = {'piano_keys': keys['key_positions'], 'piano_sustain': [keys['sustain_position']],
+                 'piano_goal': score['goal'], 'piano_fingers': score['fingers']}
+        return self._normalise(self.joint_state()[0], self._no_velocity, state=state)
+
+    def reset(self, seed=None, options=None):
+        _, info = super().reset(seed=seed, options=options)
+        return self.contract_observation(info), info
+
+    def step(self, action):
+        _, reward, terminated, truncated, info = super().step(action)
+        return self.contract_observation(info), reward, terminated, truncated, info
 
 
 def piano_action_spec(env, controller='hand_controller'):

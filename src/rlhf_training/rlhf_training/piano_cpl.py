@@ -8,7 +8,8 @@
 - ``performance_pairs``: a preference export over performances -> a ``SegmentPairDataset`` of the rated segments
   (the policy's observation vectors and normalised actions over each segment, from ``performance.npz``).
 - ``run_piano_cpl``: CPL (the piano project's preset: ``CPLConfig``'s defaults) of a piano SAC checkpoint's actor;
-  the Trainer's checkpoint of the fine-tuned policy goes to ``out_dir``.
+  the Trainer's checkpoint of the fine-tuned policy goes to ``out_dir``, with the SAC actor's policy contract, and
+  its ONNX model to ``out_dir/export`` for the policy node.
 - ``compare``: F1 and rated quality of policies on the song, beside the zero-action and random baselines.
 
 Console script: ``piano_cpl --checkpoint runs/piano_sac --preferences prefs.json --out runs/piano_cpl``.
@@ -91,15 +92,21 @@ def run_piano_cpl(checkpoint, preferences, out_dir, overrides=()):
     from rlhf_training.config import load_config
     from rlhf_training.cpl import train_cpl
     from rlhf_training.piano_performances import load_piano_actor
+    from rlhf_training.runs import contract_from_yaml, export_if_main
     from rlhf_training.trainer import load_checkpoint, seed_everything
     config = load_config(None, [f'out_dir={out_dir}', 'device=cpu', *overrides], algorithm='cpl')
     seed_everything(config.seed)
     actor, options = load_piano_actor(checkpoint)
-    build = load_checkpoint(checkpoint)['models']['policy']['build']
+    state = load_checkpoint(checkpoint)
+    contract_yaml = state['extra'].get('contract_yaml')
     dataset, pairs = performance_pairs(preferences)
-    summary = train_cpl(actor.train(), dataset, config, reference=copy.deepcopy(actor), build_info=build,
-                        extra={'env_options': options, 'pretrained': str(checkpoint)})
+    summary = train_cpl(actor.train(), dataset, config, reference=copy.deepcopy(actor),
+                        build_info=state['models']['policy']['build'],
+                        extra={'env_options': options, 'pretrained': str(checkpoint),
+                               **({'contract_yaml': contract_yaml} if contract_yaml else {})})
     summary['pairs'] = pairs
+    if contract_yaml:   # a task a robot can observe (no previous reward): the policy node can run it
+        summary = export_if_main(actor.eval(), contract_from_yaml(contract_yaml), config, summary)
     return summary
 
 

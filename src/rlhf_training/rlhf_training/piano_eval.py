@@ -11,6 +11,8 @@ scored the same way as a one-key piano.
 ``evaluate_piano(policy, env, episodes)`` plays whole songs; ``baselines(env)`` gives the zero-action and
 uniformly random policies' scores, which every reported F1 is printed beside; ``score_bag(path)`` scores a
 recorded episode from its ``/piano/keys`` messages (rlhf_msgs/PianoKeys: the keys down and the song's goal).
+``control_loop_policy`` plays an exported policy through the policy node's own control loop (ONNX Runtime, start
+ramp, limiter), fed with what the piano node publishes, so a score can be read the way the robot would play.
 """
 
 from dataclasses import asdict, dataclass
@@ -117,3 +119,38 @@ def baselines(env, episodes=1) -> dict:
     """``{'zero': scores, 'random': scores}`` on ``env``: what an F1 must be read against."""
     return {'zero': evaluate_piano(zero_policy(env), env, episodes),
             'random': evaluate_piano(random_policy(env), env, episodes)}
+
+
+def control_loop_policy(contract, runner, env, **loop_settings):
+    """``policy(obs) -> action`` for ``play``: ``rlhf_policy.control_loop.PolicyLoop`` around ``runner``.
+
+    Every step hands the loop what the piano node publishes after it (``/joint_states``, ``/piano/keys``,
+    ``/piano/score``, stamped with simulated time) and plays the command it answers; before its first command the
+    piano holds the last one, the middle of every range at the start, as the node does. One policy per performance.
+    """
+    from rlhf_policy.control_loop import PolicyLoop
+    loop = PolicyLoop(contract, runner, **loop_settings)
+    piano = env.unwrapped
+    dt = 1.0 / contract.rate_hz
+    state = {'step': 0, 'command': piano.to_command(np.zeros(piano.action_space.shape))}
+
+    def policy(obs):
+        now, a = state['step'] * dt, loop.assembler
+        a.on_joint_state(*piano.joint_state_with_coupled(), now)
+        keys, score = piano.key_state(first=state['step'] == 0), piano.score()
+        a.on_piano_keys(keys['key_positions'], keys['sustain_position'], now)
+        a.on_piano_score(score['goal'], score['fingers'], now)
+        tick = loop.tick(now)
+        if tick.command is not None:
+            state['command'] = tick.command.copy()
+        state['step'] += 1
+        return piano.from_command(state['command']).astype(np.float32)
+    return policy
+
+
+def onnx_runner(contract_path):
+    """(contract, runner) of an exported policy: ``runner(inputs) -> action`` on ONNX Runtime's CPU provider."""
+    from rlhf_policy.contract import PolicyContract
+    from rlhf_policy.inference import OnnxPolicy
+    contract = PolicyContract.load(contract_path)
+    return contract, OnnxPolicy(contract.model_path(contract_path), contract, provider='cpu').run

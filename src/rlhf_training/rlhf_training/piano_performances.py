@@ -84,7 +84,7 @@ def perform(env, policy, seed=0, render=True):
     """Play the song once; returns arrays per step (obs, action, command, q, qd, pressed, goal, ...) + frames."""
     obs, _ = env.reset(seed=seed)
     rows = {k: [] for k in ('obs', 'action', 'command', 'q', 'qd', 'pressed', 'goal', 'sustain', 'goal_sustain',
-                            'key_positions', 'reward')}
+                            'key_positions', 'sustain_position', 'reward', 'score_goal', 'score_fingers')}
     frames = []
     done = False
     while not done:
@@ -95,8 +95,11 @@ def perform(env, policy, seed=0, render=True):
         for key, value in (('action', action), ('command', env.to_command(action)), ('q', q), ('qd', qd),
                            ('reward', reward)):
             rows[key].append(value)
-        for key in ('pressed', 'goal', 'sustain', 'goal_sustain', 'key_positions'):
+        for key in ('pressed', 'goal', 'sustain', 'goal_sustain', 'key_positions', 'sustain_position'):
             rows[key].append(info[key])
+        score = env.score()   # what the song asks for next: the piano node's /piano/score after this step
+        rows['score_goal'].append(score['goal'])
+        rows['score_fingers'].append(score['fingers'])
         if render:
             frames.append(env.render())
         done = terminated or truncated
@@ -111,6 +114,7 @@ class BagMessages:
         from rlhf_recorder.msgtypes import ensure_type, make_typestore
         self.store = make_typestore()
         ensure_type(self.store, 'rlhf_msgs/msg/PianoKeys')
+        ensure_type(self.store, 'rlhf_msgs/msg/PianoScore')
         self.t = self.store.types
 
     def _header(self, ns, frame=''):
@@ -128,12 +132,18 @@ class BagMessages:
         msg = self.t['std_msgs/msg/Float64MultiArray'](layout=layout, data=np.asarray(values, np.float64))
         return self.store.serialize_cdr(msg, 'std_msgs/msg/Float64MultiArray')
 
-    def keys(self, ns, song, frame, pressed, positions, sustain, goal, goal_sustain):
+    def keys(self, ns, song, frame, pressed, positions, sustain, sustain_position, goal, goal_sustain):
         msg = self.t['rlhf_msgs/msg/PianoKeys'](
             header=self._header(ns, 'piano'), pressed=np.asarray(pressed, bool), key_positions=np.asarray(positions),
-            sustain=bool(sustain), sustain_position=float(sustain), goal=np.asarray(goal, bool),
+            sustain=bool(sustain), sustain_position=float(sustain_position), goal=np.asarray(goal, bool),
             goal_sustain=bool(goal_sustain), song=song, frame=int(frame))
         return self.store.serialize_cdr(msg, 'rlhf_msgs/msg/PianoKeys')
+
+    def score(self, ns, song, frame, lookahead, goal, fingers):
+        msg = self.t['rlhf_msgs/msg/PianoScore'](
+            header=self._header(ns, 'piano'), song=song, frame=int(frame), lookahead=int(lookahead),
+            goal=np.asarray(goal, bool), fingers=np.asarray(fingers, bool))
+        return self.store.serialize_cdr(msg, 'rlhf_msgs/msg/PianoScore')
 
     def image(self, ns, image, frame_id):
         h, w = image.shape[:2]
@@ -149,7 +159,7 @@ def write_performance(data_dir, episode_id, env, perf, frames, messages, camera=
     path = Path(data_dir) / 'episodes' / episode_id
     song = env.task.song
     topics = {'/joint_states': 'sensor_msgs/msg/JointState', '/piano/keys': 'rlhf_msgs/msg/PianoKeys',
-              '/hand_controller/commands': 'std_msgs/msg/Float64MultiArray'}
+              '/piano/score': 'rlhf_msgs/msg/PianoScore', '/hand_controller/commands': 'std_msgs/msg/Float64MultiArray'}
     if frames:
         topics[f'/{camera}/color'] = 'sensor_msgs/msg/Image'
     dt_ns = int(round(env.task.control_timestep * 1e9))
@@ -162,8 +172,11 @@ def write_performance(data_dir, episode_id, env, perf, frames, messages, camera=
         t_after = t + dt_ns - 1   # the state the command produced, one control step later
         writer.write('/joint_states', messages.joints(t_after, names, perf['q'][k], perf['qd'][k]), t_after)
         keys = messages.keys(t_after, song, k + 1, perf['pressed'][k], perf['key_positions'][k], perf['sustain'][k],
-                             perf['goal'][k], perf['goal_sustain'][k])
+                             perf['sustain_position'][k], perf['goal'][k], perf['goal_sustain'][k])
         writer.write('/piano/keys', keys, t_after)
+        score = messages.score(t_after, song, k + 1, env.task.n_steps_lookahead, perf['score_goal'][k],
+                               perf['score_fingers'][k])
+        writer.write('/piano/score', score, t_after)
         if frames:
             writer.write(f'/{camera}/color', messages.image(t_after, frames[k], f'{camera}_optical_frame'), t_after)
     end = T0_NS + len(perf['action']) * dt_ns

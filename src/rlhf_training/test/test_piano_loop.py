@@ -38,6 +38,7 @@ def sac_run(tmp_path_factory):
                     eval_every=0, eval_episodes=1, progress=False, out_dir=str(out))
     summary = run_sac(sac)
     assert 0.0 <= summary['final_eval_f1'] <= 1.0
+    assert summary['contract'].endswith('export/contract.yaml')   # the CPU preset's actor is a deployable policy
     return out
 
 
@@ -95,6 +96,9 @@ def test_performances_ratings_and_cpl_from_a_sac_checkpoint(sac_run, tmp_path):
     # the bag has the piano node's topics; the clip has video and sound
     episode = read_episode(segments[0].episode_path, rate_hz=20.0)
     assert episode.joint_positions.shape[1] == 23
+    from rlhf_recorder.reader import read_messages
+    scores = [msg for _, _, msg in read_messages(segments[0].episode_path, ['/piano/score'])]
+    assert len(scores) == 151 and len(scores[0].goal) == 178 and len(scores[0].fingers) == 5
     pairs, clip_dir = load_pairs_file(tmp_path / 'perf' / 'pairs.json')
     assert len(pairs) == 1
     with av.open(str(clip_dir / pairs[0].clip_a)) as container:
@@ -111,6 +115,8 @@ def test_performances_ratings_and_cpl_from_a_sac_checkpoint(sac_run, tmp_path):
     out = run_piano_cpl(sac_run, tmp_path / 'prefs.json', tmp_path / 'cpl',
                         ['steps=2', 'batch_size=2', 'progress=false', 'lr=1e-9'])
     assert out['steps'] == 2 and out['pairs'] == 1
+    from rlhf_policy.contract import PolicyContract
+    assert PolicyContract.load(out['contract']).observation.uses_piano_score   # the policy node can run it
     tuned, _ = load_policy(tmp_path / 'cpl')
     sac_actor, _ = load_policy(sac_run)
     for name, p in sac_actor.state_dict().items():   # CPL started from the SAC weights (lr 1e-9: still them)
