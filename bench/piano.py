@@ -233,12 +233,14 @@ def cpl(args):
 
 
 def graph(args):
+    from rlhf_policy.control_loop import LOOP_SETTINGS
     from rlhf_policy.graph import piano_policy_parameters
     from rlhf_training.envs import make_piano_env
     from rlhf_training.piano_eval import control_loop_policy, onnx_runner, play
     from rlhf_training.piano_graph import play_through_graph
     piano = piano_policy_parameters()
     print(f'piano settings of the policy node: {piano}; {load_line()}')
+    piano = {k: v for k, v in piano.items() if k in LOOP_SETTINGS}   # offline, every step is a tick anyway
     print(f'{"contract":<44}{"seed":>5}{"loop, defaults":>16}{"loop, piano":>13}{"graph":>8}{"frames lost":>13}'
           f'{"missed ticks":>14}')
     rows = []

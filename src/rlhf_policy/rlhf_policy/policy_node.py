@@ -4,8 +4,8 @@
 Subscribes ``/<camera>/color`` (and ``/<camera>/depth`` when the contract uses depth) for every camera
 the contract names, ``/joint_states``, the contract's ``task_state_topic`` (rlhf_msgs/TaskState) when
 it observes ``object_position`` / ``target_position``, and ``/piano/keys`` (rlhf_msgs/PianoKeys) and
-``/piano/score`` (rlhf_msgs/PianoScore) when it observes the piano's features. A timer at the contract's rate
-runs one tick of ``rlhf_policy.control_loop.PolicyLoop`` (observations preprocessed on arrival, ONNX Runtime, the
+``/piano/score`` (rlhf_msgs/PianoScore) when it observes the piano's features. A timer at the contract's rate (or,
+with ``tick_on``, every message of that stream) runs one tick of ``rlhf_policy.control_loop.PolicyLoop`` (observations preprocessed on arrival, ONNX Runtime, the
 action's command, the limiter) and publishes the command on each of the action's controllers, ``/<controller>/commands``
 (the Panda: ``/arm_controller/commands``, 7 targets, and ``/gripper_controller/commands``, 1 opening). Safety
 (``rlhf_policy.safety``): stale/missing
@@ -52,6 +52,8 @@ PARAMETERS = {
     'inputs_file': '',                 # when set: every tick's model inputs and the header stamps of the messages
                                        # they came from are written here (NPZ) at shutdown (verification runs)
     'realtime_priority': 20,           # > 0: SCHED_FIFO priority of the control thread (needs CAP_SYS_NICE)
+    'tick_on': '',                     # a stream the policy observes whose every message runs the control tick,
+                                       # instead of the timer ('' = the timer at the contract's rate)
 }
 
 
@@ -106,7 +108,12 @@ class PolicyNode(Node):
         self._status.model = str(self.policy.model_path.name)
         self._status.execution_provider = self.policy.provider
         self._status.target_rate_hz = contract.rate_hz
-        self.create_timer(self.period_s, self._tick)
+        self.tick_on = p['tick_on']
+        if self.tick_on and self.tick_on not in self.assembler.arrival:
+            raise ValueError(f"parameter 'tick_on': expected '' or a stream the policy observes "
+                             f'{sorted(self.assembler.arrival)}, got {self.tick_on!r}')
+        if not self.tick_on:
+            self.create_timer(self.period_s, self._tick)
         self.create_timer(1.0 / p['status_rate_hz'], self._publish_status)
         self._log_transition(None, initial=True)
         # Everything allocated so far (model, buffers, modules) lives for the whole run: move it out of the
@@ -124,12 +131,18 @@ class PolicyNode(Node):
                                       'running with normal scheduling')
 
     # --- observations (preprocessed on arrival) ---------------------------------------------------------
+    def _arrived(self, stream):
+        """An observation of ``stream`` is in: with ``tick_on`` that stream, act on it at once."""
+        if stream == self.tick_on:
+            self._tick()
+
     def _color_callback(self, camera):
         def callback(msg):
             try:
                 self.assembler.on_color(camera, color_to_rgb(msg), time.monotonic(), _stamp_ns(msg))
             except ValueError as err:
                 self.get_logger().error(f'/{camera}/color: {err}', throttle_duration_sec=5.0)
+            self._arrived(topics.camera_topic(camera, 'color'))
         return callback
 
     def _depth_callback(self, camera):
@@ -138,10 +151,12 @@ class PolicyNode(Node):
                 self.assembler.on_depth(camera, depth_to_metres(msg), time.monotonic(), _stamp_ns(msg))
             except ValueError as err:
                 self.get_logger().error(f'/{camera}/depth: {err}', throttle_duration_sec=5.0)
+            self._arrived(topics.camera_topic(camera, 'depth'))
         return callback
 
     def _on_joint_state(self, msg):
         self.assembler.on_joint_state(msg.name, msg.position, msg.velocity, time.monotonic(), _stamp_ns(msg))
+        self._arrived(topics.JOINT_STATES)
 
     def _on_task_state(self, msg):
         objects = [(p.position.x, p.position.y, p.position.z) for p in msg.object_poses[:1]]
@@ -151,18 +166,21 @@ class PolicyNode(Node):
                                          _stamp_ns(msg))
         except ValueError as err:
             self.get_logger().error(str(err), throttle_duration_sec=5.0)
+        self._arrived(self.contract.observation.task_state_topic)
 
     def _on_piano_keys(self, msg):
         try:
             self.assembler.on_piano_keys(msg.key_positions, msg.sustain_position, time.monotonic(), _stamp_ns(msg))
         except ValueError as err:
             self.get_logger().error(str(err), throttle_duration_sec=5.0)
+        self._arrived(topics.PIANO_KEYS)
 
     def _on_piano_score(self, msg):
         try:
             self.assembler.on_piano_score(msg.goal, msg.fingers, time.monotonic(), _stamp_ns(msg))
         except ValueError as err:
             self.get_logger().error(str(err), throttle_duration_sec=5.0)
+        self._arrived(topics.PIANO_SCORE)
 
     # --- e-stop / resume -----------------------------------------------------------------------------------
     def _on_estop_topic(self, msg):

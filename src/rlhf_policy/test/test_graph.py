@@ -102,7 +102,7 @@ def test_a_piano_policy_plays_the_simulated_piano_of_its_task(tmp_path):
     assert '/hand_controller/commands' not in recorder.parameters['required_topics']
     # the hand may cross its range in a control step, as in training; the arm's defaults come first
     assert [Path(f).name for f in policy.parameter_files] == ['policy.yaml', 'policy_piano.yaml']
-    assert piano_policy_parameters() == {'max_absolute_step_fraction': 1.0}
+    assert piano_policy_parameters() == {'max_absolute_step_fraction': 1.0, 'tick_on': '/piano/score'}
     with pytest.raises(ValueError, match='key-press F1'):
         evaluate_graph({'contract': path})
     with pytest.raises(ValueError, match='metadata.piano'):

@@ -290,3 +290,10 @@ def test_task_state_feature_missing_and_stale_hold(tmp_path, robot, start_policy
     assert changed(robot.commands_since(t_hold)) == 0
     robot.task_state_on = True
     assert robot.wait_for(lambda r: r.last_state() == RUNNING), policy.output()
+
+
+def test_tick_on_a_stream_the_policy_does_not_observe_is_refused(tmp_path, start_policy):
+    policy = start_policy(make_model(tmp_path), tick_on='/piano/score')
+    assert policy.proc.wait(timeout=60) != 0
+    out = policy.output()
+    assert "parameter 'tick_on'" in out and '/joint_states' in out and "'/piano/score'" in out, out

@@ -9,7 +9,7 @@ fingers; what a piano policy observes besides its joints and the keys), a camera
 (``/<camera>/color`` rgb8 and ``/<camera>/camera_info``); listens to ``/hand_controller/commands``
 (std_msgs/Float64MultiArray: one absolute position target per actuator in ``actuator_names`` order, the
 sustain pedal 0..1 last), what a ros2_control forward_command_controller takes; serves ``/rlhf_sim/reset``
-(rlhf_msgs/ResetSim: ``task`` empty or the song, ``seed``). Each control tick (``control_timestep`` of the
+(rlhf_msgs/ResetSim: ``task`` empty or the song, ``seed``; the state of the song's start is published at once). Each control tick (``control_timestep`` of the
 task) steps the physics with the latest command; before the first command the hands hold the middle of each
 actuator's range (action 0). When the song ends the hands stop until the next reset (or, with ``loop``,
 the song starts again). Parameters: config/piano.yaml.
@@ -107,6 +107,7 @@ class PianoNode(Node):
         self.keys = self.env.key_state(first=True)
         self.command = self.env.to_command(np.zeros(self.env.action_space.shape))
         self.done = False
+        self._publish_state(stamp_from_ns(time.time_ns()))   # the song's first frame: a policy can act before it
         response.success, response.seed = True, seed
         response.message = f'reset {self.p["song"]} with seed {seed}'
         self.get_logger().info(response.message)

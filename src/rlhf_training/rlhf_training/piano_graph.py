@@ -3,9 +3,9 @@
 
 ``play_through_graph(contract_path, seed)`` starts the deployment graph of a piano policy
 (``rlhf_policy.graph.deploy_graph``: the piano node playing the task of the contract's ``metadata.piano``, and the
-policy node in e-stop), waits until both run, resets the song (``/rlhf_sim/reset``), resumes the policy
-(``/policy/resume``) and records ``/piano/keys`` until the song's last frame: the same frames
-``piano_eval.play`` scores offline, here in real time, with the policy a tick behind the piano as on a robot.
+policy node in e-stop), waits until both run, resumes the policy (``/policy/resume``), restarts the song
+(``/rlhf_sim/reset``) and records ``/piano/keys`` until the song's last frame: the same frames
+``piano_eval.play`` scores offline, here in real time over DDS.
 """
 
 from pathlib import Path
@@ -43,6 +43,7 @@ def play_through_graph(contract_path, seed=0, log_dir=None, policy_parameters=No
     from rlhf_msgs.srv import ResetSim
     from rlhf_policy.contract import PolicyContract
     from rlhf_policy.graph import piano_task
+    from rlhf_policy.safety import RAMPING, RUNNING
 
     contract = PolicyContract.load(contract_path)
     if piano_task(contract) is None:
@@ -50,8 +51,12 @@ def play_through_graph(contract_path, seed=0, log_dir=None, policy_parameters=No
     with tempfile.TemporaryDirectory() as tmp:
         processes = NodeProcesses(Path(log_dir or tmp))
         probe = RosProbe()
-        frames, status = {}, []
-        probe.node.create_subscription(PianoKeys, topics.PIANO_KEYS, lambda m: frames.setdefault(m.frame, m), 1000)
+        frames, status, since_ns = {}, [], [0]
+
+        def on_keys(msg):   # one message per frame; only the frames of this performance (stamped after its reset)
+            if msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec >= since_ns[0]:
+                frames.setdefault(msg.frame, msg)
+        probe.node.create_subscription(PianoKeys, topics.PIANO_KEYS, on_keys, 1000)
         probe.node.create_subscription(PolicyStatus, topics.POLICY_STATUS, status.append, 10)
         reset = probe.node.create_client(ResetSim, topics.SIM_RESET)
         resume = probe.node.create_client(Trigger, topics.POLICY_RESUME)
@@ -62,13 +67,18 @@ def play_through_graph(contract_path, seed=0, log_dir=None, policy_parameters=No
                                     and resume.service_is_ready(), timeout_s):
                 raise RuntimeError(f'the piano and policy nodes did not come up in {timeout_s:g} s:\n'
                                    f'{processes.logs()}')
+            # the pianist is ready (running, on the last song's state), then the song starts: the policy acts on
+            # its first frame, which the piano node publishes at the reset, before the first step
+            if probe.call(resume, Trigger.Request()) is None:
+                raise RuntimeError(f'{topics.POLICY_RESUME} did not answer')
+            if not probe.spin_until(lambda: status[-1].safety_state in (RAMPING, RUNNING), timeout_s):
+                raise RuntimeError(f'the policy did not start after {topics.POLICY_RESUME}:\n{processes.logs()}')
+            frames.clear()
+            since_ns[0] = time.time_ns()   # the piano node stamps its messages with this clock
+            started = time.monotonic()
             answer = probe.call(reset, ResetSim.Request(task='', seed=int(seed)))
             if answer is None or not answer.success:
                 raise RuntimeError(f'{topics.SIM_RESET} failed: {answer}')
-            frames.clear()
-            started = time.monotonic()
-            if probe.call(resume, Trigger.Request()) is None:
-                raise RuntimeError(f'{topics.POLICY_RESUME} did not answer')
             length = _song_length(contract)
             song_s = length / contract.rate_hz
             if not probe.spin_until(lambda: length in frames, song_s * 3 + timeout_s):
