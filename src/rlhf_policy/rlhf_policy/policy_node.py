@@ -4,11 +4,11 @@
 Subscribes ``/<camera>/color`` (and ``/<camera>/depth`` when the contract uses depth) for every camera
 the contract names, ``/joint_states``, the contract's ``task_state_topic`` (rlhf_msgs/TaskState) when
 it observes ``object_position`` / ``target_position``, and ``/piano/keys`` (rlhf_msgs/PianoKeys) and
-``/piano/score`` (rlhf_msgs/PianoScore) when it observes the piano's features. A timer at the contract's rate (or,
-with ``tick_on``, every message of that stream) runs one tick of ``rlhf_policy.control_loop.PolicyLoop`` (observations preprocessed on arrival, ONNX Runtime, the
-action's command, the limiter) and publishes the command on each of the action's controllers, ``/<controller>/commands``
-(the Panda: ``/arm_controller/commands``, 7 targets, and ``/gripper_controller/commands``, 1 opening). Safety
-(``rlhf_policy.safety``): stale/missing
+``/piano/score`` (rlhf_msgs/PianoScore) when it observes the piano's features. A timer at the contract's rate
+(or, with ``tick_on``, every message of that stream) runs one tick of ``rlhf_policy.control_loop.PolicyLoop``
+(observations preprocessed on arrival, ONNX Runtime, the action's command, the limiter) and publishes the
+command on each of the action's controllers, ``/<controller>/commands`` (the Panda: ``/arm_controller/commands``,
+7 targets, and ``/gripper_controller/commands``, 1 opening). Safety (``rlhf_policy.safety``): stale/missing
 observations, NaN/inf output or a missing model input -> HOLD (repeat the last safe command);
 ``/policy/estop`` (std_msgs/Bool true, or std_srvs/Trigger service) -> ESTOP (nothing is commanded)
 until the ``/policy/resume`` service; every start and resume ramps from the measured pose.

@@ -9,10 +9,10 @@ fingers; what a piano policy observes besides its joints and the keys), a camera
 (``/<camera>/color`` rgb8 and ``/<camera>/camera_info``); listens to ``/hand_controller/commands``
 (std_msgs/Float64MultiArray: one absolute position target per actuator in ``actuator_names`` order, the
 sustain pedal 0..1 last), what a ros2_control forward_command_controller takes; serves ``/rlhf_sim/reset``
-(rlhf_msgs/ResetSim: ``task`` empty or the song, ``seed``; the state of the song's start is published at once). Each control tick (``control_timestep`` of the
-task) steps the physics with the latest command; before the first command the hands hold the middle of each
-actuator's range (action 0). When the song ends the hands stop until the next reset (or, with ``loop``,
-the song starts again). Parameters: config/piano.yaml.
+(rlhf_msgs/ResetSim: ``task`` empty or the song, ``seed``; the state of the song's start is published at once).
+Each control tick (``control_timestep`` of the task) steps the physics with the latest command; before the first
+command the hands hold the middle of each actuator's range (action 0). When the song ends the hands stop until
+the next reset (or, with ``loop``, the song starts again). Parameters: config/piano.yaml.
 """
 
 import sys
