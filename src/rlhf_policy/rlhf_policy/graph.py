@@ -74,11 +74,13 @@ def piano_policy_parameters():
         return dict(yaml.safe_load(f)['policy']['ros__parameters'])
 
 
+def plays_piano(contract):
+    """True for a policy that observes the piano (its keys or its score)."""
+    return contract.observation.uses_piano_keys or contract.observation.uses_piano_score
+
+
 def piano_task(contract):
-    """The piano task (``rlhf_sim.piano.PianoTask`` fields) of a policy that observes the piano; None for the arm."""
-    obs = contract.observation
-    if not (obs.uses_piano_keys or obs.uses_piano_score):
-        return None
+    """The piano task (``rlhf_sim.piano.PianoTask`` fields) a piano policy was trained on, to simulate it."""
     task = contract.metadata.get('piano')
     if not isinstance(task, dict) or 'song' not in task:
         raise ValueError('contract: the policy observes the piano but metadata.piano (the task to simulate: song, '
@@ -94,7 +96,7 @@ def graph_cameras(values):
     cameras = [c.name for c in values['contract_obj'].observation.cameras]
     if cameras or not values['sim']:
         return cameras
-    return ['piano_camera' if piano_task(values['contract_obj']) else 'scene_camera']
+    return ['piano_camera' if plays_piano(values['contract_obj']) else 'scene_camera']
 
 
 def output_topics(values):
@@ -104,7 +106,7 @@ def output_topics(values):
 
 def recorded_topics(values):
     """What an evaluation episode bag holds: the same streams as a demonstration."""
-    piano = values['sim'] and piano_task(values['contract_obj'])
+    piano = values['sim'] and plays_piano(values['contract_obj'])
     streams = ('color', 'camera_info') if piano else topics.CAMERA_STREAMS   # the piano node renders no depth
     recorded = [topics.JOINT_STATES, *output_topics(values)]
     for cam in graph_cameras(values):
@@ -136,9 +138,9 @@ def deploy_graph(args, episodes_from_events=False):
     v = resolve_deploy_arguments(args)
     extra = v['config_files']
     specs = []
-    piano = piano_task(v['contract_obj'])
+    piano = plays_piano(v['contract_obj'])
     if v['sim'] and piano:
-        specs.append(piano_node_spec(piano, v['seed'], list(extra)))
+        specs.append(piano_node_spec(piano_task(v['contract_obj']), v['seed'], list(extra)))
     elif v['sim']:
         sim_parameters = {'task': v['task'], 'cameras': graph_cameras(v), 'seed': v['seed']}
         sim_parameters.update({name: v[name] for name in ('camera_width', 'camera_height') if v[name] is not None})
@@ -177,7 +179,7 @@ def evaluate_graph(args):
     graph_args.update(sim='true', start_in_estop='true')
     specs = deploy_graph(graph_args, episodes_from_events=True)
     values = resolve_arguments(ARGUMENTS, graph_args)
-    if piano_task(PolicyContract.load(values['contract'])):
+    if plays_piano(PolicyContract.load(values['contract'])):
         raise ValueError('the piano is scored by key-press F1, not task success: python bench/piano.py graph '
                          '--contract ... plays it through this graph')
     specs.append(NodeSpec('rlhf_policy', 'evaluator', 'evaluate', ends_graph=True, parameters={

@@ -107,5 +107,6 @@ def test_a_piano_policy_plays_the_simulated_piano_of_its_task(tmp_path):
         evaluate_graph({'contract': path})
     with pytest.raises(ValueError, match='metadata.piano'):
         deploy_graph({'contract': piano_contract(tmp_path, metadata=False)})
-    # on the robot: no simulator, whatever the metadata says
-    assert [s.name for s in deploy_graph({'contract': path, 'sim': 'false'})] == ['policy']
+    # on the robot: no simulator, and the metadata is not needed; the policy keeps the piano's settings
+    policy, = deploy_graph({'contract': piano_contract(tmp_path, metadata=False), 'sim': 'false'})
+    assert [Path(f).name for f in policy.parameter_files] == ['policy.yaml', 'policy_piano.yaml']

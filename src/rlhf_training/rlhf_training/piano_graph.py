@@ -42,12 +42,14 @@ def play_through_graph(contract_path, seed=0, log_dir=None, policy_parameters=No
     from rlhf_msgs.msg import PianoKeys, PolicyStatus
     from rlhf_msgs.srv import ResetSim
     from rlhf_policy.contract import PolicyContract
-    from rlhf_policy.graph import piano_task
+    from rlhf_policy.graph import piano_task, plays_piano
     from rlhf_policy.safety import RAMPING, RUNNING
 
     contract = PolicyContract.load(contract_path)
-    if piano_task(contract) is None:
+    if not plays_piano(contract):
         raise ValueError(f'{contract_path}: not a piano policy (its contract observes no piano features)')
+    length = _song_length(piano_task(contract))
+    song_s = length / contract.rate_hz
     with tempfile.TemporaryDirectory() as tmp:
         processes = NodeProcesses(Path(log_dir or tmp))
         probe = RosProbe()
@@ -79,8 +81,6 @@ def play_through_graph(contract_path, seed=0, log_dir=None, policy_parameters=No
             answer = probe.call(reset, ResetSim.Request(task='', seed=int(seed)))
             if answer is None or not answer.success:
                 raise RuntimeError(f'{topics.SIM_RESET} failed: {answer}')
-            length = _song_length(contract)
-            song_s = length / contract.rate_hz
             if not probe.spin_until(lambda: length in frames, song_s * 3 + timeout_s):
                 raise RuntimeError(f'the song did not end: frames up to {max(frames, default=-1)} of {length}:\n'
                                    f'{processes.logs()}')
@@ -96,10 +96,10 @@ def play_through_graph(contract_path, seed=0, log_dir=None, policy_parameters=No
                    'policy_ticks': int(last.ticks), 'missed_ticks': int(last.missed_ticks)}
 
 
-def _song_length(contract):
-    """Control steps of one performance of the contract's song (the piano node's ``episode_length``)."""
+def _song_length(task):
+    """Control steps of one performance of the piano ``task`` (the piano node's ``episode_length``)."""
     from rlhf_sim.piano import PianoEnv, PianoTask
-    env = PianoEnv(PianoTask.from_dict(contract.metadata['piano'], where='contract metadata.piano'))
+    env = PianoEnv(PianoTask.from_dict(task, where='contract metadata.piano'))
     try:
         return env.episode_length
     finally:
