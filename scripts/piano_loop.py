@@ -10,7 +10,8 @@ Stages: pretrain (SAC (DroQ) on the song, `train --config piano_sac.yaml`; resum
 performances (bags, clips with sound, the rating page's pairs file) -> ratings (scripted annotators, or people
 on the page) -> preferences (pairs of rated clips) -> cpl (per seed of cpl_seeds: CPL of the SAC actor, the SFT
 baseline, and CPL on the same pairs with labels flipped at random, which shows what fine-tuning alone does) ->
-evaluate (F1 and rated quality of every policy beside the zero-action and random baselines) -> report
+evaluate (F1 and rated quality of every policy beside the zero-action and random baselines, and its ONNX export's F1
+through the graph: the policy node playing the piano node) -> report
 (report.md, report.json, plots).
 A finished stage leaves <stage>.done and is skipped on the next run, so an interrupted run resumes.
 """
@@ -130,6 +131,7 @@ class PianoLoop:
             rows = compare(policies, env, rater, repeats=self.s['eval_repeats'], noise=self.s['eval_noise'])
         finally:
             env.close()
+        self.through_graph(rows)
         for method in FINE_TUNING:   # the mean over seeds, +- the spread of the seeds' means
             runs = [r for name, r in rows.items() if name.startswith(f'{method} seed')]
             rows[f'{method} mean'] = {k: float(np.mean([r[k] for r in runs])) for k in runs[0]}
@@ -143,7 +145,23 @@ class PianoLoop:
               f'{"rating":>14}')
         for name, r in rows.items():
             print(f'{name:<20}{r["f1"]:>7.3f}{r["precision"]:>7.3f}{r["recall"]:>7.3f}{r["wrong_presses"]:>13.3f}'
-                  f'{r["finger_motion"]:>15.4f}{r["rating"]:>8.1f} +-{r.get("rating_std", 0.0):>4.1f}')
+                  f'{r["finger_motion"]:>15.4f}{r["rating"]:>8.1f} +-{r.get("rating_std", 0.0):>4.1f}'
+                  f'{"  graph F1 " + format(r["graph_f1"], ".3f") if "graph_f1" in r else ""}')
+
+    def through_graph(self, rows):
+        """Each policy's ONNX export played by the policy node on the piano node (``graph_f1``: mean F1)."""
+        from rlhf_training.piano_graph import play_through_graph
+        exports = {'pretrained': self.path('sac'), **self.fine_tuned()}
+        for name, run in exports.items():
+            contract = run / 'export' / 'contract.yaml'
+            if not self.s['graph_performances'] or not contract.is_file():
+                continue   # a task that observes the previous reward exports nothing: no robot could run it
+            logs = self.path('graph', name.replace(' ', '_'))
+            logs.mkdir(parents=True, exist_ok=True)
+            scores = [play_through_graph(contract, seed=seed, log_dir=logs)[0].f1
+                      for seed in range(self.s['graph_performances'])]
+            rows[name]['graph_f1'] = float(np.mean(scores))
+            print(f'[piano] {name} through the graph: F1 {", ".join(f"{f:.3f}" for f in scores)}', flush=True)
 
     def report(self):
         import matplotlib
@@ -186,13 +204,17 @@ class PianoLoop:
                    f'{rating:+.1f}, F1 {f1:+.3f}' for m, (rating, f1) in change.items()),
                  '', '![curves](report.png)', '',
                  f'Each policy: the mean of {self.s["eval_repeats"]} performances with action noise '
-                 f'{self.s["eval_noise"]} (+- their standard deviation; mean rows: +- the spread over seeds).', '',
-                 '| policy | F1 | precision | recall | wrong keys / frame | finger motion (rad/step) | rating |',
-                 '|---|---|---|---|---|---|---|']
+                 f'{self.s["eval_noise"]} (+- their standard deviation; mean rows: +- the spread over seeds). '
+                 f'Through the graph: the ONNX export played by the policy node on the piano node over DDS, the mean '
+                 f'of {self.s["graph_performances"]} performances.', '',
+                 '| policy | F1 | precision | recall | wrong keys / frame | finger motion (rad/step) | rating | '
+                 'F1 through the graph |',
+                 '|---|---|---|---|---|---|---|---|']
         for name, r in rows.items():
+            graph = f'{r["graph_f1"]:.3f}' if 'graph_f1' in r else '-'
             lines.append(f'| {name} | {r["f1"]:.3f} | {r["precision"]:.3f} | {r["recall"]:.3f} | '
                          f'{r["wrong_presses"]:.3f} | {r["finger_motion"]:.4f} | '
-                         f'{r["rating"]:.1f} +- {r.get("rating_std", 0.0):.1f} |')
+                         f'{r["rating"]:.1f} +- {r.get("rating_std", 0.0):.1f} | {graph} |')
         last = history[-1] if history else {}
         lines += ['', f'SAC: {last.get("step", 0)} environment steps, {last.get("wall_s", 0):.0f} s wall, '
                       f'{last.get("cpu_s", 0):.0f} s CPU (load {last.get("load_1min", float("nan")):.1f} at the end).',

@@ -34,6 +34,8 @@ def test_the_loop_fine_tunes_with_sft_cpl_and_shuffled_labels_and_resumes(tmp_pa
     assert all(s['label'] in (p['label'], 1.0 - p['label']) for s, p in zip(shuffled, prefs))
     assert (out / 'cpl_shuffled' / 'seed1' / 'checkpoints' / 'latest.pt').is_file()
     assert '- cpl shuffled (mean of 2 seeds) against the pretrained policy' in (out / 'report.md').read_text()
+    # every policy is an ONNX export that the policy node played on the piano node
+    assert all(0.0 <= rows[name]['graph_f1'] <= 1.0 for name in rows if name not in ('zero action', 'random action'))
     capsys.readouterr()
     assert main(args) == 0          # every stage finished: nothing is redone
     assert capsys.readouterr().out.count('done before') == 7
