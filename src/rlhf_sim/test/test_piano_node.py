@@ -111,6 +111,12 @@ def test_topics_have_the_documented_layout(probe, piano_process):
     assert np.frombuffer(bytes(image.data), np.uint8).std() > 5.0
 
 
+def since_reset(messages):
+    """The messages of the song since the last reset: frames from before it come first, and the numbers go back."""
+    frames = [m.frame for m in messages]
+    return messages[max([i for i in range(1, len(frames)) if frames[i] < frames[i - 1]], default=0):]
+
+
 def test_the_song_is_played_frame_by_frame_and_reset_restarts_it(probe, piano_process):
     client = probe.reset_client
     # before the reset: the frames right after it must all be kept, however late the answer
@@ -119,22 +125,18 @@ def test_the_song_is_played_frame_by_frame_and_reset_restarts_it(probe, piano_pr
     reply = call_service(client, ResetSim.Request(task='', seed=3), lambda: probe.executor.spin_once(timeout_sec=0.02),
                          timeout_s=30.0)
     assert reply is not None and reply.success and reply.seed == 3, reply
-    probe.spin_until(lambda: any(any(k.goal) for k in probe.keys), 30.0, 'a frame whose goal has a key',
-                     piano_process)
-    # frames from before the reset come first: the song restarts where the frame numbers go back
-    frames = [k.frame for k in probe.keys]
-    restart = max([i for i in range(1, len(frames)) if frames[i] < frames[i - 1]], default=0)
-    frames = frames[restart:]
+    def key_frame_after_reset():   # the reset publishes frame 0; then a frame that wants a key, and one more
+        keys = since_reset(probe.keys)
+        return keys and keys[0].frame == 0 and any(any(k.goal) for k in keys[:-1])
+    probe.spin_until(key_frame_after_reset, 30.0, 'a goal key after the reset', piano_process)
+    keys = since_reset(probe.keys)
+    frames = [k.frame for k in keys]
     assert frames == sorted(frames) and frames[-1] > 0
-    probe.spin_until(lambda: any(any(k.goal) for k in probe.keys[restart:]), 30.0, 'a goal key after the reset',
-                     piano_process)
-    first = next(k for k in probe.keys[restart:] if any(k.goal))
+    first = next(k for k in keys if any(k.goal))
     assert list(first.goal).index(True) == 51        # the scale starts on C5
     # the score after frame f asks for what frame f + 1 then wants: its first goal frame is that frame's keys
-    keys = {k.frame: k for k in probe.keys[restart:]}
-    frames = [s.frame for s in probe.scores]
-    restart = max([i for i in range(1, len(frames)) if frames[i] < frames[i - 1]], default=0)
-    scores = [s for s in probe.scores[restart:] if s.frame + 1 in keys and s.frame < first.frame + 5]
+    keys = {k.frame: k for k in keys}
+    scores = [s for s in since_reset(probe.scores) if s.frame + 1 in keys and s.frame < first.frame + 5]
     assert any(any(s.goal[:88]) for s in scores)
     for score in scores:
         assert list(score.goal[:88]) == list(keys[score.frame + 1].goal), score.frame
