@@ -234,7 +234,7 @@ def cpl(args):
 
 def graph(args):
     from rlhf_policy.control_loop import LOOP_SETTINGS
-    from rlhf_policy.graph import piano_policy_parameters
+    from rlhf_policy.graph import piano_policy_parameters, piano_task
     from rlhf_training.envs import make_piano_env
     from rlhf_training.piano_eval import control_loop_policy, onnx_runner, play
     from rlhf_training.piano_graph import play_through_graph
@@ -246,7 +246,7 @@ def graph(args):
     rows = []
     for path in args.contracts:
         contract, runner = onnx_runner(path)
-        env = make_piano_env(**{k: v for k, v in contract.metadata['piano'].items()})
+        env = make_piano_env(**piano_task(contract))
         for seed in args.seeds:
             default = play(env, control_loop_policy(contract, runner, env), seed=seed)[0].f1
             tuned = play(env, control_loop_policy(contract, runner, env, **piano), seed=seed)[0].f1

@@ -16,6 +16,7 @@ from rlhf_common.graph import (
     NodeSpec,
     config_file_argument,
     package_config_file,
+    package_defaults,
     resolve_arguments,
 )
 from rlhf_policy.contract import PolicyContract
@@ -69,9 +70,10 @@ def policy_config_file():
 
 def piano_policy_parameters():
     """The policy node's parameters that config/policy_piano.yaml changes for a piano policy."""
-    import yaml
-    with open(package_config_file('rlhf_policy', 'policy_piano.yaml'), encoding='utf-8') as f:
-        return dict(yaml.safe_load(f)['policy']['ros__parameters'])
+    from rlhf_common.node import flatten_parameters
+    from rlhf_common.settings import read_mapping
+    return flatten_parameters(read_mapping(package_config_file('rlhf_policy', 'policy_piano.yaml'))
+                              ['policy']['ros__parameters'])
 
 
 def plays_piano(contract):
@@ -145,7 +147,7 @@ def deploy_graph(args, episodes_from_events=False):
         sim_parameters = {'task': v['task'], 'cameras': graph_cameras(v), 'seed': v['seed']}
         sim_parameters.update({name: v[name] for name in ('camera_width', 'camera_height') if v[name] is not None})
         specs.append(NodeSpec('rlhf_sim', 'sim', 'sim', parameter_files=list(extra), parameters=sim_parameters))
-    piano_config = [package_config_file('rlhf_policy', 'policy_piano.yaml')] if piano else []
+    piano_config = package_defaults('rlhf_policy', 'policy_piano.yaml') if piano else []
     specs.append(NodeSpec('rlhf_policy', 'policy', 'policy',
                           parameter_files=[policy_config_file(), *piano_config, *extra],
                           parameters={'contract': v['contract'], 'start_in_estop': v['start_in_estop'],
@@ -177,11 +179,11 @@ def evaluate_graph(args):
     options = resolve_arguments(EVALUATE_ARGUMENTS, {k: v for k, v in args.items() if k in EVALUATE_NAMES})
     graph_args = {k: v for k, v in args.items() if k not in EVALUATE_NAMES}
     graph_args.update(sim='true', start_in_estop='true')
-    specs = deploy_graph(graph_args, episodes_from_events=True)
-    values = resolve_arguments(ARGUMENTS, graph_args)
-    if plays_piano(PolicyContract.load(values['contract'])):
+    values = resolve_deploy_arguments(graph_args)
+    if plays_piano(values['contract_obj']):
         raise ValueError('the piano is scored by key-press F1, not task success: python bench/piano.py graph '
-                         '--contract ... plays it through this graph')
+                         'CONTRACT plays it through this graph')
+    specs = deploy_graph(graph_args, episodes_from_events=True)
     specs.append(NodeSpec('rlhf_policy', 'evaluator', 'evaluate', ends_graph=True, parameters={
         'contract': values['contract'], 'episodes': options['episodes'], 'seed': values['seed'],
         'task': values['task'], 'timeout_s': options['timeout_s'], 'output': options['output'],

@@ -137,21 +137,25 @@ class PolicyNode(Node):
             self._tick()
 
     def _color_callback(self, camera):
+        topic = topics.camera_topic(camera, 'color')
+
         def callback(msg):
             try:
                 self.assembler.on_color(camera, color_to_rgb(msg), time.monotonic(), _stamp_ns(msg))
             except ValueError as err:
-                self.get_logger().error(f'/{camera}/color: {err}', throttle_duration_sec=5.0)
-            self._arrived(topics.camera_topic(camera, 'color'))
+                self.get_logger().error(f'{topic}: {err}', throttle_duration_sec=5.0)
+            self._arrived(topic)
         return callback
 
     def _depth_callback(self, camera):
+        topic = topics.camera_topic(camera, 'depth')
+
         def callback(msg):
             try:
                 self.assembler.on_depth(camera, depth_to_metres(msg), time.monotonic(), _stamp_ns(msg))
             except ValueError as err:
-                self.get_logger().error(f'/{camera}/depth: {err}', throttle_duration_sec=5.0)
-            self._arrived(topics.camera_topic(camera, 'depth'))
+                self.get_logger().error(f'{topic}: {err}', throttle_duration_sec=5.0)
+            self._arrived(topic)
         return callback
 
     def _on_joint_state(self, msg):
