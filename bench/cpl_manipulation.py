@@ -71,18 +71,19 @@ def demonstrations(args):
 
     from rlhf_sim.env import ManipulationEnv
     from rlhf_sim.expert import ExpertController
+    cameras = OBSERVATIONS[args.observation]['cameras']
     key = f'{args.task}_{args.scenes}_{args.demo_noise:g}_{"_".join(f"{v:g}" for v in args.aim_offset)}'
-    cache = args.cache_dir / f'operators_{key}.pkl'
+    cache = args.cache_dir / f'operators_{key}{"_cameras" if cameras else ""}.pkl'
     if cache.is_file():
         return pickle.loads(cache.read_bytes())
-    env = ManipulationEnv(task=args.task, cameras=(), depth=False, max_episode_steps=MAX_STEPS)
+    env = ManipulationEnv(task=args.task, cameras=tuple(cameras), depth=False, max_episode_steps=MAX_STEPS)
     scenes, successes = [], np.zeros(2)
     for i in tqdm(range(args.scenes), desc='demonstrations', dynamic_ncols=True):
         seed = DEMO_SEED + i
         pair = []
         for k, offset in enumerate([(0.0, 0.0, 0.0), args.aim_offset]):
             operator = ExpertController(env, noise=args.demo_noise, seed=seed * 2 + k, aim_offset=offset)
-            episode, success = record_demo(env, operator, seed, [], done_ticks=DONE_TICKS)
+            episode, success = record_demo(env, operator, seed, cameras, done_ticks=DONE_TICKS)
             pair.append(episode)
             successes[k] += success
         scenes.append(tuple(pair))
@@ -102,32 +103,34 @@ def gain(episode, start, end):
 
 
 def window_pairs(contract, scenes, args):
-    """SegmentPairDataset of same-tick windows of the two attempts at each scene, labelled by progress gained."""
-    segments, pairs, labels = [], [], []
-    length, rate = args.segment_length, contract.rate_hz
+    """Same-tick windows of the two attempts at each scene, labelled by progress gained.
+
+    Returns the SegmentPairDataset (windows read every --tick-stride ticks) and the preferred windows, both of a
+    tie, as (episode, start_s, end_s).
+    """
+    segments, pairs, labels, preferred = [], [], [], []
+    length, rate, every = args.segment_length, contract.rate_hz, args.tick_stride
     for careful, sloppy in scenes:
         n = min(len(careful.times), len(sloppy.times))
         for start in range(0, n - length + 1, args.segment_stride):
             gains = gain(careful, start, start + length), gain(sloppy, start, start + length)
             for episode in (careful, sloppy):
-                segments.append(episode_arrays(contract, episode, start / rate, (start + length) / rate))
+                obs, actions = episode_arrays(contract, episode, start / rate, (start + length) / rate)
+                segments.append(({k: v[::every] for k, v in obs.items()}, actions[::every]))
             pairs.append((len(segments) - 2, len(segments) - 1))
             labels.append(0.5 if abs(gains[0] - gains[1]) < args.min_gap else float(gains[0] > gains[1]))
+            winners = (careful, sloppy) if labels[-1] == 0.5 else (careful if labels[-1] else sloppy,)
+            preferred += [(episode, start / rate, (start + length) / rate) for episode in winners]
     if all(label == 0.5 for label in labels):
         raise SystemExit('no pair of windows differs in progress: raise --aim-offset or lower --min-gap')
-    return SegmentPairDataset(segments, pairs, labels)
+    return SegmentPairDataset(segments, pairs, labels), preferred
 
 
-def preferred_windows(dataset):
-    """The preferred window of every pair, both of a tie, as chunk-BC rows (SFT's data)."""
-    obs, actions = {k: [] for k in dataset.observations}, []
-    for (a, b), label in zip(dataset.pairs, dataset.labels):
-        for i in [a, b] if label == 0.5 else [a if label > 0.5 else b]:
-            n = dataset.lengths[i]
-            for key in obs:
-                obs[key].append(dataset.observations[key][i, :n])
-            actions.append(dataset.actions[i, :n])
-    return chunk_dataset({k: np.concatenate(v) for k, v in obs.items()}, np.concatenate(actions))
+def preferred_windows(contract, windows):
+    """Every tick of the preferred windows as chunk-BC rows (SFT's data)."""
+    parts = [episode_arrays(contract, episode, start_s, end_s) for episode, start_s, end_s in windows]
+    return chunk_dataset({k: np.concatenate([obs[k] for obs, _ in parts]) for k in parts[0][0]},
+                         np.concatenate([actions for _, actions in parts]))
 
 
 @torch.no_grad()
@@ -142,16 +145,19 @@ def chunk_change(policy, reference, dataset):
 
 # ------------------------------------------------------------------------------------------ fine-tuning
 def fine_tune_bc(policy, data, args, seed):
+    images = bool(OBSERVATIONS[args.observation]['cameras'])
     config = ChunkBCConfig(seed=seed, out_dir=str(Path(RUNS.name) / f'ft_{time.monotonic_ns()}'),
-                           horizon=policy.horizon, steps=args.ft_steps, lr=1e-4, batch_size=256,
-                           **OBSERVATIONS['state'], **QUIET)
+                           horizon=policy.horizon, steps=args.ft_steps, lr=1e-4, batch_size=64 if images else 256,
+                           **OBSERVATIONS[args.observation], **QUIET)
     train_chunk_bc(policy, data, config)
     return policy.eval()
 
 
 def fine_tune_cpl(policy, reference, pairs, args, seed, bc_weight=0.0):
+    # alpha is per control tick: a window read every --tick-stride ticks keeps the advantage's scale
     config = CPLConfig(seed=seed, out_dir=str(Path(RUNS.name) / f'cpl_{time.monotonic_ns()}'),
-                       steps=args.ft_steps, likelihood='squared_error', lam=args.lam, alpha=args.alpha,
+                       steps=args.ft_steps, batch_size=args.cpl_batch, likelihood='squared_error', lam=args.lam,
+                       alpha=args.alpha * args.tick_stride,
                        conservative_weight=args.conservative_weight, bc_weight=bc_weight, **QUIET)
     train_cpl(policy, pairs, config, reference=reference)
     return policy.eval()
@@ -164,13 +170,13 @@ def run_seed(scenes, args, seed):
     val_scenes = [scenes[i] for i in order[:n_val]]
     attempts = [episode for pair in train_scenes for episode in pair]
     t0 = time.perf_counter()
-    bc, contract, _ = train_chunk(attempts, 'state', seed, args.bc_steps, args.horizon)
+    bc, contract, _ = train_chunk(attempts, args.observation, seed, args.bc_steps, args.horizon)
     print(f'[seed {seed}] BC trained in {time.perf_counter() - t0:.0f} s', flush=True)
-    train_pairs, val_pairs = window_pairs(contract, train_scenes, args), window_pairs(contract, val_scenes, args)
+    (train_pairs, preferred), (val_pairs, _) = (window_pairs(contract, s, args) for s in (train_scenes, val_scenes))
     print(f'[seed {seed}] {len(train_pairs)} training pairs, {len(val_pairs)} held out', flush=True)
     policies = {'BC': bc}
     policies['BC + more steps'] = fine_tune_bc(copy.deepcopy(bc), chunks_from_episodes(contract, attempts), args, seed)
-    policies['SFT'] = fine_tune_bc(copy.deepcopy(bc), preferred_windows(train_pairs), args, seed)
+    policies['SFT'] = fine_tune_bc(copy.deepcopy(bc), preferred_windows(contract, preferred), args, seed)
     policies['CPL'] = fine_tune_cpl(copy.deepcopy(bc), bc, train_pairs, args, seed)
     if args.bc_weight > 0:
         policies['CPL-BC'] = fine_tune_cpl(copy.deepcopy(bc), bc, train_pairs, args, seed, args.bc_weight)
@@ -221,16 +227,23 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--task', default='pick_place', choices=['pick_place', 'stack', 'insertion'])
     parser.add_argument('--scenes', type=int, default=40, help='scenes, each attempted by both operators')
+    parser.add_argument('--observation', default='state', choices=list(OBSERVATIONS),
+                        help="the policies' observation (bench/manipulation.py's OBSERVATIONS)")
     parser.add_argument('--aim-offset', type=float, nargs=3, default=[0.0, 0.07, 0.0],
                         help="the sloppy operator's error (m, world frame) where it puts the cube down")
     parser.add_argument('--demo-noise', type=float, default=0.02, help="both operators' hand noise")
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2, 3])
     parser.add_argument('--eval-episodes', type=int, default=50)
     parser.add_argument('--horizon', type=int, default=20)
-    parser.add_argument('--bc-steps', type=int, default=3000)
+    parser.add_argument('--bc-steps', type=int, default=None,
+                        help='chunk BC steps (default: 3000 on state, 12000 on cameras)')
     parser.add_argument('--ft-steps', type=int, default=1000, help='steps of every fine-tuning')
     parser.add_argument('--segment-length', type=int, default=45, help='ticks (1.5 s at 30 Hz)')
     parser.add_argument('--segment-stride', type=int, default=15)
+    parser.add_argument('--tick-stride', type=int, default=None,
+                        help="CPL reads every Nth tick of a window (a chunk spans 20): default 1 on state, 5 on "
+                             'cameras, where every tick of 32 pairs would be 2,880 images a step')
+    parser.add_argument('--cpl-batch', type=int, default=None, help='pairs per CPL step (default: 32; 16 on cameras)')
     parser.add_argument('--min-gap', type=float, default=0.05, help='smaller progress differences are ties')
     parser.add_argument('--val-fraction', type=float, default=0.2, help='held-out scenes (agreement)')
     parser.add_argument('--lam', type=float, default=0.1)
@@ -245,9 +258,15 @@ def main(argv=None):
     parser.add_argument('--threads', type=int, default=1)
     parser.add_argument('--cache-dir', type=Path, default=Path('runs/manipulation_demos'))
     parser.add_argument('--json', type=Path, default=None)
+    parser.add_argument('--demos-only', action='store_true',
+                        help='record (and cache) the demonstrations, then stop: before runs split across processes')
     parser.add_argument('--merge', type=Path, nargs='+', default=None,
                         help="print one table over the rows of these --json files (runs split across processes)")
     args = parser.parse_args(argv)
+    images = bool(OBSERVATIONS[args.observation]['cameras'])
+    for name, state, cameras in (('bc_steps', 3000, 12000), ('tick_stride', 1, 5), ('cpl_batch', 32, 16)):
+        if getattr(args, name) is None:
+            setattr(args, name, cameras if images else state)
     if args.merge:
         rows = [row for path in args.merge for row in json.loads(path.read_text())['rows']]
         print_table(rows, list(dict.fromkeys(r['policy'] for r in rows)))
@@ -255,6 +274,8 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
     scenes = demonstrations(args)
+    if args.demos_only:
+        return 0
     rows = []
     for seed in args.seeds:
         rows += run_seed(scenes, args, seed)
