@@ -20,7 +20,8 @@
 
 6. With --rl-steps N, the other preference route, side by side on the same pairs: a Bradley-Terry ensemble trained
    on them, then SAC (DroQ) from the BC policy for N environment steps on its normalised r_hat
-   (rlhf_training.rl.LearnedRewardWrapper; the critic learns alone for the first 1,000 steps).
+   (rlhf_training.rl.LearnedRewardWrapper; the critic learns alone for the first 1,000 steps; --rl-temperature,
+   and --rl-reference-weight to anchor the actor to BC's action).
 7. With --label-counts, how many labels it takes: the --curve-variant trained on N of the training pairs, chosen
    at random or by reward-ensemble disagreement (a third at random, a Bradley-Terry ensemble trained on them,
    then the pairs its members disagree on most), for every N; a table and, with --plot, a PNG.
@@ -49,7 +50,7 @@ from tqdm import tqdm
 from rlhf_common.robot import JOINT_NAMES
 from rlhf_preference.pairs import candidate_pairs
 from rlhf_training.bc import train_bc
-from rlhf_training.config import BCConfig, CPLConfig, RewardConfig
+from rlhf_training.config import BCConfig, CPLConfig, RewardConfig, SACConfig
 from rlhf_training.cpl import policy_preference_accuracy, train_cpl
 from rlhf_training.datasets import SegmentPairDataset, TransitionDataset
 from rlhf_training.models import PROPRIO_KEY, GaussianPolicy, RewardEnsemble
@@ -217,17 +218,18 @@ class FeatureEnv(gym.Env):
         return self._observe(obs, info), reward, terminated, truncated, info
 
 
-def rl_on_learned_reward(env, features, norm, action_spec, bc_policy, pairs, steps, seed, work):
+def rl_on_learned_reward(env, features, norm, action_spec, bc_policy, pairs, args, seed, work):
     """SAC from the BC policy on a Bradley-Terry ensemble's reward, trained on ``pairs``; the fine-tuned actor."""
-    from rlhf_training.config import SACConfig
     from rlhf_training.rl import LearnedRewardWrapper
     from rlhf_training.sac import train_sac
     ensemble = RewardEnsemble.build(3, 'mlp', pairs.observation_shapes, pairs.action_dim, hidden_dims=(256, 256))
     train_reward(ensemble, pairs, RewardConfig(steps=1000, batch_size=64, seed=seed, out_dir=str(work / 'reward'),
                                                **QUIET))
     sim = FeatureEnv(env, features, norm, action_spec)
-    cfg = SACConfig(steps=steps, seed=seed, eval_every=0, eval_episodes=1, out_dir=str(work / 'rl'),
-                    warmup_steps=min(1000, steps // 2), **{k: v for k, v in QUIET.items() if k != 'eval_every'})
+    cfg = SACConfig(steps=args.rl_steps, seed=seed, eval_every=0, eval_episodes=1, out_dir=str(work / 'rl'),
+                    warmup_steps=min(1000, args.rl_steps // 2), init_temperature=args.rl_temperature,
+                    reference_weight=args.rl_reference_weight,
+                    **{k: v for k, v in QUIET.items() if k != 'eval_every'})
     result = train_sac(LearnedRewardWrapper(sim, ensemble), cfg, eval_env=sim, actor=copy.deepcopy(bc_policy).train(),
                        progress=False)
     return result.agent.actor.eval()
@@ -305,7 +307,7 @@ def run_seed(args, seed):
 
     if args.rl_steps:
         policies['RL on learned reward'] = rl_on_learned_reward(env, features, norm, action_spec, bc_policy,
-                                                                train_data, args.rl_steps, seed, work)
+                                                                train_data, args, seed, work)
     curve_runs = {}
     for count in args.label_counts:
         for selection in ('random', 'disagreement'):
@@ -384,6 +386,10 @@ def main(argv=None):
                         help='CPL advantages from log pi - log pi_pretrained (CPLConfig.relative_to_pretrained)')
     parser.add_argument('--rl-steps', type=int, default=0,
                         help='SAC steps of RL on the learned reward from the BC policy (0: not run)')
+    parser.add_argument('--rl-temperature', type=float, default=SACConfig.init_temperature,
+                        help="RL on the learned reward: SAC's initial temperature")
+    parser.add_argument('--rl-reference-weight', type=float, default=0.0,
+                        help='RL on the learned reward: SACConfig.reference_weight (anchor to the BC action)')
     parser.add_argument('--label-counts', type=int, nargs='*', default=[],
                         help='labelled-pair counts of the labels curve (e.g. 100 300 1000; none: no curve)')
     parser.add_argument('--curve-variant', default='CPL squared error', choices=list(VARIANTS))

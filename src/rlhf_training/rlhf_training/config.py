@@ -151,6 +151,7 @@ class SACConfig(TrainConfig):
     warm_start_episodes: int = 10   # scripted episodes (with warm_start_noise added to the actions)
     warm_start_noise: float = 0.1
     warm_start_bc_steps: int = 0    # NLL behaviour-cloning steps of the actor on them (0: buffer only)
+    reference_weight: float = 0.0   # a warm-started actor: + weight * ||action - its first action||^2 per state
 
     def __post_init__(self):
         checks = [
@@ -176,6 +177,7 @@ class SACConfig(TrainConfig):
             ('warm_start_episodes', self.warm_start_episodes >= 1, 'an integer >= 1'),
             ('warm_start_noise', self.warm_start_noise >= 0, 'a number >= 0'),
             ('warm_start_bc_steps', self.warm_start_bc_steps >= 0, 'an integer >= 0'),
+            ('reference_weight', self.reference_weight >= 0, 'a number >= 0'),
         ]
         for name, ok, expected in checks:
             if not ok:

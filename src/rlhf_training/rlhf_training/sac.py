@@ -165,6 +165,10 @@ class SACAgent(nn.Module):
                                  cfg.critic_layer_norm)
         self.target_critic = copy.deepcopy(self.critic)
         self.target_critic.requires_grad_(False)
+        # Fine-tuning a given actor: a frozen copy anchors its deterministic action (as CPL's conservative term),
+        # so that a critic still learning, or a reward model off its data, cannot drag it far from where it was.
+        self.reference = (copy.deepcopy(self.actor).requires_grad_(False).eval()
+                          if actor is not None and cfg.reference_weight > 0 else None)
         self.log_temperature = nn.Parameter(torch.tensor(math.log(cfg.init_temperature), dtype=torch.float32))
         self.target_entropy = float(-action_dim if cfg.target_entropy is None else cfg.target_entropy)
         self.actor_optim = _adam(self.actor.parameters(), cfg.lr)
@@ -207,13 +211,19 @@ class SACAgent(nn.Module):
         return {'critic_loss': loss.item(), 'q_mean': q.detach().mean().item()}
 
     def update_actor_and_temperature(self, batch):
-        action, logp = self.actor.sample(state_input(batch['obs']))
+        obs = state_input(batch['obs'])
+        action, logp = self.actor.sample(obs)
         # The actor maximises the mean of the Q ensemble (as DroQ does), not the pessimistic min. The critic's
         # weights are frozen for this backward pass: their gradients would be discarded anyway.
         self.critic.requires_grad_(False)
         try:
             q = self.critic(batch['obs'], action).mean(dim=0)
             actor_loss = (self.temperature.detach() * logp - q).mean()
+            if self.reference is not None:
+                with torch.no_grad():
+                    anchor = self.reference.deterministic(obs)
+                change = (self.actor.deterministic(obs) - anchor).pow(2).sum(-1).mean()
+                actor_loss = actor_loss + self.config.reference_weight * change
             self.actor_optim.zero_grad(set_to_none=True)
             actor_loss.backward()
         finally:

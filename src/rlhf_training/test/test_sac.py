@@ -105,6 +105,27 @@ def test_temperature_moves_towards_target_entropy():
         assert np.sign(agent.temperature.item() - t0) == direction
 
 
+def test_reference_weight_anchors_a_warm_started_actor():
+    # A critic whose Q rises with the first action dimension pulls the actor's action up; the anchor (a frozen copy
+    # of the actor passed in) holds it near where it started, and is saved with the agent (a resume keeps it).
+    from rlhf_training.checkpoint import build_model
+    from rlhf_training.sac import actor_build_info, state_input
+    obs = torch.randn(64, 3)
+    moved = {}
+    for weight in (0.0, 10.0):
+        cfg = SACConfig(hidden_dims=(16,), batch_size=64, buffer_size=64, reference_weight=weight, lr=1e-2)
+        torch.manual_seed(0)
+        agent = SACAgent(3, 2, cfg, actor=build_model(actor_build_info(cfg, 3, 2)))
+        assert ('reference' in dict(agent.named_children())) == (weight > 0)
+        agent.critic.forward = lambda o, a: 5.0 * a[:, 0].expand(2, -1)   # (members, batch)
+        start = agent.actor.deterministic(state_input(obs)).detach()
+        for _ in range(50):
+            agent.update_actor_and_temperature({'obs': obs})
+        moved[weight] = float((agent.actor.deterministic(state_input(obs)).detach() - start)[:, 0].mean())
+    assert moved[0.0] > 0.3, moved
+    assert 0 < moved[10.0] < moved[0.0] / 3, moved
+
+
 def test_sac_learns_point_reach():
     cfg = SACConfig(hidden_dims=(64, 64), batch_size=64, steps=3000, warmup_steps=300, eval_every=1000,
                     eval_episodes=10, utd_ratio=1, discount=0.9, buffer_size=5000, seed=1)
