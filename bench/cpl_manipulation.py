@@ -4,8 +4,9 @@
 
 1. Demonstrations: on every scene (reset seeds 1000, 1001, ...) a careful operator (rlhf_sim.expert's
    ExpertController) and a sloppy one who puts the cube down --aim-offset off the zone's centre each make one
-   attempt with a noisy hand (--demo-noise); state observations (joints, object, target, end effector). An
-   attempt ends at success, or a few ticks after the operator's script is done.
+   attempt with a noisy hand (--demo-noise). --observation state: joints, object, target, end effector;
+   cameras: scene + wrist RGB, joints, end effector (bench/manipulation.py's OBSERVATIONS). An attempt ends at
+   success, or a few ticks after the operator's script is done.
 2. Chunk BC (bench/manipulation.py's ``train_chunk``: horizon 20, temporal ensembling) on all attempts: it learns
    the average of the two operators.
 3. Pairs: windows of --segment-length ticks every --segment-stride ticks that start at the same tick of the two
@@ -26,6 +27,7 @@ windows (RMS, standardised units). Usage:
 
     python bench/cpl_manipulation.py [--scenes 40] [--seeds 0 1 2 3] [--eval-episodes 50] [--json out.json]
     python bench/cpl_manipulation.py --merge a.json b.json     # one table over runs split across processes
+    python bench/cpl_manipulation.py --observation cameras --scenes 50 --seeds 0 1 --graph-seeds 0 1
 
 Runs side by side need their own ROS_DOMAIN_ID each (their graphs would otherwise see each other).
 """
