@@ -7,7 +7,7 @@ hyperparameters are ``rlhf_training.config.SACConfig`` (the piano project's pres
 for reaching on a 2-core CPU). This module holds:
 
 - ``ObservationFlattener``: turns a Box or a Dict of 1-D Boxes (state-only observations) into one vector.
-- ``ReplayBuffer``: preallocated numpy storage of transitions.
+- ``ReplayBuffer``: preallocated numpy storage of transitions, saved beside the checkpoint (``replay.npz``).
 - ``DroQCritic``: two Q networks Q(s, a) (MLP with dropout + layer norm) evaluated together.
 - ``SACAgent``: actor (the shared ``GaussianPolicy``), critic, target critic (Polyak averaging with tau) and
   the learned temperature (target entropy -|A|); ``act`` and ``update``.
@@ -17,12 +17,14 @@ for reaching on a 2-core CPU). This module holds:
 - Checkpoints are the Trainer's (``<out_dir>/checkpoints/latest.pt``, ``step_*.pt``): the actor is
   ``models['policy']`` (a ``GaussianPolicy`` on the ``proprio`` input) and, when the environment has a policy
   contract (``envs.policy_contract_of``), ``extra['contract_yaml']``: CPL fine-tunes it and ``export`` writes
-  its ONNX model. The critics, temperature and optimisers are kept too (``agent``), so a run resumes.
+  its ONNX model. The critics, temperature and optimisers are kept too (``agent``), and the replay buffer in
+  ``checkpoints/replay.npz`` (``save_replay_buffer``), so a resumed run goes on with what it had collected.
 - ``run(config)``: what ``train --config config/sac.yaml`` runs.
 """
 
 import copy
 from dataclasses import dataclass, field
+import json
 import math
 import os
 from pathlib import Path
@@ -39,6 +41,8 @@ from rlhf_training.checkpoint import build_model, policy_build_info
 from rlhf_training.config import SACConfig, config_to_dict
 from rlhf_training.models import MLP, PROPRIO_KEY
 from rlhf_training.trainer import CHECKPOINT_DIR, LATEST, save_atomic
+
+REPLAY = 'replay.npz'   # the replay buffer beside latest.pt
 
 
 class ObservationFlattener:
@@ -100,6 +104,37 @@ class ReplayBuffer:
         self.terminated[i] = float(terminated)
         self.index = (i + 1) % self.capacity
         self.size = min(self.size + 1, self.capacity)
+
+    def save(self, path: Path, step: int) -> None:
+        """The filled part, the write position and the sampling generator, written atomically to ``path``."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + '.tmp.npz')
+        n = self.size
+        np.savez(tmp, step=step, index=self.index, capacity=self.capacity, obs=self.obs[:n], actions=self.actions[:n],
+                 rewards=self.rewards[:n], next_obs=self.next_obs[:n], terminated=self.terminated[:n],
+                 rng=np.frombuffer(json.dumps(self.rng.bit_generator.state).encode(), dtype=np.uint8))
+        os.replace(tmp, path)
+
+    @staticmethod
+    def saved_step(path: Path) -> int:
+        with np.load(path) as saved:
+            return int(saved['step'])
+
+    def load(self, path: Path) -> None:
+        """Restore what ``save`` wrote, into a buffer of the same capacity and transition sizes."""
+        with np.load(path) as saved:
+            n = len(saved['rewards'])
+            if saved['obs'].shape[1:] != self.obs.shape[1:] or saved['actions'].shape[1:] != self.actions.shape[1:]:
+                raise ValueError(f'{path}: transitions of observation size {saved["obs"].shape[1:]} and action size '
+                                 f'{saved["actions"].shape[1:]}, expected {self.obs.shape[1:]} and '
+                                 f'{self.actions.shape[1:]}')
+            if int(saved['capacity']) != self.capacity:
+                raise ValueError(f'{path}: a buffer of capacity {int(saved["capacity"])}, expected buffer_size '
+                                 f'{self.capacity}')
+            for key in TRANSITION_KEYS:
+                getattr(self, key)[:n] = saved[key]
+            self.size, self.index = n, int(saved['index'])
+            self.rng.bit_generator.state = json.loads(saved['rng'].tobytes().decode())
 
     def sample(self, batch_size):
         if self.size == 0:
@@ -254,6 +289,7 @@ class SACResult:
     history: list = field(default_factory=list)  # rows: step, eval_*, train_return, wall_s, cpu_s, load_1min, ...
     contract: object = None                      # the environment's policy contract, when it has one
     checkpoint: str = ''
+    buffer: object = None                        # the ReplayBuffer, saved with each checkpoint
 
     def policy(self, deterministic=True):
         """Obs (env format) -> action in [-1, 1]."""
@@ -296,9 +332,11 @@ def checkpoint_state(result, config, step):
 
 
 def save_checkpoint(result, config, step):
-    """Write step_<N>.pt and latest.pt under <out_dir>/checkpoints (atomically); returns latest.pt's path."""
+    """Write step_<N>.pt, replay.npz and latest.pt (last) under <out_dir>/checkpoints; returns latest.pt's path."""
     folder = Path(config.out_dir) / CHECKPOINT_DIR
     state = checkpoint_state(result, config, step)
+    if config.save_replay_buffer and result.buffer is not None:
+        result.buffer.save(folder / REPLAY, step)
     save_atomic(state, folder / f'step_{step:08d}.pt')
     save_atomic(state, folder / LATEST)
     return folder / LATEST
@@ -320,7 +358,16 @@ def _resume(result, config):
         optim.load_state_dict(state['optimizers'][name])
     result.history = list(state['extra'].get('history', []))
     result.checkpoint = str(latest)
-    return int(state['step'])
+    step = int(state['step'])
+    replay = latest.parent / REPLAY
+    if config.save_replay_buffer:
+        if not replay.is_file():
+            print(f'[sac] resuming at step {step} without {replay}: the replay buffer starts again', flush=True)
+        elif ReplayBuffer.saved_step(replay) != step:   # interrupted between writing the buffer and latest.pt
+            print(f'[sac] {replay} is not from step {step}: the replay buffer starts again', flush=True)
+        else:
+            result.buffer.load(replay)
+    return step
 
 
 def _load_1min():
@@ -356,7 +403,7 @@ def train_sac(env, config=None, eval_env=None, actor=None, obs_keys=None, progre
         buffer.add(*row)
     rng = np.random.default_rng(cfg.seed)
     eval_env = eval_env or env
-    result = SACResult(agent, flattener, contract=contract)
+    result = SACResult(agent, flattener, contract=contract, buffer=buffer)
     start = _resume(result, cfg) if save else 0
     if evaluate is None:
         def evaluate(policy, eval_env_):
