@@ -131,6 +131,16 @@ def piano_node_spec(task, seed, parameter_files):
                     parameters={**{n: task[n] for n in names if n in task}, 'seed': seed})
 
 
+def recorded_task(values, piano):
+    """The task a deployment's recording names: the song a piano policy plays (or 'piano'), else the task."""
+    if not piano:
+        return values['task']
+    try:
+        return piano_task(values['contract_obj'])['song']
+    except ValueError:   # a piano policy without its task, on the robot
+        return 'piano'
+
+
 def deploy_graph(args, episodes_from_events=False):
     """The nodes of a deployment for the given arguments (names of ``ARGUMENTS``; strings or typed).
 
@@ -156,7 +166,8 @@ def deploy_graph(args, episodes_from_events=False):
     if v['record']:
         specs.append(NodeSpec('rlhf_recorder', 'recorder', 'recorder', parameter_files=list(extra), parameters={
             'data_dir': v['output_dir'], 'topics': recorded_topics(v), 'required_topics': observed_topics(v),
-            'events_topic': topics.EPISODE_EVENTS, 'record_whole_run': not episodes_from_events}))
+            'events_topic': topics.EPISODE_EVENTS, 'record_whole_run': not episodes_from_events,
+            'whole_run_task': recorded_task(v, piano)}))
     specs += live_view_specs(v['foxglove_port'], recorded_topics(v) + [topics.EPISODE_EVENTS], extra)
     return specs
 

@@ -37,6 +37,7 @@ def test_sim_graph(contract_path, tmp_path):
     assert Path(policy.parameter_files[0]).name == 'policy.yaml'
     assert '/wrist_camera/depth' in recorder.parameters['topics']
     assert '/rlhf_sim/task_state' in recorder.parameters['topics']
+    assert recorder.parameters['whole_run_task'] == 'pick_place'   # the bag of the whole run names its task
     args = ros_arguments(policy, 'params.yaml')
     assert args[:3] == ['--ros-args', '-r', '__node:=policy']
 
@@ -102,6 +103,7 @@ def test_a_piano_policy_plays_the_simulated_piano_of_its_task(tmp_path):
     assert '/hand_controller/commands' not in recorder.parameters['required_topics']
     # the hand may cross its range in a control step, as in training; the arm's defaults come first
     assert [Path(f).name for f in policy.parameter_files] == ['policy.yaml', 'policy_piano.yaml']
+    assert recorder.parameters['whole_run_task'] == 'CMajorScaleOneHand'
     assert piano_policy_parameters() == {'max_absolute_step_fraction': 1.0, 'tick_on': '/piano/score'}
     with pytest.raises(ValueError, match='key-press F1'):
         evaluate_graph({'contract': path})

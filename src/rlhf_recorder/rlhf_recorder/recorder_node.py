@@ -20,6 +20,7 @@ its receive time (wall clock, ns). Parameters (defaults in config/recorder.yaml)
   start an episode only once it says ready, and name the silent topics otherwise.
 - ``record_whole_run`` (bool, false): record the whole run as one episode, opened once the recorder is ready and
   closed at shutdown (a deployment, where nothing announces episodes).
+- ``whole_run_task`` (str, ''): the task that episode's metadata names (the deployment's task or song).
 
 SIGINT / SIGTERM close the open episode (its bag gets its metadata.yaml, its catalog row an outcome).
 """
@@ -57,6 +58,7 @@ PARAMETERS = {
     'stream_timeout_s': 1.0,
     'status_rate_hz': 5.0,
     'record_whole_run': False,
+    'whole_run_task': '',
 }
 OUTCOME_OF_EVENT = {EpisodeEvent.SUCCESS: 'success', EpisodeEvent.FAILURE: 'failure'}
 
@@ -129,7 +131,8 @@ class RecorderNode(Node):
     def _publish_status(self) -> None:
         silent = self.silent()
         if self.p['record_whole_run'] and not silent and self.core.recording is None and not self.core.saved:
-            self._start(f'{datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")}_run', task='', device='policy')
+            self._start(f'{datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")}_run', task=self.p['whole_run_task'],
+                        device='policy')
         recording = self.core.recording
         msg = RecorderStatus(ready=not silent, silent_topics=silent, stream_timeout_s=float(self.p['stream_timeout_s']),
                              episode_id=recording or '', episode_messages=self.episode_messages if recording else 0)

@@ -59,7 +59,9 @@ def run_policy(tmp_path, contract_path):
         codes = nodes.stop()
         probe.close()
     assert set(codes.values()) == {0}, nodes.logs()
-    return np.load(tmp_path / 'inputs.npz'), Catalog(tmp_path / 'data').list()[0].path
+    record = Catalog(tmp_path / 'data').list()[0]
+    assert (record.task, record.device) == ('pick_place', 'policy')   # the deployment's task names the recording
+    return np.load(tmp_path / 'inputs.npz'), record.path
 
 
 def stamp_of(msg):
