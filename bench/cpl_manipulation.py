@@ -54,7 +54,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from rlhf_training.chunk_bc import ChunkBCConfig, chunk_dataset, chunks_from_episodes, train_chunk_bc
+from rlhf_training.chunk_bc import ChunkBCConfig, chunks_from_episodes, chunks_from_windows, train_chunk_bc
 from rlhf_training.config import CPLConfig
 from rlhf_training.cpl import policy_output, policy_preference_accuracy, train_cpl
 from rlhf_training.data import episode_arrays
@@ -128,13 +128,6 @@ def window_pairs(contract, scenes, args):
     return SegmentPairDataset(segments, pairs, labels), preferred
 
 
-def preferred_windows(contract, windows):
-    """Every tick of the preferred windows as chunk-BC rows (SFT's data)."""
-    parts = [episode_arrays(contract, episode, start_s, end_s) for episode, start_s, end_s in windows]
-    return chunk_dataset({k: np.concatenate([obs[k] for obs, _ in parts]) for k in parts[0][0]},
-                         np.concatenate([actions for _, actions in parts]))
-
-
 @torch.no_grad()
 def chunk_change(policy, reference, dataset):
     """RMS change of the executed chunk (standardised units) over the dataset's windows."""
@@ -178,7 +171,7 @@ def run_seed(scenes, args, seed):
     print(f'[seed {seed}] {len(train_pairs)} training pairs, {len(val_pairs)} held out', flush=True)
     policies = {'BC': bc}
     policies['BC + more steps'] = fine_tune_bc(copy.deepcopy(bc), chunks_from_episodes(contract, attempts), args, seed)
-    policies['SFT'] = fine_tune_bc(copy.deepcopy(bc), preferred_windows(contract, preferred), args, seed)
+    policies['SFT'] = fine_tune_bc(copy.deepcopy(bc), chunks_from_windows(contract, preferred), args, seed)
     policies['CPL'] = fine_tune_cpl(copy.deepcopy(bc), bc, train_pairs, args, seed)
     if args.bc_weight > 0:
         policies['CPL-BC'] = fine_tune_cpl(copy.deepcopy(bc), bc, train_pairs, args, seed, args.bc_weight)

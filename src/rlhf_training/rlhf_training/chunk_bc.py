@@ -86,13 +86,32 @@ def chunk_dataset(observations: dict, targets: np.ndarray, **extra) -> Transitio
 
 def chunks_from_episodes(contract, episodes) -> TransitionDataset:
     """Every frame of the episodes (at the control rate) with the chunk targets of the contract's chunk section."""
-    from rlhf_training.data import DataError, episode_arrays
-    parts = [part for part in (episode_arrays(contract, ep) for ep in episodes) if len(part[1])]
-    if not parts:
+    return chunks_from_windows(contract, [(episode, None, None) for episode in episodes])
+
+
+def chunks_from_windows(contract, windows) -> TransitionDataset:
+    """The frames of (episode, start_s, end_s) windows (None: from the start / to the end), with chunk targets.
+
+    Filled window by window: camera frames are float32 once preprocessed, and per-window arrays concatenated at
+    the end would hold the whole dataset twice.
+    """
+    from rlhf_training.data import DataError, episode_arrays, frame_count
+    rows = [frame_count(*window) for window in windows]
+    if not sum(rows):
         raise DataError('empty dataset: the selected episodes hold no frames with recorded commands')
-    return chunk_dataset({k: np.concatenate([obs[k] for obs, _ in parts]) for k in parts[0][0]},
-                         np.concatenate([actions for _, actions in parts]).reshape(
-                             -1, contract.chunk.horizon, contract.action.command_dim))
+    observations, targets, start = None, None, 0
+    for window, n in zip(windows, rows):
+        if not n:
+            continue
+        obs, actions = episode_arrays(contract, *window)
+        if observations is None:
+            observations = {k: np.empty((sum(rows),) + v.shape[1:], v.dtype) for k, v in obs.items()}
+            targets = np.empty((sum(rows), actions.shape[1]), np.float32)
+        for k, v in obs.items():
+            observations[k][start:start + n] = v
+        targets[start:start + n] = actions
+        start += n
+    return chunk_dataset(observations, targets.reshape(-1, contract.chunk.horizon, contract.action.command_dim))
 
 
 @torch.no_grad()

@@ -161,6 +161,19 @@ def measured_commands(episode, idx, action):
         raise DataError(f'{episode.metadata.get("path", "episode")}: {err}') from None
 
 
+def _frames(episode, start_s=None, end_s=None):
+    """(frames with a recorded command, the indices of those in [start_s, end_s)): the rows of episode_arrays."""
+    from rlhf_preference.segments import in_window
+    valid = np.isfinite(episode.actions).all(axis=1)  # frames before the first command, or a stream never recorded
+    window = in_window(episode.times, -np.inf if start_s is None else start_s, np.inf if end_s is None else end_s)
+    return valid, np.flatnonzero(window & valid)
+
+
+def frame_count(episode, start_s: float | None = None, end_s: float | None = None) -> int:
+    """How many rows ``episode_arrays`` gives for the episode (or its frames in [start_s, end_s))."""
+    return len(_frames(episode, start_s, end_s)[1])
+
+
 def episode_arrays(contract, episode, start_s: float | None = None, end_s: float | None = None):
     """(observations {input: (T, ...)}, actions (T, A)) of an episode (or of its frames in [start_s, end_s)).
 
@@ -169,10 +182,7 @@ def episode_arrays(contract, episode, start_s: float | None = None, end_s: float
     the first frames of a window see the frames before it, as the policy did.
     """
     from rlhf_policy.preprocess import preprocess_batch
-    from rlhf_preference.segments import in_window
-    valid = np.isfinite(episode.actions).all(axis=1)  # frames before the first command, or a stream never recorded
-    window = in_window(episode.times, -np.inf if start_s is None else start_s, np.inf if end_s is None else end_s)
-    idx = np.flatnonzero(window & valid)
+    valid, idx = _frames(episode, start_s, end_s)
     rows = np.flatnonzero(valid)
     first = np.searchsorted(rows, idx[0]) if len(idx) else 0
     read = rows[max(0, first - contract.observation.history + 1):first + len(idx)]   # idx plus its history
