@@ -145,7 +145,7 @@ class SACConfig(TrainConfig):
     eval_every: int = 2000          # environment steps between deterministic evaluations (0: only at the end)
     eval_episodes: int = 5
     checkpoint_every: int = 0       # environment steps between checkpoints (0: at each evaluation and the end)
-    save_replay_buffer: bool = True  # keep the replay buffer with the checkpoint (checkpoints/replay.npz)
+    save_replay_buffer: bool = True  # keep the replay buffer with the checkpoint (checkpoints/replay.pt)
     max_wall_s: float = 0.0         # stop (and save) after this much wall time; 0: no limit
     device: str = 'cpu'             # SAC's small networks and per-step updates run fastest on the CPU
     warm_start: str = ''            # '' (from scratch) | scripted: BC on a scripted player + its transitions

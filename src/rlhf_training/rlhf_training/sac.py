@@ -7,7 +7,7 @@ hyperparameters are ``rlhf_training.config.SACConfig`` (the piano project's pres
 for reaching on a 2-core CPU). This module holds:
 
 - ``ObservationFlattener``: turns a Box or a Dict of 1-D Boxes (state-only observations) into one vector.
-- ``ReplayBuffer``: preallocated numpy storage of transitions, saved beside the checkpoint (``replay.npz``).
+- ``ReplayBuffer``: preallocated numpy storage of transitions, saved beside the checkpoint (``replay.pt``).
 - ``DroQCritic``: two Q networks Q(s, a) (MLP with dropout + layer norm) evaluated together.
 - ``SACAgent``: actor (the shared ``GaussianPolicy``), critic, target critic (Polyak averaging with tau) and
   the learned temperature (target entropy -|A|); ``act`` and ``update``.
@@ -18,13 +18,12 @@ for reaching on a 2-core CPU). This module holds:
   ``models['policy']`` (a ``GaussianPolicy`` on the ``proprio`` input) and, when the environment has a policy
   contract (``envs.policy_contract_of``), ``extra['contract_yaml']``: CPL fine-tunes it and ``export`` writes
   its ONNX model. The critics, temperature and optimisers are kept too (``agent``), and the replay buffer in
-  ``checkpoints/replay.npz`` (``save_replay_buffer``), so a resumed run goes on with what it had collected.
+  ``checkpoints/replay.pt`` (``save_replay_buffer``), so a resumed run goes on with what it had collected.
 - ``run(config)``: what ``train --config config/sac.yaml`` runs.
 """
 
 import copy
 from dataclasses import dataclass, field
-import json
 import math
 import os
 from pathlib import Path
@@ -42,7 +41,7 @@ from rlhf_training.config import SACConfig, config_to_dict
 from rlhf_training.models import MLP, PROPRIO_KEY
 from rlhf_training.trainer import CHECKPOINT_DIR, LATEST, save_atomic
 
-REPLAY = 'replay.npz'   # the replay buffer beside latest.pt
+REPLAY = 'replay.pt'   # the replay buffer beside latest.pt
 
 
 class ObservationFlattener:
@@ -105,36 +104,25 @@ class ReplayBuffer:
         self.index = (i + 1) % self.capacity
         self.size = min(self.size + 1, self.capacity)
 
-    def save(self, path: Path, step: int) -> None:
-        """The filled part, the write position and the sampling generator, written atomically to ``path``."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + '.tmp.npz')
+    def state_dict(self) -> dict:
+        """The filled part, the write position and the sampling generator (what a resumed run needs)."""
         n = self.size
-        np.savez(tmp, step=step, index=self.index, capacity=self.capacity, obs=self.obs[:n], actions=self.actions[:n],
-                 rewards=self.rewards[:n], next_obs=self.next_obs[:n], terminated=self.terminated[:n],
-                 rng=np.frombuffer(json.dumps(self.rng.bit_generator.state).encode(), dtype=np.uint8))
-        os.replace(tmp, path)
+        return {'index': self.index, 'capacity': self.capacity, 'rng': self.rng.bit_generator.state,
+                **{key: getattr(self, key)[:n] for key in TRANSITION_KEYS}}
 
-    @staticmethod
-    def saved_step(path: Path) -> int:
-        with np.load(path) as saved:
-            return int(saved['step'])
-
-    def load(self, path: Path) -> None:
-        """Restore what ``save`` wrote, into a buffer of the same capacity and transition sizes."""
-        with np.load(path) as saved:
-            n = len(saved['rewards'])
-            if saved['obs'].shape[1:] != self.obs.shape[1:] or saved['actions'].shape[1:] != self.actions.shape[1:]:
-                raise ValueError(f'{path}: transitions of observation size {saved["obs"].shape[1:]} and action size '
-                                 f'{saved["actions"].shape[1:]}, expected {self.obs.shape[1:]} and '
-                                 f'{self.actions.shape[1:]}')
-            if int(saved['capacity']) != self.capacity:
-                raise ValueError(f'{path}: a buffer of capacity {int(saved["capacity"])}, expected buffer_size '
-                                 f'{self.capacity}')
-            for key in TRANSITION_KEYS:
-                getattr(self, key)[:n] = saved[key]
-            self.size, self.index = n, int(saved['index'])
-            self.rng.bit_generator.state = json.loads(saved['rng'].tobytes().decode())
+    def load_state_dict(self, state: dict, where: str = 'replay buffer') -> None:
+        """Restore ``state_dict()`` into a buffer of the same capacity and transition sizes."""
+        if state['obs'].shape[1:] != self.obs.shape[1:] or state['actions'].shape[1:] != self.actions.shape[1:]:
+            raise ValueError(f'{where}: transitions of observation size {state["obs"].shape[1:]} and action size '
+                             f'{state["actions"].shape[1:]}, expected {self.obs.shape[1:]} and '
+                             f'{self.actions.shape[1:]}')
+        if state['capacity'] != self.capacity:
+            raise ValueError(f'{where}: a buffer of capacity {state["capacity"]}, expected buffer_size {self.capacity}')
+        n = len(state['rewards'])
+        for key in TRANSITION_KEYS:
+            getattr(self, key)[:n] = state[key]
+        self.size, self.index = n, int(state['index'])
+        self.rng.bit_generator.state = state['rng']
 
     def sample(self, batch_size):
         if self.size == 0:
@@ -332,11 +320,11 @@ def checkpoint_state(result, config, step):
 
 
 def save_checkpoint(result, config, step):
-    """Write step_<N>.pt, replay.npz and latest.pt (last) under <out_dir>/checkpoints; returns latest.pt's path."""
+    """Write step_<N>.pt, replay.pt and latest.pt (last) under <out_dir>/checkpoints; returns latest.pt's path."""
     folder = Path(config.out_dir) / CHECKPOINT_DIR
     state = checkpoint_state(result, config, step)
     if config.save_replay_buffer and result.buffer is not None:
-        result.buffer.save(folder / REPLAY, step)
+        save_atomic({'step': int(step), **result.buffer.state_dict()}, folder / REPLAY)
     save_atomic(state, folder / f'step_{step:08d}.pt')
     save_atomic(state, folder / LATEST)
     return folder / LATEST
@@ -363,10 +351,12 @@ def _resume(result, config):
     if config.save_replay_buffer:
         if not replay.is_file():
             print(f'[sac] resuming at step {step} without {replay}: the replay buffer starts again', flush=True)
-        elif ReplayBuffer.saved_step(replay) != step:   # interrupted between writing the buffer and latest.pt
-            print(f'[sac] {replay} is not from step {step}: the replay buffer starts again', flush=True)
         else:
-            result.buffer.load(replay)
+            saved = torch.load(replay, map_location='cpu', weights_only=False)
+            if saved['step'] != step:   # interrupted between writing the buffer and latest.pt
+                print(f'[sac] {replay} is not from step {step}: the replay buffer starts again', flush=True)
+            else:
+                result.buffer.load_state_dict(saved, str(replay))
     return step
 
 

@@ -76,19 +76,19 @@ def test_replay_buffer_saves_and_restores_where_it_stood(tmp_path):
     for i in range(8):
         buf.add([i, i], [i], float(i), [i + 1, i + 1], i % 2 == 0)
     buf.sample(3)
-    buf.save(tmp_path / 'replay.npz', step=8)
+    state = buf.state_dict()
     back = ReplayBuffer(obs_dim=2, action_dim=1, capacity=5, seed=123)
-    back.load(tmp_path / 'replay.npz')
-    assert ReplayBuffer.saved_step(tmp_path / 'replay.npz') == 8 and (len(back), back.index) == (5, 3)
+    back.load_state_dict(state)
+    assert (len(back), back.index) == (5, 3)
     for a, b in zip(buf.sample(4).values(), back.sample(4).values()):   # same rows, same next draws
         torch.testing.assert_close(a, b)
     buf.add([8, 8], [8], 8.0, [9, 9], True)
     back.add([8, 8], [8], 8.0, [9, 9], True)                            # overwrites the same (oldest) row
     np.testing.assert_array_equal(buf.rewards, back.rewards)
-    with pytest.raises(ValueError, match='replay.npz.*capacity 5, expected buffer_size 6'):
-        ReplayBuffer(obs_dim=2, action_dim=1, capacity=6).load(tmp_path / 'replay.npz')
-    with pytest.raises(ValueError, match='replay.npz.*observation size'):
-        ReplayBuffer(obs_dim=3, action_dim=1, capacity=5).load(tmp_path / 'replay.npz')
+    with pytest.raises(ValueError, match='replay.pt: a buffer of capacity 5, expected buffer_size 6'):
+        ReplayBuffer(obs_dim=2, action_dim=1, capacity=6).load_state_dict(state, 'replay.pt')
+    with pytest.raises(ValueError, match='replay.pt: transitions of observation size'):
+        ReplayBuffer(obs_dim=3, action_dim=1, capacity=5).load_state_dict(state, 'replay.pt')
 
 
 def test_droq_critic_has_dropout_and_layer_norm():
@@ -238,9 +238,8 @@ def test_sac_resumes_from_its_checkpoint(tmp_path):
     assert first['steps'] == 100 and again['steps'] == 150 and again['checkpoint'].endswith('latest.pt')
     assert state['step'] == 100 and set(state['optimizers']) == {'actor', 'critic', 'temperature'}
     # the resumed run went on with the 100 transitions it had collected (an empty buffer would hold 50)
-    buffer = ReplayBuffer(4, 2, SACConfig.buffer_size)          # point_reach: 4-d observations, 2-d actions
-    buffer.load(tmp_path / 'run' / 'checkpoints' / 'replay.npz')
-    assert len(buffer) == 150 and ReplayBuffer.saved_step(tmp_path / 'run' / 'checkpoints' / 'replay.npz') == 150
+    replay = torch.load(tmp_path / 'run' / 'checkpoints' / 'replay.pt', weights_only=False)
+    assert replay['step'] == 150 and len(replay['rewards']) == 150
     done = run_sac(SACConfig(steps=150, **cfg))       # nothing left to do: the same summary, no new rows
     assert done['steps'] == 150 and len(torch.load(tmp_path / 'run' / 'checkpoints' / 'latest.pt',
                                                    weights_only=False)['extra']['history']) == 3
