@@ -54,11 +54,11 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from rlhf_training.chunk_bc import ChunkBCConfig, chunks_from_episodes, chunks_from_windows, train_chunk_bc
+from rlhf_training.chunk_bc import ChunkBCConfig, chunks_from_episodes, train_chunk_bc
 from rlhf_training.config import CPLConfig
 from rlhf_training.cpl import policy_output, policy_preference_accuracy, train_cpl
-from rlhf_training.data import episode_arrays
-from rlhf_training.datasets import SegmentPairDataset
+from rlhf_training.data import episode_arrays, window_rows
+from rlhf_training.datasets import SegmentPairDataset, TransitionRows
 from rlhf_training.models import flatten_time
 
 DEMO_SEED = 1000
@@ -170,8 +170,12 @@ def run_seed(scenes, args, seed):
     (train_pairs, preferred), (val_pairs, _) = (window_pairs(contract, s, args) for s in (train_scenes, val_scenes))
     print(f'[seed {seed}] {len(train_pairs)} training pairs, {len(val_pairs)} held out', flush=True)
     policies = {'BC': bc}
-    policies['BC + more steps'] = fine_tune_bc(copy.deepcopy(bc), chunks_from_episodes(contract, attempts), args, seed)
-    policies['SFT'] = fine_tune_bc(copy.deepcopy(bc), chunks_from_windows(contract, preferred), args, seed)
+    attempt_chunks = chunks_from_episodes(contract, attempts)
+    policies['BC + more steps'] = fine_tune_bc(copy.deepcopy(bc), attempt_chunks, args, seed)
+    # a tick is in up to segment_length / segment_stride preferred windows: rows of attempt_chunks, not copies
+    sft_rows = TransitionRows(attempt_chunks, window_rows(attempts, preferred))
+    policies['SFT'] = fine_tune_bc(copy.deepcopy(bc), sft_rows, args, seed)
+    del attempt_chunks, sft_rows     # GBs of camera frames: not kept through CPL and the rollouts
     policies['CPL'] = fine_tune_cpl(copy.deepcopy(bc), bc, train_pairs, args, seed)
     if args.bc_weight > 0:
         policies['CPL-BC'] = fine_tune_cpl(copy.deepcopy(bc), bc, train_pairs, args, seed, args.bc_weight)

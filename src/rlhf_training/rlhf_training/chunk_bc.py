@@ -19,7 +19,7 @@ from torch import nn
 import torch.nn.functional as F
 
 from rlhf_training.config import ChunkBCConfig
-from rlhf_training.datasets import TransitionDataset
+from rlhf_training.datasets import TransitionDataset, TransitionRows
 from rlhf_training.models import PROPRIO_KEY
 from rlhf_training.models.chunk_policy import ChunkPolicy
 from rlhf_training.trainer import Trainer
@@ -132,13 +132,18 @@ def evaluate_chunk_bc(policy: ChunkPolicy, dataset: TransitionDataset, max_rows:
     return {'mse': sse / max(len(rows), 1)}
 
 
-def train_chunk_bc(policy: ChunkPolicy, dataset: TransitionDataset, config: ChunkBCConfig | None = None,
-                   val_dataset: TransitionDataset | None = None, build_info: dict | None = None,
-                   extra: dict | None = None) -> dict:
-    """Set the target statistics from ``dataset``, then train; returns the run summary."""
+def train_chunk_bc(policy: ChunkPolicy, dataset: TransitionDataset | TransitionRows,
+                   config: ChunkBCConfig | None = None, val_dataset: TransitionDataset | None = None,
+                   build_info: dict | None = None, extra: dict | None = None, fit_statistics: bool = True) -> dict:
+    """Set the target statistics from ``dataset``, then train; returns the run summary.
+
+    ``fit_statistics=False`` when fine-tuning a trained policy: it keeps the statistics its output layer learnt
+    with, so that its chunks do not jump before the first step (new statistics would re-scale every output).
+    """
     config = config or ChunkBCConfig()
-    targets = torch.from_numpy(dataset.actions).reshape(-1, policy.horizon, policy.action_dim)
-    policy.set_action_statistics(targets.mean(0), targets.std(0) + 1e-3)
+    if fit_statistics:
+        targets = torch.from_numpy(dataset.actions).reshape(-1, policy.horizon, policy.action_dim)
+        policy.set_action_statistics(targets.mean(0), targets.std(0) + 1e-3)
     models = {'policy': (policy, build_info)} if build_info is not None else None
     evaluate = ((lambda step: evaluate_chunk_bc(policy, val_dataset))
                 if val_dataset is not None and len(val_dataset) else None)

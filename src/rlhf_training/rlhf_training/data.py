@@ -174,6 +174,25 @@ def frame_count(episode, start_s: float | None = None, end_s: float | None = Non
     return len(_frames(episode, start_s, end_s)[1])
 
 
+def window_rows(episodes, windows) -> np.ndarray:
+    """Where the rows of (episode, start_s, end_s) windows sit among the rows of ``episodes`` read whole, in order.
+
+    A window's episode must be one of ``episodes`` (the same object). Overlapping windows can then index one dataset
+    of the whole episodes (``datasets.TransitionRows``) instead of holding their frames once per window.
+    """
+    offsets, start = {}, 0
+    for episode in episodes:
+        offsets[id(episode)] = start
+        start += frame_count(episode)
+    parts = [np.zeros(0, np.int64)]
+    for episode, start_s, end_s in windows:
+        if id(episode) not in offsets:
+            raise ValueError(f'window_rows: the window ({start_s}, {end_s}) is of an episode not in the episodes')
+        valid, idx = _frames(episode, start_s, end_s)
+        parts.append(offsets[id(episode)] + np.searchsorted(np.flatnonzero(valid), idx))
+    return np.concatenate(parts)
+
+
 def episode_arrays(contract, episode, start_s: float | None = None, end_s: float | None = None):
     """(observations {input: (T, ...)}, actions (T, A)) of an episode (or of its frames in [start_s, end_s)).
 

@@ -82,6 +82,35 @@ class TransitionDataset:
         return TransitionDataset(obs, np.concatenate([p.actions for p in parts]), **extra)
 
 
+class TransitionRows:
+    """Rows of a TransitionDataset picked by index, repeats allowed, sharing its arrays.
+
+    ``len`` and ``batch`` as a dataset: e.g. the ticks of overlapping windows without a copy of their camera frames
+    per window.
+    """
+
+    def __init__(self, dataset: TransitionDataset, rows):
+        self.dataset = dataset
+        self.rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+        if len(self.rows) and (self.rows.min() < 0 or self.rows.max() >= len(dataset)):
+            raise ValueError(f'TransitionRows: rows must be in [0, {len(dataset)})')
+        self.observation_shapes = dataset.observation_shapes
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def action_dim(self) -> int:
+        return self.dataset.action_dim
+
+    @property
+    def actions(self) -> np.ndarray:
+        return self.dataset.actions[self.rows]
+
+    def batch(self, indices) -> dict:
+        return self.dataset.batch(self.rows[np.asarray(indices)])
+
+
 class SegmentPairDataset:
     """Preference pairs over a pool of segments (each segment stored once, padded to the longest with a mask).
 

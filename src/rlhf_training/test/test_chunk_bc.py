@@ -130,3 +130,28 @@ def test_random_shift_moves_whole_images_by_at_most_pad():
     assert len(set(peaks)) > 10     # offsets differ between samples
     assert torch.allclose(shifted.sum((1, 2, 3)), torch.ones(64))   # the square is never cut off here
     assert random_shift(image, pad=0) is image
+
+
+def test_fine_tuning_keeps_the_trained_target_statistics_unless_asked(tmp_path):
+    """New statistics re-scale every output of a trained policy: a fine-tuning must not move its chunks before
+    it has taken a step, which a step at a learning rate of 1e-12 cannot."""
+    import copy
+    seed_everything(0)
+    obs, commands, arm = open_loop_episode(80)
+    targets = chunk_targets(commands, np.concatenate([arm, commands[:, 7:]], axis=1), 4, DELTA)
+    policy = ChunkPolicy({'proprio': (obs.shape[1],)}, horizon=4, hidden_dims=(32,), proprio_feature_dim=16)
+    train_chunk_bc(policy, chunk_dataset({'proprio': obs}, targets),
+                   ChunkBCConfig(steps=30, batch_size=32, lr=1e-3, out_dir=str(tmp_path / 'bc'), **QUIET))
+    inputs = {'proprio': torch.from_numpy(obs)}
+    with torch.no_grad():
+        before = policy(inputs)
+    late = chunk_dataset({'proprio': obs[50:]}, targets[50:])     # the last ticks: other target statistics
+    moved = {}
+    for fit in (False, True):
+        tuned = copy.deepcopy(policy)
+        train_chunk_bc(tuned, late, ChunkBCConfig(steps=1, batch_size=8, lr=1e-12, out_dir=str(tmp_path / str(fit)),
+                                                  **QUIET), fit_statistics=fit)
+        with torch.no_grad():
+            moved[fit] = float((tuned(inputs) - before).abs().max())
+    assert moved[False] < 1e-6, moved
+    assert moved[True] > 1e-3, moved

@@ -310,3 +310,30 @@ def test_observation_history_from_bags_reaches_before_a_window_and_exports(episo
     session = ort.InferenceSession(str(out / 'export' / 'policy.onnx'), providers=['CPUExecutionProvider'])
     assert {i.name: i.shape[1:] for i in session.get_inputs()} == {'scene_camera': [6, 16, 16],
                                                                        'proprio': [2 * (18 + 3)]}  # + EE position
+
+
+def test_window_rows_index_the_whole_episodes_like_a_copy_of_the_windows(episodes):
+    """Overlapping windows (and one repeated) as rows of the whole episodes' dataset: the same batches as
+    chunks_from_windows, which copies every window's frames."""
+    from rlhf_policy.chunking import ChunkExecution
+    from rlhf_training.chunk_bc import ChunkBCConfig, chunks_from_episodes, chunks_from_windows
+    from rlhf_training.data import make_contract, read_episodes, window_rows
+    from rlhf_training.datasets import TransitionRows
+    paths = [episodes.write('ep0', delta=0.02), episodes.write('ep1', q0_offset=0.1, delta=-0.01)]
+    cfg = ChunkBCConfig(data_dir=str(episodes.data_dir), cameras=['scene_camera'], image_width=16, image_height=16,
+                        progress=False)
+    eps = read_episodes(paths, cfg, progress=False)
+    contract = make_contract(cfg, eps)
+    contract.chunk = ChunkExecution(horizon=4)
+    windows = [(eps[1], 0.5, 1.5), (eps[0], 0.2, 1.2), (eps[0], 0.7, 1.7), (eps[1], 0.5, 1.5), (eps[0], 1.9, None)]
+    copied = chunks_from_windows(contract, windows)
+    rows = TransitionRows(chunks_from_episodes(contract, eps), window_rows(eps, windows))
+    assert len(rows) == len(copied) > 60
+    picked = np.random.default_rng(0).integers(len(copied), size=40)
+    a, b = copied.batch(picked), rows.batch(picked)
+    for key in copied.observations:
+        torch.testing.assert_close(a['obs'][key], b['obs'][key], rtol=0, atol=0)
+    torch.testing.assert_close(a['actions'], b['actions'], rtol=0, atol=0)
+    np.testing.assert_array_equal(rows.actions, copied.actions)
+    with pytest.raises(ValueError, match='not in the episodes'):
+        window_rows(eps[:1], windows)
