@@ -13,6 +13,8 @@ dimension (statistics from the training set, stored in the model). Images get a 
 ``shift_pad`` pixels per sample during training (DrQ-style augmentation; replicate padding).
 """
 
+import math
+
 import numpy as np
 import torch
 from torch import nn
@@ -147,16 +149,10 @@ def train_chunk_bc(policy: ChunkPolicy, dataset: TransitionDataset | TransitionR
     models = {'policy': (policy, build_info)} if build_info is not None else None
     evaluate = ((lambda step: evaluate_chunk_bc(policy, val_dataset))
                 if val_dataset is not None and len(val_dataset) else None)
+    steps = max(1, config.steps)
     trainer = Trainer(ChunkBCLoss(policy, config.loss, config.shift_pad), dataset, config, models=models,
-                      evaluate=evaluate, extra=extra)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(trainer.optimizer, max(1, config.steps))
-    step = trainer.train_step
-
-    def train_step():   # cosine decay of the learning rate over the run
-        metrics = step()
-        scheduler.step()
-        return metrics
-    trainer.train_step = train_step
+                      evaluate=evaluate, extra=extra,
+                      lr_schedule=lambda step: 0.5 * (1.0 + math.cos(math.pi * step / steps)))   # cosine to 0
     return trainer.train()
 
 

@@ -105,11 +105,14 @@ class Trainer:
     so that `rlhf_training.checkpoint` tools can rebuild them (build_info is plain data, e.g. constructor kwargs).
     evaluate: called on the main process every `eval_every` steps and at the end, returns metrics to log.
     extra: plain data stored in checkpoints (e.g. the policy contract as YAML text).
+    lr_schedule: step -> factor of `config.lr` for that step (0-based). A function of the step, not a scheduler
+    with its own state: a resumed run continues the same schedule.
     """
 
     def __init__(self, loss_module: nn.Module, dataset, config: TrainConfig, *,
                  models: Mapping[str, tuple[nn.Module, dict]] | None = None,
-                 evaluate: Callable[[int], dict] | None = None, extra: dict | None = None):
+                 evaluate: Callable[[int], dict] | None = None, extra: dict | None = None,
+                 lr_schedule: Callable[[int], float] | None = None):
         if len(dataset) == 0:
             raise ValueError(f'{config.algorithm}: the training dataset is empty')
         self.info = current_info()
@@ -125,6 +128,7 @@ class Trainer:
         self.models = dict(models or {})
         self.evaluate = evaluate
         self.extra = dict(extra or {})
+        self.lr_schedule = lr_schedule
         self.out_dir = Path(config.out_dir)
         self.params = [p for p in loss_module.parameters() if p.requires_grad]
         self.param_names = {id(p): n for n, p in loss_module.named_parameters()}
@@ -226,6 +230,9 @@ class Trainer:
             grad_norm = float(nn.utils.clip_grad_norm_(self.params, cfg.grad_clip))
         else:
             grad_norm = float(torch.norm(torch.stack([p.grad.norm() for p in self.params if p.grad is not None])))
+        if self.lr_schedule is not None:
+            for group in self.optimizer.param_groups:
+                group['lr'] = cfg.lr * self.lr_schedule(self.step)
         self.optimizer.step()
         self.step += 1
         totals.update(loss=loss_total, grad_norm=grad_norm)

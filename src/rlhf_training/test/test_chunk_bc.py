@@ -133,8 +133,10 @@ def test_random_shift_moves_whole_images_by_at_most_pad():
 
 
 def test_fine_tuning_keeps_the_trained_target_statistics_unless_asked(tmp_path):
-    """New statistics re-scale every output of a trained policy: a fine-tuning must not move its chunks before
-    it has taken a step, which a step at a learning rate of 1e-12 cannot."""
+    """A fine-tuning keeps a trained policy's chunks until it has taken a step (here at a learning rate of 1e-12).
+
+    New statistics would re-scale every output.
+    """
     import copy
     seed_everything(0)
     obs, commands, arm = open_loop_episode(80)
@@ -155,3 +157,50 @@ def test_fine_tuning_keeps_the_trained_target_statistics_unless_asked(tmp_path):
             moved[fit] = float((tuned(inputs) - before).abs().max())
     assert moved[False] < 1e-6, moved
     assert moved[True] > 1e-3, moved
+
+
+def test_interrupted_chunk_bc_resumes_on_the_same_learning_rate_schedule(tmp_path):
+    """A chunk BC run resumed from its step-4 checkpoint ends where an uninterrupted one does.
+
+    The cosine schedule is a function of the step; a scheduler restarted at the resume would train steps 5-10 at
+    other rates.
+    """
+    from test_algorithms import InterruptingDataset
+    obs, commands, arm = open_loop_episode(60)
+    targets = chunk_targets(commands, np.concatenate([arm, commands[:, 7:]], axis=1), 3, DELTA)
+    base = chunk_dataset({'proprio': obs}, targets)
+
+    def run(out_dir, data):
+        seed_everything(3)
+        policy = ChunkPolicy({'proprio': (obs.shape[1],)}, horizon=3, hidden_dims=(16,), proprio_feature_dim=8)
+        train_chunk_bc(policy, data, ChunkBCConfig(steps=10, batch_size=16, lr=1e-2, out_dir=str(out_dir),
+                                                   **{**QUIET, 'resume': True, 'checkpoint_every': 4}))
+        return policy
+
+    straight = run(tmp_path / 'a', base)
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path / 'b', InterruptingDataset(base.observations, base.actions, at=7))   # during step 7
+    resumed = run(tmp_path / 'b', base)
+    for (name, p), q in zip(straight.named_parameters(), resumed.parameters()):
+        assert torch.equal(p, q), name
+
+
+def test_chunk_bc_keeps_no_reference_to_its_dataset(tmp_path):
+    """Once train_chunk_bc returns, dropping the dataset (GBs of camera frames) frees it at once.
+
+    A reference cycle through the trainer would keep it until the cycle collector runs.
+    """
+    import gc
+    import weakref
+    obs, commands, arm = open_loop_episode(40)
+    data = chunk_dataset({'proprio': obs}, chunk_targets(commands, np.concatenate([arm, commands[:, 7:]], axis=1),
+                                                         3, DELTA))
+    policy = ChunkPolicy({'proprio': (obs.shape[1],)}, horizon=3, hidden_dims=(8,), proprio_feature_dim=4)
+    alive = weakref.ref(data)
+    gc.disable()
+    try:
+        train_chunk_bc(policy, data, ChunkBCConfig(steps=3, batch_size=8, out_dir=str(tmp_path), **QUIET))
+        del data
+        assert alive() is None
+    finally:
+        gc.enable()

@@ -313,8 +313,10 @@ def test_observation_history_from_bags_reaches_before_a_window_and_exports(episo
 
 
 def test_window_rows_index_the_whole_episodes_like_a_copy_of_the_windows(episodes):
-    """Overlapping windows (and one repeated) as rows of the whole episodes' dataset: the same batches as
-    chunks_from_windows, which copies every window's frames."""
+    """Overlapping windows (and one repeated) as rows of the whole episodes' dataset give the same batches.
+
+    The same as chunks_from_windows, which copies every window's frames.
+    """
     from rlhf_policy.chunking import ChunkExecution
     from rlhf_training.chunk_bc import ChunkBCConfig, chunks_from_episodes, chunks_from_windows
     from rlhf_training.data import make_contract, read_episodes, window_rows
