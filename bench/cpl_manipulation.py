@@ -13,10 +13,10 @@
    attempts at one scene, labelled by the simulator's task progress gained over the window (success = 1); pairs
    whose gains differ by less than --min-gap are ties (label 0.5: both attempts did the same, as in the approach
    and the grasp, which the operators share). A --val-fraction of the scenes is held out.
-4. From the BC policy, each for --ft-steps at lr 1e-4: "BC + more steps" (chunk BC on all attempts), "SFT" (chunk
-   BC on the preferred windows, both windows of a tie) and "CPL" (rlhf_training.cpl with the chunk's squared
-   error as log pi; lambda --lam, alpha --alpha, --conservative-weight, 32 pairs a step), optionally "CPL-BC"
-   (--bc-weight).
+4. From the BC policy, each for --ft-steps at lr 1e-4 and keeping BC's target statistics: "BC + more steps"
+   (chunk BC on all attempts), "SFT" (chunk BC on the preferred windows, both windows of a tie) and "CPL"
+   (rlhf_training.cpl with the chunk's squared error as log pi; lambda --lam, alpha --alpha, --conservative-weight,
+   32 pairs a step), optionally "CPL-BC" (--bc-weight).
 5. Every policy is rolled out on the same seeds 0 .. --eval-episodes-1 through the policy node's control loop
    (rlhf_policy.sim_rollout, one-tick start ramp as in the manipulation bench); the --graph-policies of the
    --graph-seeds also through the graph (simulator node + policy node over DDS, real time).
@@ -144,7 +144,7 @@ def fine_tune_bc(policy, data, args, seed):
     config = ChunkBCConfig(seed=seed, out_dir=str(Path(RUNS.name) / f'ft_{time.monotonic_ns()}'),
                            horizon=policy.horizon, steps=args.ft_steps, lr=1e-4, batch_size=64 if images else 256,
                            **OBSERVATIONS[args.observation], **QUIET)
-    train_chunk_bc(policy, data, config)
+    train_chunk_bc(policy, data, config, fit_statistics=False)    # BC's statistics: no jump before the first step
     return policy.eval()
 
 
